@@ -1,0 +1,85 @@
+package analysis
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Registry holds every analyzer, by code and by name.
+type Registry struct {
+	all    []*Analyzer
+	byCode map[string]*Analyzer
+	byName map[string]*Analyzer
+}
+
+// NewRegistry validates the analyzers and indexes them. Duplicate codes or
+// names are programming errors.
+func NewRegistry(analyzers ...*Analyzer) (*Registry, error) {
+	r := &Registry{byCode: map[string]*Analyzer{}, byName: map[string]*Analyzer{}}
+	for _, a := range analyzers {
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		if r.byCode[a.Code] != nil || r.byName[a.Name] != nil {
+			return nil, fmt.Errorf("analyzer %s (%s) registered twice", a.Code, a.Name)
+		}
+		r.byCode[a.Code] = a
+		r.byName[a.Name] = a
+		r.all = append(r.all, a)
+	}
+	sort.Slice(r.all, func(i, j int) bool { return r.all[i].Code < r.all[j].Code })
+	return r, nil
+}
+
+// All returns every analyzer, by code.
+func (r *Registry) All() []*Analyzer { return r.all }
+
+// Lookup finds an analyzer by code (case-insensitive) or name.
+func (r *Registry) Lookup(s string) *Analyzer {
+	if a := r.byCode[strings.ToUpper(s)]; a != nil {
+		return a
+	}
+	return r.byName[strings.ToLower(s)]
+}
+
+// Select resolves --check values: codes, names, or globs over either
+// (MD1*, env-*). Each value must match at least one analyzer; an unknown one
+// is an error, never "run everything".
+func (r *Registry) Select(patterns []string) ([]*Analyzer, error) {
+	if len(patterns) == 0 {
+		return r.all, nil
+	}
+	chosen := map[*Analyzer]bool{}
+	for _, raw := range patterns {
+		for _, pat := range strings.Split(raw, ",") {
+			pat = strings.TrimSpace(pat)
+			if pat == "" {
+				continue
+			}
+			n := 0
+			for _, a := range r.all {
+				okCode, err := path.Match(strings.ToUpper(pat), a.Code)
+				if err != nil {
+					return nil, fmt.Errorf("--check %q: bad glob: %w", pat, err)
+				}
+				okName, _ := path.Match(strings.ToLower(pat), a.Name)
+				if okCode || okName {
+					chosen[a] = true
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("--check %q matches no check (see 'meshdoctor codes')", pat)
+			}
+		}
+	}
+	var out []*Analyzer
+	for _, a := range r.all {
+		if chosen[a] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

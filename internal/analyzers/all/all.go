@@ -1,0 +1,16 @@
+// Package all assembles every analyzer into one registry.
+package all
+
+import (
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/input"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/workload"
+)
+
+// Registry returns a registry of every analyzer meshdoctor has.
+func Registry() (*analysis.Registry, error) {
+	var as []*analysis.Analyzer
+	as = append(as, input.Analyzers()...)
+	as = append(as, workload.Analyzers()...)
+	return analysis.NewRegistry(as...)
+}

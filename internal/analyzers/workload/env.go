@@ -1,0 +1,196 @@
+package workload
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// Ref is what an env or envFrom entry reads: a ConfigMap or Secret, and for
+// env entries one key of it.
+type Ref struct {
+	Kind     schema.GroupKind // KindConfigMap or KindSecret
+	Name     string
+	Key      string // empty for envFrom
+	Optional bool
+	Target   *snapshot.Object // nil when absent or not checked
+}
+
+// Shadow is an explicit env entry that replaces a key an envFrom source
+// provides (the kubelet applies envFrom first, then env).
+type Shadow struct {
+	Source      *snapshot.Object
+	EnvFrom     int    // index of the envFrom entry
+	SourceValue string // the ConfigMap's value; empty for Secrets
+	Differs     bool   // false when both give the same value
+}
+
+// Entry is one env or envFrom entry of one container.
+type Entry struct {
+	Object    *snapshot.Object
+	Container snapshot.Container
+	// Path of the entry inside Object (….env[3] or ….envFrom[0]).
+	Path    snapshot.Path
+	EnvFrom bool
+	Name    string // env name; empty for envFrom
+	Env     *corev1.EnvVar
+	Ref     *Ref
+	// Failure is the kubelet's error when the reference cannot resolve and
+	// is not optional, e.g. "couldn't find key k in ConfigMap ns/name".
+	Failure string
+	// Unchecked names why the reference could not be checked.
+	Unchecked string
+	Shadow    *Shadow
+}
+
+// Env is every env and envFrom entry of every workload, resolved once.
+type Env struct {
+	Entries []*Entry
+}
+
+// EnvResolution resolves every env/envFrom reference against the ConfigMaps
+// and Secrets in the snapshot, and finds explicit entries that shadow
+// envFrom keys, predicting exactly what the kubelet will do.
+var EnvResolution = &analysis.Fact{
+	Name: "env-resolution",
+	Doc:  "Every container env/envFrom reference resolved against ConfigMaps and Secrets, with kubelet precedence.",
+	Run: func(p *analysis.Pass) (any, error) {
+		env := &Env{}
+		for _, gk := range snapshot.WorkloadKinds {
+			for _, o := range p.Snapshot.List(gk) {
+				spec, at, _, ok := snapshot.PodSpecOf(o)
+				if !ok {
+					continue
+				}
+				for _, c := range snapshot.Containers(spec, at) {
+					env.Entries = append(env.Entries, resolveContainer(p.Snapshot, o, c)...)
+				}
+			}
+		}
+		return env, nil
+	},
+}
+
+func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
+	ns := o.Key.Namespace
+	var out []*Entry
+	// provided maps env names coming from envFrom to their source, in
+	// kubelet order: a later envFrom source overrides an earlier one.
+	type provider struct {
+		obj   *snapshot.Object
+		index int
+		value string
+		hash  string
+	}
+	provided := map[string]provider{}
+	for i := range c.C.EnvFrom {
+		ef := &c.C.EnvFrom[i]
+		e := &Entry{Object: o, Container: c, Path: c.Path.Child("envFrom", i), EnvFrom: true}
+		switch {
+		case ef.ConfigMapRef != nil:
+			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
+		case ef.SecretRef != nil:
+			e.Ref = &Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
+		default:
+			continue
+		}
+		resolve(s, ns, e)
+		if t := e.Ref.Target; t != nil {
+			if cm, ok := t.Typed.(*corev1.ConfigMap); ok {
+				for k, v := range cm.Data {
+					provided[ef.Prefix+k] = provider{obj: t, index: i, value: v, hash: hash([]byte(v))}
+				}
+				for k, v := range cm.BinaryData {
+					provided[ef.Prefix+k] = provider{obj: t, index: i, hash: hash(v)}
+				}
+			}
+			if t.Secret != nil {
+				for k, sk := range t.Secret.Keys {
+					provided[ef.Prefix+k] = provider{obj: t, index: i, hash: sk.SHA256}
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	for i := range c.C.Env {
+		ev := &c.C.Env[i]
+		e := &Entry{Object: o, Container: c, Path: c.Path.Child("env", i), Name: ev.Name, Env: ev}
+		if vf := ev.ValueFrom; vf != nil {
+			switch {
+			case vf.ConfigMapKeyRef != nil:
+				e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)}
+			case vf.SecretKeyRef != nil:
+				e.Ref = &Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)}
+			}
+		}
+		if e.Ref != nil {
+			resolve(s, ns, e)
+		}
+		if pr, ok := provided[ev.Name]; ok {
+			sh := &Shadow{Source: pr.obj, EnvFrom: pr.index, Differs: true}
+			if _, isCM := pr.obj.Typed.(*corev1.ConfigMap); isCM {
+				sh.SourceValue = pr.value
+			}
+			switch {
+			case ev.ValueFrom == nil:
+				sh.Differs = hash([]byte(ev.Value)) != pr.hash
+			case e.Ref != nil && e.Ref.Target == pr.obj && e.Ref.Key == ev.Name:
+				sh.Differs = false // reads the very key envFrom provides
+			}
+			e.Shadow = sh
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// resolve looks the reference up and predicts the kubelet's error.
+func resolve(s *snapshot.Snapshot, ns string, e *Entry) {
+	r := e.Ref
+	if !s.Covers(r.Kind, ns) {
+		e.Unchecked = fmt.Sprintf("%ss of namespace %s are not in the input", r.Kind.Kind, ns)
+		return
+	}
+	r.Target = s.Get(r.Kind, ns, r.Name)
+	lower := map[string]string{"ConfigMap": "configmap", "Secret": "secret"}[r.Kind.Kind]
+	if r.Target == nil {
+		if !r.Optional {
+			e.Failure = fmt.Sprintf("%s %q not found", lower, r.Name)
+		}
+		return
+	}
+	if r.Key == "" || r.Optional {
+		return
+	}
+	if !hasKey(r.Target, r.Key) {
+		e.Failure = fmt.Sprintf("couldn't find key %s in %s %s/%s", r.Key, r.Kind.Kind, ns, r.Name)
+	}
+}
+
+func hasKey(o *snapshot.Object, key string) bool {
+	if o.Secret != nil {
+		return o.Secret.HasKey(key)
+	}
+	cm, ok := o.Typed.(*corev1.ConfigMap)
+	if !ok {
+		return false
+	}
+	if _, ok := cm.Data[key]; ok {
+		return true
+	}
+	_, ok = cm.BinaryData[key]
+	return ok
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+func hash(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

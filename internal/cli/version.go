@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print meshdoctor's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, commit := g.build.Version, g.build.Commit
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+					v = bi.Main.Version
+				}
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && commit == "" {
+						commit = s.Value
+					}
+				}
+			}
+			if v == "" {
+				v = "dev"
+			}
+			if commit == "" {
+				commit = "unknown"
+			}
+			_, err := fmt.Fprintf(g.streams.Out, "meshdoctor %s (commit %s, %s, %s/%s)\n", v, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	}
+}

@@ -1,0 +1,191 @@
+package snapshot
+
+import (
+	"sort"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+type kindNS struct {
+	gk schema.GroupKind
+	ns string
+}
+
+type labelKey struct {
+	ns, key, value string
+}
+
+// Duplicate records an object identity that appeared more than once; the
+// first occurrence is kept.
+type Duplicate struct {
+	Kept, Dropped *Object
+}
+
+// Snapshot is the read-only view every analyzer receives. Build it once with
+// a Builder; lookups are map hits, never scans over all objects.
+type Snapshot struct {
+	objects    []*Object
+	byKey      map[Key]*Object
+	byKind     map[schema.GroupKind][]*Object
+	byKindNS   map[kindNS][]*Object
+	podByLabel map[labelKey][]*Object
+	covered    map[kindNS]bool
+	coveredAll map[schema.GroupKind]bool
+	duplicates []Duplicate
+	live       bool
+}
+
+// Builder accumulates objects and then freezes them into a Snapshot.
+type Builder struct {
+	s *Snapshot
+}
+
+// NewBuilder starts an empty snapshot.
+func NewBuilder() *Builder {
+	return &Builder{s: &Snapshot{
+		byKey:      map[Key]*Object{},
+		byKind:     map[schema.GroupKind][]*Object{},
+		byKindNS:   map[kindNS][]*Object{},
+		podByLabel: map[labelKey][]*Object{},
+		covered:    map[kindNS]bool{},
+		coveredAll: map[schema.GroupKind]bool{},
+	}}
+}
+
+// Add inserts an object. An identity seen before is recorded as a duplicate
+// and the first one wins.
+func (b *Builder) Add(o *Object) {
+	s := b.s
+	if prev, ok := s.byKey[o.Key]; ok {
+		s.duplicates = append(s.duplicates, Duplicate{Kept: prev, Dropped: o})
+		return
+	}
+	s.byKey[o.Key] = o
+	s.objects = append(s.objects, o)
+	gk := o.Key.GroupKind()
+	s.byKind[gk] = append(s.byKind[gk], o)
+	kn := kindNS{gk, o.Key.Namespace}
+	s.byKindNS[kn] = append(s.byKindNS[kn], o)
+	if gk == KindPod {
+		for k, v := range o.Labels {
+			lk := labelKey{o.Key.Namespace, k, v}
+			s.podByLabel[lk] = append(s.podByLabel[lk], o)
+		}
+	}
+}
+
+// MarkCovered records that every object of kind gk in namespace ns was read
+// (ns "" means in all namespaces), even if there were none. Live sources call
+// it after a successful LIST; file sources rely on presence instead.
+func (b *Builder) MarkCovered(gk schema.GroupKind, ns string) {
+	if ns == "" {
+		b.s.coveredAll[gk] = true
+		return
+	}
+	b.s.covered[kindNS{gk, ns}] = true
+}
+
+// SetLive marks the snapshot as read from a cluster.
+func (b *Builder) SetLive() { b.s.live = true }
+
+// Build freezes the snapshot. The Builder must not be used afterwards.
+func (b *Builder) Build() *Snapshot {
+	s := b.s
+	b.s = nil
+	return s
+}
+
+// Objects returns every object in load order.
+func (s *Snapshot) Objects() []*Object { return s.objects }
+
+// Len is the number of distinct objects.
+func (s *Snapshot) Len() int { return len(s.objects) }
+
+// Live tells whether the snapshot was read from a cluster.
+func (s *Snapshot) Live() bool { return s.live }
+
+// Get returns one object or nil.
+func (s *Snapshot) Get(gk schema.GroupKind, namespace, name string) *Object {
+	return s.byKey[Key{Group: gk.Group, Kind: gk.Kind, Namespace: namespace, Name: name}]
+}
+
+// List returns every object of a kind, in load order.
+func (s *Snapshot) List(gk schema.GroupKind) []*Object { return s.byKind[gk] }
+
+// InNamespace returns the objects of a kind in one namespace.
+func (s *Snapshot) InNamespace(gk schema.GroupKind, namespace string) []*Object {
+	return s.byKindNS[kindNS{gk, namespace}]
+}
+
+// Has tells whether any object of the kind is present.
+func (s *Snapshot) Has(gk schema.GroupKind) bool { return len(s.byKind[gk]) > 0 }
+
+// Covers tells whether the snapshot can be trusted to hold every object of
+// kind gk in namespace ns, so that "not found" means absent rather than
+// unknown. For files, that is the case when the input holds at least one
+// object of that kind in that namespace (a user who exports a namespace's
+// ConfigMaps exports all of them); live sources mark what they listed.
+func (s *Snapshot) Covers(gk schema.GroupKind, ns string) bool {
+	return s.coveredAll[gk] || s.covered[kindNS{gk, ns}] || len(s.byKindNS[kindNS{gk, ns}]) > 0
+}
+
+// Duplicates lists identities seen more than once.
+func (s *Snapshot) Duplicates() []Duplicate { return s.duplicates }
+
+// Namespaces returns the sorted namespaces that hold at least one object.
+func (s *Snapshot) Namespaces() []string {
+	seen := map[string]bool{}
+	for kn := range s.byKindNS {
+		if kn.ns != "" {
+			seen[kn.ns] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for ns := range seen {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SelectPods returns the pods in namespace ns matched by a label selector.
+// Equality requirements are answered from the label index (the smallest
+// posting list is filtered), so the cost is O(matches), not O(pods).
+// An empty selector selects every pod of the namespace.
+func (s *Snapshot) SelectPods(ns string, sel labels.Selector) []*Object {
+	if sel == nil || sel.Empty() {
+		return s.InNamespace(KindPod, ns)
+	}
+	reqs, _ := sel.Requirements()
+	var best []*Object
+	found := false
+	for _, r := range reqs {
+		if v, ok := equalityValue(r); ok {
+			cand := s.podByLabel[labelKey{ns, r.Key(), v}]
+			if !found || len(cand) < len(best) {
+				best, found = cand, true
+			}
+		}
+	}
+	if !found {
+		best = s.InNamespace(KindPod, ns)
+	}
+	var out []*Object
+	for _, p := range best {
+		if sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func equalityValue(r labels.Requirement) (string, bool) {
+	switch r.Operator() {
+	case "=", "==", "in":
+		if r.Values().Len() == 1 {
+			return r.Values().List()[0], true
+		}
+	}
+	return "", false
+}

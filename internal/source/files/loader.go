@@ -1,0 +1,399 @@
+// Package files loads Kubernetes and mesh objects from files, directories,
+// standard input and .tar.gz bundles. Every object keeps where it came from
+// so findings can point at file:line, and a broken document never stops the
+// others from being analyzed.
+package files
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshdoctor/meshdoctor/internal/decode"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// InputError is a part of the input that could not be read or parsed.
+type InputError struct {
+	Pos snapshot.Position `json:"position"`
+	Msg string            `json:"message"`
+}
+
+func (e InputError) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Result is what a load produced: objects in input order and the errors of
+// the parts that failed.
+type Result struct {
+	Objects []*snapshot.Object
+	Errors  []InputError
+	// Files counts the files read.
+	Files int
+}
+
+// Loader reads inputs. It holds no state between calls.
+type Loader struct {
+	Decoder *decode.Decoder
+	Stdin   io.Reader
+	Log     *slog.Logger
+	// Workers bounds concurrent parsing; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// unit is one stream to parse: a file on disk or bytes in memory.
+type unit struct {
+	name string // shown in positions
+	path string // on disk, when the stream can be re-read for locations
+	data []byte // in memory (stdin, archive members), else nil
+}
+
+// Load reads every path (files, directories recursively, "-" for stdin,
+// .tar.gz bundles). Paths that cannot be read become input errors.
+func (l *Loader) Load(ctx context.Context, paths []string) Result {
+	var units []unit
+	var res Result
+	for _, p := range paths {
+		us, err := l.expand(p)
+		if err != nil {
+			res.Errors = append(res.Errors, InputError{Pos: snapshot.Position{File: p}, Msg: err.Error()})
+		}
+		units = append(units, us...)
+	}
+	res.Files = len(units)
+	parts := make([]Result, len(units))
+	workers := l.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				parts[i] = l.loadUnit(units[i])
+			}
+		}()
+	}
+feed:
+	for i := range units {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			res.Errors = append(res.Errors, InputError{Pos: snapshot.Position{File: units[i].name}, Msg: "not read: " + ctx.Err().Error()})
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, p := range parts {
+		res.Objects = append(res.Objects, p.Objects...)
+		res.Errors = append(res.Errors, p.Errors...)
+	}
+	return res
+}
+
+// expand turns one argument into the streams to parse.
+func (l *Loader) expand(p string) ([]unit, error) {
+	if p == "-" {
+		if l.Stdin == nil {
+			return nil, errors.New("standard input is not available")
+		}
+		b, err := io.ReadAll(l.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading standard input: %w", err)
+		}
+		return []unit{{name: "-", data: b}}, nil
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", unwrapPathError(err))
+	}
+	if !st.IsDir() {
+		if isArchive(p) {
+			return readArchive(p)
+		}
+		return []unit{{name: p, path: p}}, nil
+	}
+	root := p
+	if isBundleDir(p) {
+		root = filepath.Join(p, "cluster")
+		if _, err := os.Stat(root); err != nil {
+			return nil, nil
+		}
+	}
+	var out []unit
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !isManifest(path) {
+			if l.Log != nil {
+				l.Log.Debug("skipping file that is not YAML or JSON", "file", path)
+			}
+			return nil
+		}
+		out = append(out, unit{name: path, path: path})
+		return nil
+	})
+	if err != nil {
+		return out, fmt.Errorf("walking directory: %w", unwrapPathError(err))
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func isManifest(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// isBundleDir tells a meshdoctor bundle (meta.json at the top) from a plain
+// folder of manifests; in a bundle only cluster/ holds Kubernetes objects.
+func isBundleDir(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return false
+	}
+	var m struct {
+		Format string `json:"format"`
+	}
+	return json.Unmarshal(b, &m) == nil && strings.HasPrefix(m.Format, BundleFormat)
+}
+
+// BundleFormat is the value of meta.json's "format" in a bundle, followed by
+// "/v" and the version.
+const BundleFormat = "meshdoctor-bundle"
+
+func (l *Loader) loadUnit(u unit) Result {
+	data := u.data
+	if data == nil {
+		b, err := os.ReadFile(u.path)
+		if err != nil {
+			return Result{Errors: []InputError{{Pos: snapshot.Position{File: u.name}, Msg: "cannot read: " + unwrapPathError(err).Error()}}}
+		}
+		data = b
+	}
+	bomLen := 0
+	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
+		bomLen = 3
+	}
+	p := &parser{l: l, u: u, data: data, base: bomLen}
+	body := data[bomLen:]
+	if looksLikeJSON(body) && p.parseJSONStream(body) {
+		return p.res
+	}
+	p.res = Result{}
+	for _, sp := range splitYAML(body) {
+		p.parseYAMLDoc(body, sp)
+	}
+	return p.res
+}
+
+// parser parses one stream.
+type parser struct {
+	l    *Loader
+	u    unit
+	data []byte // the whole stream, BOM included
+	base int    // offset of body within data (BOM length)
+	res  Result
+}
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	p.res.Errors = append(p.res.Errors, InputError{Pos: snapshot.Position{File: p.u.name, Line: line}, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) source(start, end int) docSource {
+	if p.u.path != "" {
+		return fileSource{path: p.u.path, start: p.base + start, end: p.base + end}
+	}
+	return memSource(p.data[p.base+start : p.base+end])
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
+
+func (p *parser) parseYAMLDoc(body []byte, sp span) {
+	raw := body[sp.start:sp.end]
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		msg := err.Error()
+		line := sp.contentLine
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line = sp.line + n - 1
+			msg = "invalid YAML: " + m[2]
+		} else {
+			msg = "invalid YAML: " + strings.TrimPrefix(strings.TrimPrefix(msg, "error converting YAML to JSON: "), "yaml: ")
+		}
+		p.errorf(line, "%s", msg)
+		return
+	}
+	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	p.parseValue(js, doc, sp.contentLine)
+}
+
+// parseJSONStream reads one or more JSON values. It returns false when the
+// stream is not JSON after all (a YAML flow mapping), so YAML is tried.
+func (p *parser) parseJSONStream(body []byte) bool {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	for {
+		var raw json.RawMessage
+		start := int(dec.InputOffset())
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			if start == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
+				return false // not JSON: let the YAML path (and its errors) handle it
+			}
+			off := start
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				off = int(se.Offset)
+			}
+			line, _ := lineCol(body, off)
+			p.errorf(line, "invalid JSON: %v (the rest of the file was not read)", err)
+			return true
+		}
+		end := int(dec.InputOffset())
+		// raw starts after any whitespace the decoder skipped.
+		valStart := end - len(raw)
+		line, col := lineCol(body, valStart)
+		doc := &parsedDoc{src: p.source(valStart, end), file: p.u.name, line: line, col: col}
+		p.parseValue(raw, doc, line)
+	}
+}
+
+// parseValue handles one document's JSON: an object, a List, or an array.
+func (p *parser) parseValue(js []byte, doc *parsedDoc, line int) {
+	trimmed := strings.TrimSpace(string(js))
+	switch {
+	case trimmed == "null" || trimmed == "":
+		return
+	case trimmed[0] == '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(js, &items); err != nil {
+			p.errorf(line, "invalid document: %v", err)
+			return
+		}
+		for i, it := range items {
+			p.parseObject(it, doc, snapshot.P(i), line, "")
+		}
+		return
+	case trimmed[0] != '{':
+		p.errorf(line, "document is not an object (found %.20q)", trimmed)
+		return
+	}
+	var list struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Items      []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(js, &list); err == nil && strings.HasSuffix(list.Kind, "List") && list.Items != nil {
+		itemKind := ""
+		if list.Kind != "List" {
+			itemKind = strings.TrimSuffix(list.Kind, "List")
+		}
+		for i, it := range list.Items {
+			p.parseObject(withDefaultType(it, list.APIVersion, itemKind), doc, snapshot.P("items", i), line, "")
+		}
+		return
+	}
+	p.parseObject(js, doc, nil, line, "")
+}
+
+// withDefaultType fills apiVersion/kind of a typed List's items, which the
+// API server omits (a PodList's items are Pods).
+func withDefaultType(item json.RawMessage, apiVersion, kind string) json.RawMessage {
+	if kind == "" {
+		return item
+	}
+	tm, err := decode.PeekType(item)
+	if err == nil || tm.Kind != "" {
+		return item
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(item, &m) != nil {
+		return item
+	}
+	m["apiVersion"], _ = json.Marshal(apiVersion)
+	m["kind"], _ = json.Marshal(kind)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return item
+	}
+	return out
+}
+
+func (p *parser) parseObject(js []byte, doc *parsedDoc, prefix snapshot.Path, docLine int, _ string) {
+	// List items keep the List's line as their origin; their own line is
+	// resolved lazily, like any field, only when a finding needs it.
+	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
+	line := docLine
+	res, err := p.l.Decoder.Decode(js)
+	if err != nil {
+		if errors.Is(err, decode.ErrNoKind) {
+			p.errorf(line, "not a Kubernetes object: %v", err)
+		} else {
+			p.errorf(line, "%v", err)
+		}
+		return
+	}
+	origin := snapshot.Origin{File: p.u.name, Line: line}
+	var l snapshot.Locator = loc
+	if res.Obj.GetObjectKind().GroupVersionKind().Kind == "Secret" {
+		// Never keep a way back to a Secret's values: no locator for the
+		// Secret itself, and for in-memory input the document is parsed now
+		// (node() scrubs Secret values) and its bytes dropped.
+		l = nil
+		if _, ok := doc.src.(memSource); ok {
+			doc.node()
+			doc.src = memSource(nil)
+		}
+	}
+	obj, err := snapshot.NewObject(res.Obj, origin, l)
+	if err != nil {
+		p.errorf(line, "%v", err)
+		return
+	}
+	obj.FieldIssues = res.Issues
+	p.res.Objects = append(p.res.Objects, obj)
+}
+
+// SortErrors orders errors by file and line.
+func SortErrors(errs []InputError) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Pos.File != errs[j].Pos.File {
+			return errs[i].Pos.File < errs[j].Pos.File
+		}
+		return errs[i].Pos.Line < errs[j].Pos.Line
+	})
+}

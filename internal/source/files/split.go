@@ -1,0 +1,88 @@
+package files
+
+import (
+	"bytes"
+)
+
+// span is one document of a stream: its bytes are data[start:end], its first
+// byte is on line `line` (1-based) and column `col`, and its first line with
+// content is contentLine (0 for a document with no content).
+type span struct {
+	start, end  int
+	line, col   int
+	contentLine int
+}
+
+// splitYAML cuts a YAML stream at `---` and `...` marker lines, keeping
+// line numbers. A marker with content after it (`--- {a: 1}`) stays part of
+// its document, which YAML allows. Empty and comment-only documents are
+// dropped.
+func splitYAML(data []byte) []span {
+	var out []span
+	cur := span{start: 0, line: 1, col: 1}
+	line := 1
+	flush := func(end int) {
+		cur.end = end
+		if cur.contentLine > 0 {
+			out = append(out, cur)
+		}
+	}
+	for off := 0; off < len(data); {
+		nl := bytes.IndexByte(data[off:], '\n')
+		next := len(data)
+		if nl >= 0 {
+			next = off + nl + 1
+		}
+		ln := bytes.TrimRight(data[off:next], "\r\n")
+		switch {
+		case isMarker(ln, "---"):
+			flush(off)
+			rest := bytes.TrimSpace(ln[3:])
+			if len(rest) > 0 && rest[0] != '#' {
+				cur = span{start: off, line: line, col: 1, contentLine: line}
+			} else {
+				cur = span{start: next, line: line + 1, col: 1}
+			}
+		case isMarker(ln, "..."):
+			flush(off)
+			cur = span{start: next, line: line + 1, col: 1}
+		default:
+			if cur.contentLine == 0 && hasContent(ln) {
+				cur.contentLine = line
+			}
+		}
+		off = next
+		line++
+	}
+	flush(len(data))
+	return out
+}
+
+func isMarker(ln []byte, m string) bool {
+	if !bytes.HasPrefix(ln, []byte(m)) {
+		return false
+	}
+	return len(ln) == 3 || ln[3] == ' ' || ln[3] == '\t'
+}
+
+func hasContent(ln []byte) bool {
+	t := bytes.TrimSpace(ln)
+	return len(t) > 0 && t[0] != '#' && !(t[0] == '%' && len(ln) > 0 && ln[0] == '%')
+}
+
+// lineCol converts a byte offset of data to a 1-based line and column.
+func lineCol(data []byte, off int) (int, int) {
+	if off > len(data) {
+		off = len(data)
+	}
+	line := 1 + bytes.Count(data[:off], []byte{'\n'})
+	col := off - bytes.LastIndexByte(data[:off], '\n')
+	return line, col
+}
+
+// looksLikeJSON tells whether a stream is JSON rather than YAML: its first
+// significant byte opens an object or array.
+func looksLikeJSON(data []byte) bool {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
