@@ -31,9 +31,9 @@ func (p Path) String() string {
 			b.WriteString(strconv.Itoa(v))
 			b.WriteByte(']')
 		case string:
-			if strings.ContainsAny(v, ".[]\"") {
+			if v == "" || strings.ContainsAny(v, ".[]\"\\") || isDigits(v) {
 				b.WriteString(`["`)
-				b.WriteString(strings.ReplaceAll(v, `"`, `\"`))
+				b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
 				b.WriteString(`"]`)
 			} else {
 				b.WriteByte('.')
@@ -59,27 +59,39 @@ func (p Path) JSONPointer() string {
 	return b.String()
 }
 
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // ParsePath parses the dotted form used by Kubernetes strict-decoding errors,
-// e.g. "spec.template.spec.containers[0].foo". Keys in brackets and quotes
-// (["a.b"]) are accepted too.
+// e.g. "spec.template.spec.containers[0].foo", and the quoted keys String
+// writes (["app.kubernetes.io/name"]). It never fails: text it cannot read
+// becomes a key.
 func ParsePath(s string) Path {
 	var p Path
-	i := 0
-	s = strings.TrimPrefix(s, ".")
-	for i < len(s) {
-		switch s[i] {
-		case '.':
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '.':
 			i++
-		case '[':
+		case strings.HasPrefix(s[i:], `["`):
+			key, n := readQuoted(s[i+2:])
+			p = append(p, key)
+			i += 2 + n
+		case s[i] == '[':
 			end := strings.IndexByte(s[i:], ']')
 			if end < 0 {
 				return append(p, s[i:])
 			}
 			inner := s[i+1 : i+end]
-			if n, err := strconv.Atoi(inner); err == nil {
+			if n, err := strconv.Atoi(inner); err == nil && isDigits(inner) {
 				p = append(p, n)
 			} else {
-				p = append(p, strings.Trim(inner, `"`))
+				p = append(p, inner)
 			}
 			i += end + 1
 		default:
@@ -92,4 +104,22 @@ func ParsePath(s string) Path {
 		}
 	}
 	return p
+}
+
+// readQuoted reads an escaped key up to `"]` and returns it and the bytes
+// consumed (including the closing `"]`, when present).
+func readQuoted(s string) (string, int) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case s[i] == '"' && strings.HasPrefix(s[i:], `"]`):
+			return b.String(), i + 2
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String(), len(s)
 }

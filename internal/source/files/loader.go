@@ -360,6 +360,10 @@ func (p *parser) parseObject(js []byte, doc *parsedDoc, prefix snapshot.Path, do
 	line := docLine
 	res, err := p.l.Decoder.Decode(js)
 	if err != nil {
+		if len(prefix) > 0 {
+			pos, _ := loc.Locate(nil) // only on error: the item's own line
+			line = pos.Line
+		}
 		if errors.Is(err, decode.ErrNoKind) {
 			p.errorf(line, "not a Kubernetes object: %v", err)
 		} else {

@@ -163,6 +163,18 @@ func scrubSecrets(n *yaml.Node) {
 				for j := 1; j < len(v.Content); j += 2 {
 					v.Content[j].Value = ""
 				}
+			case isSecret && k == "metadata":
+				// The last-applied annotation repeats the values.
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					if v.Content[j].Value == "annotations" {
+						ann := v.Content[j+1]
+						for a := 0; a+1 < len(ann.Content); a += 2 {
+							if ann.Content[a].Value == "kubectl.kubernetes.io/last-applied-configuration" {
+								ann.Content[a+1].Value = ""
+							}
+						}
+					}
+				}
 			case k == "items":
 				scrubSecrets(v)
 			}

@@ -1,0 +1,57 @@
+package files
+
+import (
+	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// FuzzLoadStream feeds arbitrary bytes through the whole file pipeline —
+// splitting, YAML/JSON parsing, decoding, locating — which must never panic
+// and must account for every document as an object or a positioned error.
+func FuzzLoadStream(f *testing.F) {
+	for _, s := range []string{
+		multiDoc,
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}} {"apiVersion":"v1"}`,
+		"\xef\xbb\xbf---\r\napiVersion: v1\r\nkind: Secret\r\nmetadata: {name: s}\r\ndata: {a: YQ==}\r\n",
+		"a: &x [*x]\n",
+		"--- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n...\n%YAML 1.2\n",
+		"[1, 2, {\"kind\": 3}]",
+		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {http: [{route: [{destination: {host: h, subnet: x}}]}]}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	l := newLoader(f, "")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res := l.loadUnit(unit{name: "fuzz", data: data})
+		for _, e := range res.Errors {
+			if e.Pos.File != "fuzz" || e.Msg == "" {
+				t.Fatalf("error without position or message: %+v", e)
+			}
+		}
+		for _, o := range res.Objects {
+			if o.Locator != nil {
+				o.Locator.Locate(nil)
+				o.Locator.Locate(snapshot.P("metadata", "name"))
+				o.Locator.Locate(snapshot.P("spec", 0, "x", -1))
+			}
+		}
+	})
+}
+
+// FuzzParsePath checks that any path text parses without panicking and that
+// a parsed path renders back to text that parses to the same path.
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"spec.template.spec.containers[0].env[3]", `metadata.labels["a.b/c"]`, "[", "a[x", ".[]."} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := snapshot.ParsePath(s)
+		again := snapshot.ParsePath(p.String())
+		if p.String() != again.String() {
+			t.Fatalf("%q: %q re-parses as %q", s, p.String(), again.String())
+		}
+		_ = p.JSONPointer()
+	})
+}

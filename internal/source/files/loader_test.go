@@ -1,0 +1,447 @@
+package files
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/meshdoctor/meshdoctor/internal/decode"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+func newLoader(t testing.TB, stdin string) *Loader {
+	t.Helper()
+	dec, err := decode.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Loader{Decoder: dec, Stdin: strings.NewReader(stdin)}
+}
+
+func write(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func load(t *testing.T, paths ...string) Result {
+	t.Helper()
+	return newLoader(t, "").Load(context.Background(), paths)
+}
+
+func find(t *testing.T, res Result, kind, name string) *snapshot.Object {
+	t.Helper()
+	for _, o := range res.Objects {
+		if o.Key.Kind == kind && o.Key.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s among %d objects (errors: %v)", kind, name, len(res.Objects), res.Errors)
+	return nil
+}
+
+func wantPos(t *testing.T, o *snapshot.Object, p snapshot.Path, line, col int) {
+	t.Helper()
+	pos, exact := o.Locator.Locate(p)
+	if pos.Line != line || (col != 0 && pos.Col != col) || !exact {
+		t.Errorf("%s %s: got %s (exact=%v), want line %d col %d", o.Ref(), p, pos, exact, line, col)
+	}
+}
+
+const multiDoc = `# leading comment
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+  namespace: ns
+data:
+  k: v
+--- # a separator with a comment
+
+# only a comment: an empty document
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+  namespace: ns
+spec:
+  ports:
+  - name: http
+    port: 80
+...
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: ns}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers:
+      - name: c
+        image: img
+        env:
+        - name: A
+          value: "1"
+`
+
+func TestMultiDocumentPositions(t *testing.T) {
+	p := write(t, t.TempDir(), "m.yaml", multiDoc)
+	res := load(t, p)
+	if len(res.Errors) != 0 || len(res.Objects) != 3 {
+		t.Fatalf("want 3 objects and no errors, got %d, %v", len(res.Objects), res.Errors)
+	}
+	cm := find(t, res, "ConfigMap", "a")
+	if cm.Origin.Line != 3 {
+		t.Errorf("ConfigMap origin line %d, want 3", cm.Origin.Line)
+	}
+	wantPos(t, cm, snapshot.P("data", "k"), 9, 3)
+	svc := find(t, res, "Service", "svc")
+	wantPos(t, svc, snapshot.P("spec", "ports", 0, "port"), 22, 5)
+	d := find(t, res, "Deployment", "d")
+	wantPos(t, d, snapshot.P("spec", "template", "spec", "containers", 0, "env", 0), 37, 11)
+	if _, ok := d.Typed.(*appsv1.Deployment); !ok {
+		t.Errorf("Deployment decoded as %T", d.Typed)
+	}
+	// A path that does not exist points at its deepest existing ancestor.
+	pos, exact := d.Locator.Locate(snapshot.P("spec", "template", "spec", "containers", 0, "resources", "limits"))
+	if exact || pos.Line != 34 {
+		t.Errorf("missing field: got %s exact=%v, want line 34 (the container) inexact", pos, exact)
+	}
+}
+
+func TestListItemsAndTheirLines(t *testing.T) {
+	content := `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: first, namespace: ns}
+  data: {a: b}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: second
+    namespace: ns
+  data:
+    x: z
+`
+	res := load(t, write(t, t.TempDir(), "l.yaml", content))
+	if len(res.Objects) != 2 {
+		t.Fatalf("want 2 items, got %d (%v)", len(res.Objects), res.Errors)
+	}
+	second := find(t, res, "ConfigMap", "second")
+	wantPos(t, second, nil, 8, 3)
+	wantPos(t, second, snapshot.P("data", "x"), 14, 5)
+}
+
+func TestJSONInputHasPositions(t *testing.T) {
+	content := `{
+  "apiVersion": "v1",
+  "kind": "List",
+  "items": [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one", "namespace": "ns"}},
+    {
+      "apiVersion": "v1",
+      "kind": "Secret",
+      "metadata": {"name": "s", "namespace": "ns"},
+      "data": {"k": "c2VjcmV0"}
+    },
+    {
+      "apiVersion": "v1",
+      "kind": "ConfigMap",
+      "metadata": {"name": "two", "namespace": "ns"},
+      "data": {"key": "v"}
+    }
+  ]
+}
+{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "three", "namespace": "ns"}, "data": {"z": "1"}}
+`
+	res := load(t, write(t, t.TempDir(), "l.json", content))
+	if len(res.Errors) != 0 || len(res.Objects) != 4 {
+		t.Fatalf("want 4 objects, got %d (%v)", len(res.Objects), res.Errors)
+	}
+	wantPos(t, find(t, res, "ConfigMap", "two"), snapshot.P("data", "key"), 16, 16)
+	wantPos(t, find(t, res, "ConfigMap", "three"), snapshot.P("data", "z"), 20, 102)
+	if s := find(t, res, "Secret", "s"); s.Locator != nil || s.Secret == nil || !s.Secret.HasKey("k") {
+		t.Errorf("Secret: locator %v summary %+v", s.Locator, s.Secret)
+	}
+}
+
+func TestCRLFAndBOM(t *testing.T) {
+	content := "\xef\xbb\xbfapiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: crlf\r\n  namespace: ns\r\ndata:\r\n  k: v\r\n---\r\napiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: second, namespace: ns}\r\ndata:\r\n  x: z\r\n"
+	res := load(t, write(t, t.TempDir(), "crlf.yaml", content))
+	if len(res.Errors) != 0 || len(res.Objects) != 2 {
+		t.Fatalf("got %d objects, errors %v", len(res.Objects), res.Errors)
+	}
+	wantPos(t, find(t, res, "ConfigMap", "crlf"), snapshot.P("data", "k"), 7, 3)
+	wantPos(t, find(t, res, "ConfigMap", "second"), snapshot.P("data", "x"), 13, 3)
+}
+
+func TestAnchorsAndAliases(t *testing.T) {
+	content := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: ns}
+spec:
+  selector:
+    matchLabels: &labels {app: d}
+  template:
+    metadata:
+      labels: *labels
+    spec:
+      containers:
+      - name: c
+        image: img
+`
+	res := load(t, write(t, t.TempDir(), "a.yaml", content))
+	d := find(t, res, "Deployment", "d").Typed.(*appsv1.Deployment)
+	if d.Spec.Template.Labels["app"] != "d" {
+		t.Errorf("alias not resolved: %v", d.Spec.Template.Labels)
+	}
+}
+
+func TestBrokenDocumentDoesNotStopTheOthers(t *testing.T) {
+	content := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: before, namespace: ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+    namespace: ns
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: after, namespace: ns}
+---
+just a string
+---
+kind: ConfigMap
+metadata: {name: nokind}
+`
+	p := write(t, t.TempDir(), "b.yaml", content)
+	res := load(t, p)
+	find(t, res, "ConfigMap", "before")
+	find(t, res, "ConfigMap", "after")
+	if len(res.Errors) != 3 {
+		t.Fatalf("want 3 errors, got %v", res.Errors)
+	}
+	if e := res.Errors[0]; e.Pos.File != p || e.Pos.Line != 9 || !strings.Contains(e.Msg, "invalid YAML") {
+		t.Errorf("broken YAML error %v, want %s:9 invalid YAML", e, p)
+	}
+	if e := res.Errors[1]; e.Pos.Line != 15 || !strings.Contains(e.Msg, "not an object") {
+		t.Errorf("scalar document error %v", e)
+	}
+	if e := res.Errors[2]; e.Pos.Line != 17 || !strings.Contains(e.Msg, "no apiVersion or kind") {
+		t.Errorf("missing apiVersion error %v", e)
+	}
+}
+
+func TestUnknownFieldsAreFoundWithTheirPath(t *testing.T) {
+	content := `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subnet: v2
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec:
+  ports:
+  - port: 80
+    protocl: TCP
+`
+	res := load(t, write(t, t.TempDir(), "u.yaml", content))
+	vs := find(t, res, "VirtualService", "reviews")
+	if _, ok := vs.Typed.(*networkingv1.VirtualService); !ok || vs.APIVersion != "networking.istio.io/v1alpha3" {
+		t.Errorf("VirtualService decoded as %T, apiVersion %s", vs.Typed, vs.APIVersion)
+	}
+	if len(vs.FieldIssues) != 1 || vs.FieldIssues[0].Path.String() != ".spec.http[0].route[0].destination.subnet" {
+		t.Fatalf("VirtualService issues %+v", vs.FieldIssues)
+	}
+	wantPos(t, vs, vs.FieldIssues[0].Path, 10, 9)
+	svc := find(t, res, "Service", "s")
+	if len(svc.FieldIssues) != 1 || svc.FieldIssues[0].Path.String() != ".spec.ports[0].protocl" {
+		t.Fatalf("Service issues %+v", svc.FieldIssues)
+	}
+	wantPos(t, svc, svc.FieldIssues[0].Path, 18, 5)
+}
+
+func TestUnknownKindsStayUnstructured(t *testing.T) {
+	content := `apiVersion: cilium.io/v2
+kind: CiliumNode
+metadata: {name: node-1}
+spec:
+  ipam: {podCIDRs: [10.0.1.0/24]}
+`
+	res := load(t, write(t, t.TempDir(), "c.yaml", content))
+	o := find(t, res, "CiliumNode", "node-1")
+	if _, ok := o.Typed.(*unstructured.Unstructured); !ok || o.Key.Group != "cilium.io" {
+		t.Errorf("got %T %+v", o.Typed, o.Key)
+	}
+}
+
+func TestTypedListItemsGetTheirKind(t *testing.T) {
+	content := `{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p","namespace":"ns"},"spec":{"containers":[{"name":"c","image":"i"}]}}]}`
+	res := load(t, write(t, t.TempDir(), "p.json", content))
+	if _, ok := find(t, res, "Pod", "p").Typed.(*corev1.Pod); !ok {
+		t.Error("PodList item not decoded as a Pod")
+	}
+}
+
+func TestSecretValuesAreNeverKept(t *testing.T) {
+	content := `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Secret
+  metadata:
+    name: tls
+    namespace: ns
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: '{"data":{"password":"aHVudGVyMg=="}}'
+  type: Opaque
+  data: {password: aHVudGVyMg==}
+  stringData: {token: plain-token}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cm, namespace: ns}
+  data: {k: v}
+`
+	l := newLoader(t, content)
+	res := l.Load(context.Background(), []string{"-"})
+	sec := find(t, res, "Secret", "tls")
+	s := sec.Typed.(*corev1.Secret)
+	if s.Data != nil || s.StringData != nil || s.Annotations[corev1.LastAppliedConfigAnnotation] != "" {
+		t.Errorf("values kept: %+v", s)
+	}
+	if !sec.Secret.HasKey("password") || !sec.Secret.HasKey("token") {
+		t.Errorf("summary %+v", sec.Secret)
+	}
+	// The in-memory document was dropped; locations of its other objects
+	// come from a scrubbed parse tree.
+	cm := find(t, res, "ConfigMap", "cm")
+	wantPos(t, cm, snapshot.P("data", "k"), 17, 10)
+	doc := cm.Locator.(*yamlLocator).doc
+	if b, _ := doc.src.bytes(); len(b) != 0 {
+		t.Error("the document bytes holding a Secret were kept")
+	}
+	if strings.Contains(dump(doc), "aHVudGVyMg") || strings.Contains(dump(doc), "plain-token") {
+		t.Error("the parse tree still holds Secret values")
+	}
+}
+
+func dump(d *parsedDoc) string {
+	var b strings.Builder
+	root := d.node()
+	var walk func(*yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		b.WriteString(n.Value + " ")
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return b.String()
+}
+
+func TestDirectoriesBundlesAndArchives(t *testing.T) {
+	dir := t.TempDir()
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: ns}\n"
+	write(t, dir, "plain/a.yaml", strings.Replace(cm, "%s", "a", 1))
+	write(t, dir, "plain/sub/b.yml", strings.Replace(cm, "%s", "b", 1))
+	write(t, dir, "plain/notes.txt", "not yaml")
+	write(t, dir, "bundle/meta.json", `{"format": "meshdoctor-bundle/v1"}`)
+	write(t, dir, "bundle/cluster/c.yaml", strings.Replace(cm, "%s", "c", 1))
+	write(t, dir, "bundle/nodes/n1/procs.json", `[{"pid": 1}]`)
+	res := load(t, filepath.Join(dir, "plain"), filepath.Join(dir, "bundle"), filepath.Join(dir, "missing"))
+	for _, n := range []string{"a", "b", "c"} {
+		find(t, res, "ConfigMap", n)
+	}
+	if len(res.Objects) != 3 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Msg, "no such file") {
+		t.Errorf("objects %d, errors %v", len(res.Objects), res.Errors)
+	}
+
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	add := func(name, body string) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(body))
+	}
+	add("bundle-x/cluster/d.yaml", strings.Replace(cm, "%s", "d", 1)+"data:\n  k: v\n")
+	add("bundle-x/nodes/n1/meta.json", `{"kernel": "6.1"}`)
+	add("bundle-x/meta.json", `{"format": "meshdoctor-bundle/v1"}`)
+	tw.Close()
+	gz.Close()
+	arch := filepath.Join(dir, "b.tar.gz")
+	os.WriteFile(arch, buf.Bytes(), 0o644)
+	res = load(t, arch)
+	if len(res.Objects) != 1 || len(res.Errors) != 0 {
+		t.Fatalf("archive: %d objects, errors %v", len(res.Objects), res.Errors)
+	}
+	d := find(t, res, "ConfigMap", "d")
+	pos, _ := d.Locator.Locate(snapshot.P("data", "k"))
+	if pos.File != arch+"!bundle-x/cluster/d.yaml" || pos.Line != 5 {
+		t.Errorf("archive member position %s", pos)
+	}
+
+	os.WriteFile(arch, buf.Bytes()[:buf.Len()/2], 0o644)
+	res = load(t, arch)
+	if len(res.Errors) != 1 {
+		t.Errorf("truncated archive: want one error, got %v", res.Errors)
+	}
+}
+
+func TestItemErrorsPointAtTheItem(t *testing.T) {
+	content := `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: fine, namespace: ns}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: yaml11, namespace: ns}
+  data:
+    enabled: yes
+`
+	p := write(t, t.TempDir(), "i.yaml", content)
+	res := load(t, p)
+	find(t, res, "ConfigMap", "fine")
+	if len(res.Errors) != 1 || res.Errors[0].Pos.Line != 7 || !strings.Contains(res.Errors[0].Msg, "cannot unmarshal bool") {
+		t.Errorf("want one error at line 7 (YAML 1.1 reads yes as a boolean, as kubectl does), got %v", res.Errors)
+	}
+}
