@@ -109,7 +109,8 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	g.log.Info("loaded input", "files", loaded.Files, "objects", snap.Len(), "errors", len(loaded.Errors))
 
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers, Suppress: sups, Options: opts})
-	rep := report.New(g.build.Version, loaded.Files, snap.Len(), res, loaded.Errors, failOn)
+	version, _ := g.build.resolve()
+	rep := report.New(version, loaded.Files, snap.Len(), res, loaded.Errors, failOn)
 	switch o.output {
 	case "json":
 		err = report.WriteJSON(g.streams.Out, rep)

@@ -237,6 +237,10 @@ func (p *parser) source(start, end int) docSource {
 	return memSource(p.data[p.base+start : p.base+end])
 }
 
+// typeErrFieldRE finds the field path in encoding/json type errors:
+// "Go struct field ObjectMeta.metadata.name of type string".
+var typeErrFieldRE = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.(\S+) of type`)
+
 var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
 
 func (p *parser) parseYAMLDoc(body []byte, sp span) {
@@ -360,8 +364,13 @@ func (p *parser) parseObject(js []byte, doc *parsedDoc, prefix snapshot.Path, do
 	line := docLine
 	res, err := p.l.Decoder.Decode(js)
 	if err != nil {
-		if len(prefix) > 0 {
-			pos, _ := loc.Locate(nil) // only on error: the item's own line
+		// Only on error: point at the field the decoder names, else at the
+		// item's own line.
+		if m := typeErrFieldRE.FindStringSubmatch(err.Error()); m != nil {
+			pos, _ := loc.Locate(snapshot.ParsePath(m[1]))
+			line = pos.Line
+		} else if len(prefix) > 0 {
+			pos, _ := loc.Locate(nil)
 			line = pos.Line
 		}
 		if errors.Is(err, decode.ErrNoKind) {

@@ -441,7 +441,15 @@ items:
 	p := write(t, t.TempDir(), "i.yaml", content)
 	res := load(t, p)
 	find(t, res, "ConfigMap", "fine")
-	if len(res.Errors) != 1 || res.Errors[0].Pos.Line != 7 || !strings.Contains(res.Errors[0].Msg, "cannot unmarshal bool") {
-		t.Errorf("want one error at line 7 (YAML 1.1 reads yes as a boolean, as kubectl does), got %v", res.Errors)
+	if len(res.Errors) != 1 || res.Errors[0].Pos.Line != 10 || !strings.Contains(res.Errors[0].Msg, "cannot unmarshal bool") {
+		t.Errorf("want one error at line 10, the data field (YAML 1.1 reads yes as a boolean, as kubectl does), got %v", res.Errors)
+	}
+}
+
+func TestTypeErrorsPointAtTheField(t *testing.T) {
+	content := "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\",\n \"metadata\": {\"namespace\": \"ns\",\n  \"name\": 3}}\n"
+	res := load(t, write(t, t.TempDir(), "bad.json", content))
+	if len(res.Errors) != 1 || res.Errors[0].Pos.Line != 3 || !strings.Contains(res.Errors[0].Msg, "metadata.name") {
+		t.Errorf("want one error at line 3 naming metadata.name, got %v", res.Errors)
 	}
 }

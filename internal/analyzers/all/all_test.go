@@ -1,0 +1,49 @@
+package all
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestDocPagesMatchTheAnalyzers fails when docs/codes drifts from the
+// analyzers' own documentation. Regenerate with:
+//
+//	go run ./cmd/meshdoctor codes --markdown docs/codes
+func TestDocPagesMatchTheAnalyzers(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "..", "docs", "codes")
+	want := map[string]bool{}
+	for _, a := range reg.All() {
+		name := a.Code + ".md"
+		want[name] = true
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v (regenerate docs/codes)", name, err)
+			continue
+		}
+		if string(got) != a.Markdown() {
+			t.Errorf("docs/codes/%s differs from the analyzer's doc (regenerate docs/codes)", name)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !want[e.Name()] {
+			t.Errorf("docs/codes/%s belongs to no analyzer", e.Name())
+		}
+	}
+}
+
+// TestRegistryIsValid checks every analyzer's declaration.
+func TestRegistryIsValid(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.All()) < 6 {
+		t.Errorf("only %d analyzers registered", len(reg.All()))
+	}
+}
