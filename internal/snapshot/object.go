@@ -138,4 +138,7 @@ func NewObject(typed runtime.Object, origin Origin, loc Locator) (*Object, error
 type FieldIssue struct {
 	Path      Path
 	Duplicate bool
+	// Line is the absolute line when the decoder knew it but not the path
+	// (a YAML key repeated in one mapping); 0 otherwise.
+	Line int
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
 // Analyzers returns the checks of this package.
@@ -44,16 +45,22 @@ or remove it.
 		for _, o := range p.Snapshot.Objects() {
 			for _, fi := range o.FieldIssues {
 				problem := fmt.Sprintf("%s has no field %s", o.Key.Kind, fi.Path)
+				loc := analysis.LocationOf(o, fi.Path)
 				if fi.Duplicate {
 					problem = fmt.Sprintf("field %s is given more than once; only the last value counts", fi.Path)
+				}
+				if fi.Line > 0 {
+					// Known by line only: a key repeated in one YAML mapping.
+					problem = fmt.Sprintf("key %q is given twice in one mapping; only the last value counts", fi.Path[len(fi.Path)-1])
+					loc = analysis.Location{Position: snapshot.Position{File: o.Origin.File, Line: fi.Line}, Object: o.Ref(), Exact: true}
 				}
 				p.Report(analysis.Finding{
 					Subject:   o.Key,
 					Message:   fmt.Sprintf("%s: %s, so it is not applied.", o.Ref(), problem),
-					Locations: []analysis.Location{analysis.LocationOf(o, fi.Path)},
+					Locations: []analysis.Location{loc},
 					Evidence:  []string{fmt.Sprintf("%s %s: %s", o.APIVersion, o.Key.Kind, problem)},
 					Remedy:    "Correct the field name or indentation (see the kind's API reference), or remove the field.",
-					Key:       fi.Path.String(),
+					Key:       fmt.Sprintf("%s@%d", fi.Path, fi.Line),
 				})
 			}
 		}

@@ -245,7 +245,7 @@ var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: 
 
 func (p *parser) parseYAMLDoc(body []byte, sp span) {
 	raw := body[sp.start:sp.end]
-	js, err := yaml.YAMLToJSON(raw)
+	js, dups, err := yamlToJSON(raw, sp.line)
 	if err != nil {
 		msg := err.Error()
 		line := sp.contentLine
@@ -260,7 +260,56 @@ func (p *parser) parseYAMLDoc(body []byte, sp span) {
 		return
 	}
 	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	n := len(p.res.Objects)
 	p.parseValue(js, doc, sp.contentLine)
+	// Attach repeated keys to the document's object (or the List item that
+	// holds the line: the last item starting at or before it).
+	for _, d := range dups {
+		var owner *snapshot.Object
+		for _, o := range p.res.Objects[n:] {
+			start := o.Origin.Line
+			if o.Locator != nil {
+				pos, _ := o.Locator.Locate(nil)
+				start = pos.Line
+			}
+			if start <= d.Line {
+				owner = o
+			}
+		}
+		if owner != nil {
+			owner.FieldIssues = append(owner.FieldIssues, d)
+		}
+	}
+}
+
+var dupKeyRE = regexp.MustCompile(`line (\d+): key "((?:[^"\\]|\\.)*)" already set in map`)
+
+// yamlToJSON converts like kubectl: YAML 1.1 scalars, and repeated keys
+// in one mapping detected (the lenient conversion would keep the last one
+// silently). Repeated keys are returned as issues with their absolute line.
+func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error) {
+	js, err := yaml.YAMLToJSONStrict(raw)
+	if err == nil {
+		return js, nil, nil
+	}
+	ms := dupKeyRE.FindAllStringSubmatch(err.Error(), -1)
+	if ms == nil {
+		return nil, nil, err
+	}
+	js, err = yaml.YAMLToJSON(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dups []snapshot.FieldIssue
+	for _, m := range ms {
+		n, _ := strconv.Atoi(m[1])
+		key, uerr := strconv.Unquote(`"` + m[2] + `"`)
+		if uerr != nil {
+			key = m[2]
+		}
+		dups = append(dups, snapshot.FieldIssue{Path: snapshot.P(key), Duplicate: true, Line: firstLine + n - 1})
+	}
+	return js, dups, nil
 }
 
 // parseJSONStream reads one or more JSON values. It returns false when the

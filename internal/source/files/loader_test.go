@@ -453,3 +453,12 @@ func TestTypeErrorsPointAtTheField(t *testing.T) {
 		t.Errorf("want one error at line 3 naming metadata.name, got %v", res.Errors)
 	}
 }
+
+func TestRepeatedKeysAreIssuesNotErrors(t *testing.T) {
+	content := "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata:\n  a: YQ==\n  a: Yg==\n"
+	res := load(t, write(t, t.TempDir(), "d.yaml", content))
+	s := find(t, res, "Secret", "s")
+	if len(res.Errors) != 0 || len(s.FieldIssues) != 1 || s.FieldIssues[0].Line != 6 || !s.FieldIssues[0].Duplicate {
+		t.Errorf("errors %v, issues %+v", res.Errors, s.FieldIssues)
+	}
+}

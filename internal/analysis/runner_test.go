@@ -1,0 +1,125 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+func cm(name string, ann map[string]string) *snapshot.Object {
+	o, err := snapshot.NewObject(&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Annotations: ann}}, snapshot.Origin{File: "f.yaml", Line: 1}, nil)
+	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+func snap(objs ...*snapshot.Object) *snapshot.Snapshot {
+	b := snapshot.NewBuilder()
+	for _, o := range objs {
+		b.Add(o)
+	}
+	return b.Build()
+}
+
+func analyzer(code, name string, run func(*Pass) error, inputs ...Input) *Analyzer {
+	return &Analyzer{Code: code, Name: name, Severity: Warning, Summary: "s", Doc: "d", Inputs: inputs, Run: run}
+}
+
+func reportEach(p *Pass) error {
+	for _, o := range p.Snapshot.Objects() {
+		p.Report(Finding{Subject: o.Key, Message: "m", Evidence: []string{"e"}, Remedy: "r", Locations: []Location{LocationOf(o, nil)}})
+	}
+	return nil
+}
+
+func TestFactsRunOnceAndAreShared(t *testing.T) {
+	var runs atomic.Int32
+	fact := &Fact{Name: "count", Run: func(*Pass) (any, error) { runs.Add(1); return 42, nil }}
+	var as []*Analyzer
+	for i, name := range []string{"a", "b", "c", "d"} {
+		as = append(as, &Analyzer{Code: "MD90" + string(rune('0'+i)), Name: name, Severity: Info, Summary: "s", Doc: "d", Requires: []*Fact{fact},
+			Run: func(p *Pass) error {
+				if p.ResultOf(fact).(int) != 42 {
+					return errors.New("wrong fact")
+				}
+				return nil
+			}})
+	}
+	res := Run(context.Background(), snap(), RunConfig{Analyzers: as})
+	if runs.Load() != 1 || len(res.Errors) != 0 || len(res.Ran) != 4 {
+		t.Errorf("fact ran %d times, errors %v, ran %v", runs.Load(), res.Errors, res.Ran)
+	}
+}
+
+func TestSkipsPanicsAndFailingFacts(t *testing.T) {
+	bad := &Fact{Name: "bad", Run: func(*Pass) (any, error) { return nil, errors.New("boom") }}
+	as := []*Analyzer{
+		analyzer("MD901", "needs-pods", reportEach, Kinds(snapshot.KindPod, snapshot.KindDeployment)),
+		analyzer("MD902", "panics", func(*Pass) error { panic("oops") }),
+		analyzer("MD903", "uses-bad-fact", func(p *Pass) error { p.ResultOf(bad); return nil }),
+		analyzer("MD904", "works", reportEach, Kinds(snapshot.KindConfigMap)),
+	}
+	res := Run(context.Background(), snap(cm("a", nil)), RunConfig{Analyzers: as})
+	if len(res.Skipped) != 1 || res.Skipped[0].Reason != "needs Pod or Deployment: none in the input" {
+		t.Errorf("skipped %+v", res.Skipped)
+	}
+	if len(res.Errors) != 2 || !strings.Contains(res.Errors[0], "internal error: oops") || !strings.Contains(res.Errors[1], "fact bad failed: boom") {
+		t.Errorf("errors %q", res.Errors)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Code != "MD904" {
+		t.Errorf("the working analyzer's findings are lost: %+v", res.Findings)
+	}
+}
+
+func TestSuppression(t *testing.T) {
+	a := analyzer("MD905", "each", reportEach)
+	reg, err := NewRegistry(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snap(cm("keep", nil), cm("hide-by-glob", nil), cm("annotated", map[string]string{SuppressAnnotation: "MD001, each"}))
+	sup, err := ParseSuppression(reg, "each=ConfigMap/ns/hide-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), s, RunConfig{Analyzers: []*Analyzer{a}, Suppress: []Suppression{sup}})
+	if len(res.Findings) != 1 || res.Findings[0].Subject.Name != "keep" || res.Suppressed != 2 {
+		t.Errorf("findings %+v suppressed %d", res.Findings, res.Suppressed)
+	}
+	if _, err := ParseSuppression(reg, "MD777"); err == nil {
+		t.Error("an unknown code must be an error")
+	}
+}
+
+func TestSelect(t *testing.T) {
+	reg, _ := NewRegistry(analyzer("MD101", "env-ref-missing", reportEach), analyzer("MD102", "env-shadows-envfrom", reportEach), analyzer("MD301", "mtls", reportEach))
+	for pat, want := range map[string]int{"MD101": 1, "md1*": 2, "env-*": 2, "MD101,mtls": 2, "*": 3} {
+		got, err := reg.Select([]string{pat})
+		if err != nil || len(got) != want {
+			t.Errorf("Select(%q) = %d analyzers, %v; want %d", pat, len(got), err, want)
+		}
+	}
+	if _, err := reg.Select([]string{"MD1*", "nope"}); err == nil {
+		t.Error("an unknown check must be an error, never everything")
+	}
+	if _, err := NewRegistry(analyzer("MD1", "x", reportEach)); err == nil {
+		t.Error("invalid code accepted")
+	}
+}
+
+func TestExitCodeAndSeverity(t *testing.T) {
+	if s, err := ParseSeverity("Warning"); err != nil || s != Warning {
+		t.Error("ParseSeverity")
+	}
+	if _, err := ParseSeverity("fatal"); err == nil {
+		t.Error("bad severity accepted")
+	}
+}
