@@ -132,7 +132,7 @@ func parseManagedFields(p *analysis.Pass, o *snapshot.Object) []managerSet {
 			continue
 		}
 		s := &fieldpath.Set{}
-		if err := s.FromJSON(bytes.NewReader(mf.FieldsV1.Raw)); err != nil {
+		if err := s.FromJSON(bytes.NewReader(mf.FieldsV1.GetRawBytes())); err != nil {
 			p.NotChecked("%s: managedFields[%d] (manager %s) could not be parsed: %v", o.Ref(), i, mf.Manager, err)
 			continue
 		}
