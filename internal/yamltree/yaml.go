@@ -1,0 +1,717 @@
+package yamltree
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// line is one line of a document. indent counts leading spaces; text is
+// the rest, without the line break. For a sequence item the parser rewrites
+// a line in place ("- key: v" at 2 becomes "key: v" at 4).
+type line struct {
+	indent int
+	text   string
+	blank  bool // empty, spaces only, or a comment only
+}
+
+type parser struct {
+	lines []line
+	// openEnd is true when the document does not end with a line break.
+	openEnd bool
+	pos     int
+	arena   []Node
+	res     resolver
+}
+
+// ParseYAML reads one YAML document (no `---` markers) written in block
+// style, with flow collections and quoted scalars on one line, block
+// scalars, and comments. It returns ErrUnsupported for anything else.
+func ParseYAML(doc []byte) (*Node, error) {
+	if !readable(doc) {
+		return nil, ErrUnsupported
+	}
+	p := &parser{}
+	if err := p.split(doc); err != nil {
+		return nil, err
+	}
+	p.skipBlank()
+	if p.pos == len(p.lines) {
+		return p.node(Null, ""), nil
+	}
+	n, err := p.block(p.lines[p.pos].indent, -1)
+	if err != nil {
+		return nil, err
+	}
+	p.skipBlank()
+	if p.pos != len(p.lines) {
+		return nil, ErrUnsupported
+	}
+	return n, nil
+}
+
+// readable applies goyaml's reader check: valid UTF-8 made of the
+// characters YAML allows in a stream.
+func readable(doc []byte) bool {
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+				return false
+			}
+			if c == '\r' && (i+1 == len(doc) || doc[i+1] != '\n') {
+				return false // a lone CR is a line break to YAML; left to goyaml
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(doc[i:])
+		if r == utf8.RuneError && size == 1 {
+			return false
+		}
+		if !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) || r == 0x2028 || r == 0x2029 {
+			return false // NEL, LS and PS are line breaks in YAML 1.1
+		}
+		i += size
+	}
+	return true
+}
+
+func (p *parser) split(doc []byte) error {
+	s := string(doc)
+	p.openEnd = len(s) > 0 && s[len(s)-1] != '\n'
+	p.lines = make([]line, 0, strings.Count(s, "\n")+1)
+	for len(s) > 0 {
+		var ln string
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			ln, s = s[:i], s[i+1:]
+		} else {
+			ln, s = s, ""
+		}
+		ln = strings.TrimSuffix(ln, "\r")
+		ind := 0
+		for ind < len(ln) && ln[ind] == ' ' {
+			ind++
+		}
+		rest := ln[ind:]
+		blank := rest == "" || rest[0] == '#'
+		if rest != "" && rest[0] == '\t' {
+			return ErrUnsupported // tabs in indentation, even on blank lines
+		}
+		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
+			return ErrUnsupported // markers and directives are the splitter's job
+		}
+		p.lines = append(p.lines, line{indent: ind, text: rest, blank: blank})
+	}
+	return nil
+}
+
+func (p *parser) node(k Kind, text string) *Node {
+	if len(p.arena) == 0 {
+		p.arena = make([]Node, 128)
+	}
+	n := &p.arena[0]
+	p.arena = p.arena[1:]
+	n.Kind, n.Text = k, text
+	return n
+}
+
+func (p *parser) skipBlank() {
+	for p.pos < len(p.lines) && p.lines[p.pos].blank {
+		p.pos++
+	}
+}
+
+// nextIndent returns the indent of the next non-blank line, or -1 at the end.
+func (p *parser) nextIndent() int {
+	p.skipBlank()
+	if p.pos == len(p.lines) {
+		return -1
+	}
+	return p.lines[p.pos].indent
+}
+
+func isSeqItem(t string) bool { return t == "-" || strings.HasPrefix(t, "- ") }
+
+// block parses the node starting at the current line, whose indent is ind.
+// parent is the indent of the enclosing collection (-1 at the top): a line
+// indented deeper than it that nothing consumes means YAML this reader does
+// not handle, such as a multi-line plain scalar.
+func (p *parser) block(ind, parent int) (*Node, error) {
+	t := p.lines[p.pos].text
+	if isSeqItem(t) {
+		return p.seq(ind)
+	}
+	if _, _, ok, err := splitKey(t); err != nil {
+		return nil, err
+	} else if ok {
+		return p.mapping(ind)
+	}
+	n, err := p.inline(t)
+	if err != nil {
+		return nil, err
+	}
+	p.pos++
+	if ni := p.nextIndent(); ni > parent {
+		return nil, ErrUnsupported // a continuation line
+	}
+	return n, nil
+}
+
+func (p *parser) seq(ind int) (*Node, error) {
+	n := p.node(Seq, "")
+	for p.nextIndent() == ind && isSeqItem(p.lines[p.pos].text) {
+		ln := &p.lines[p.pos]
+		rest := ln.text[1:]
+		k := 0
+		for k < len(rest) && rest[k] == ' ' {
+			k++
+		}
+		rest = rest[k:]
+		var child *Node
+		var err error
+		if rest == "" || rest[0] == '#' {
+			p.pos++
+			if ni := p.nextIndent(); ni > ind {
+				child, err = p.block(ni, ind)
+			} else {
+				child = p.node(Null, "")
+			}
+		} else {
+			if rest[0] == '\t' {
+				return nil, ErrUnsupported
+			}
+			ln.indent, ln.text = ind+1+k, rest
+			if isSeqItem(rest) || hasKey(rest) {
+				child, err = p.block(ln.indent, ind)
+			} else {
+				child, err = p.scalarLine(ind)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		n.Children = append(n.Children, child)
+	}
+	if ni := p.nextIndent(); ni > ind {
+		return nil, ErrUnsupported
+	}
+	return n, nil
+}
+
+func hasKey(t string) bool {
+	_, _, ok, _ := splitKey(t)
+	return ok
+}
+
+// dup tells whether key is already in keys; it indexes large maps.
+func dup(keys []string, key string, seen *map[string]bool) bool {
+	if len(keys) < 16 {
+		for _, k := range keys {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, 2*len(keys))
+		for _, k := range keys {
+			(*seen)[k] = true
+		}
+	}
+	if (*seen)[key] {
+		return true
+	}
+	(*seen)[key] = true
+	return false
+}
+
+func (p *parser) mapping(ind int) (*Node, error) {
+	n := p.node(Map, "")
+	var seen map[string]bool
+	for p.nextIndent() == ind {
+		t := p.lines[p.pos].text
+		if isSeqItem(t) {
+			return nil, ErrUnsupported
+		}
+		key, rest, ok, err := splitKey(t)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrUnsupported
+		}
+		if dup(n.Keys, key, &seen) {
+			return nil, ErrUnsupported // repeated key: the strict reader reports it
+		}
+		var child *Node
+		switch {
+		case rest == "" || rest[0] == '#':
+			p.pos++
+			switch ni := p.nextIndent(); {
+			case ni > ind:
+				child, err = p.block(ni, ind)
+			case ni == ind && isSeqItem(p.lines[p.pos].text):
+				child, err = p.seq(ind)
+			default:
+				child = p.node(Null, "")
+			}
+		case rest[0] == '|' || rest[0] == '>':
+			child, err = p.blockScalar(rest, ind)
+		default:
+			p.lines[p.pos].text = rest
+			child, err = p.scalarLine(ind)
+		}
+		if err != nil {
+			return nil, err
+		}
+		n.Keys = append(n.Keys, key)
+		n.Children = append(n.Children, child)
+	}
+	if ni := p.nextIndent(); ni > ind {
+		return nil, ErrUnsupported
+	}
+	return n, nil
+}
+
+// scalarLine parses a value that is the whole rest of the current line
+// and checks that nothing continues it on the next lines.
+func (p *parser) scalarLine(parent int) (*Node, error) {
+	t := p.lines[p.pos].text
+	if t[0] == '|' || t[0] == '>' {
+		return p.blockScalar(t, parent)
+	}
+	n, err := p.inline(t)
+	if err != nil {
+		return nil, err
+	}
+	p.pos++
+	if ni := p.nextIndent(); ni > parent {
+		return nil, ErrUnsupported // a continuation line
+	}
+	return n, nil
+}
+
+// splitKey recognises "key: rest" and "key:" (plain or quoted key). ok is
+// false for a line that is not a mapping entry; err is ErrUnsupported for
+// keys this reader does not handle.
+func splitKey(t string) (key, rest string, ok bool, err error) {
+	if t == "" {
+		return "", "", false, nil
+	}
+	switch t[0] {
+	case '"', '\'':
+		k, n, qerr := quoted(t)
+		if qerr != nil {
+			return "", "", false, qerr
+		}
+		after := strings.TrimLeft(t[n:], " ")
+		if !strings.HasPrefix(after, ":") {
+			return "", "", false, nil
+		}
+		after = after[1:]
+		if after != "" && after[0] != ' ' {
+			return "", "", false, ErrUnsupported
+		}
+		return k, strings.TrimLeft(after, " "), true, nil
+	case '?', '&', '*', '!', '[', '{', '|', '>', '%', '@', '`':
+		if t[0] == '[' || t[0] == '{' {
+			if i := strings.IndexByte(t, ':'); i < 0 {
+				return "", "", false, nil // a flow value, not a key
+			}
+		}
+		return "", "", false, ErrUnsupported
+	}
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case ':':
+			if i+1 == len(t) || t[i+1] == ' ' {
+				k := strings.TrimRight(t[:i], " ")
+				if k == "" || k == "<<" || !plainStartOK(k) {
+					return "", "", false, ErrUnsupported
+				}
+				if kind, _ := resolveFast(k); kind != String {
+					return "", "", false, ErrUnsupported
+				}
+				return k, strings.TrimLeft(t[i+1:], " "), true, nil
+			}
+		case '#':
+			if i > 0 && t[i-1] == ' ' {
+				return "", "", false, nil
+			}
+		case '\t':
+			return "", "", false, ErrUnsupported
+		}
+	}
+	return "", "", false, nil
+}
+
+// inline parses a single-line value: quoted, flow or plain scalar.
+func (p *parser) inline(t string) (*Node, error) {
+	switch t[0] {
+	case '"', '\'':
+		v, n, err := quoted(t)
+		if err != nil {
+			return nil, err
+		}
+		if !onlyComment(t[n:]) {
+			return nil, ErrUnsupported
+		}
+		return p.node(String, v), nil
+	case '{', '[':
+		f := &flow{p: p, s: t}
+		n, err := f.value()
+		if err != nil {
+			return nil, err
+		}
+		if !onlyComment(t[f.i:]) {
+			return nil, ErrUnsupported
+		}
+		return n, nil
+	case '&', '*', '!', '%', '@', '`', '|', '>', '?', '\t':
+		return nil, ErrUnsupported
+	}
+	v := stripComment(t)
+	if strings.Contains(v, ": ") || strings.HasSuffix(v, ":") || strings.Contains(v, "\t") {
+		return nil, ErrUnsupported
+	}
+	return p.plain(v)
+}
+
+// plainStartOK applies YAML's rule for a plain scalar's first character:
+// never an indicator, and - ? : only when followed by a non-space.
+func plainStartOK(v string) bool {
+	if v == "" {
+		return false
+	}
+	switch v[0] {
+	case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		return false
+	case '-', '?', ':':
+		return len(v) > 1 && v[1] != ' ' && v[1] != '\t'
+	}
+	return true
+}
+
+func (p *parser) plain(v string) (*Node, error) {
+	if !plainStartOK(v) {
+		return nil, ErrUnsupported
+	}
+	kind, text := resolveFast(v)
+	if kind == 0 {
+		var err error
+		kind, text, err = p.res.slow(v)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p.node(kind, text), nil
+}
+
+func stripComment(t string) string {
+	for i := 1; i < len(t); i++ {
+		if t[i] == '#' && (t[i-1] == ' ' || t[i-1] == '\t') {
+			t = t[:i]
+			break
+		}
+	}
+	return strings.TrimRight(t, " \t")
+}
+
+func onlyComment(t string) bool {
+	t = strings.TrimLeft(t, " \t")
+	return t == "" || t[0] == '#'
+}
+
+// quoted reads a single- or double-quoted scalar that must end on this
+// line; n is the number of bytes consumed.
+func quoted(t string) (string, int, error) {
+	q := t[0]
+	var b strings.Builder
+	for i := 1; i < len(t); i++ {
+		c := t[i]
+		if q == '\'' {
+			if c == '\'' {
+				if i+1 < len(t) && t[i+1] == '\'' {
+					b.WriteByte('\'')
+					i++
+					continue
+				}
+				return b.String(), i + 1, nil
+			}
+			b.WriteByte(c)
+			continue
+		}
+		switch c {
+		case '"':
+			return b.String(), i + 1, nil
+		case '\\':
+			if i+1 == len(t) {
+				return "", 0, ErrUnsupported
+			}
+			i++
+			if n, ok := escape(t[i:], &b); ok {
+				i += n - 1
+				continue
+			}
+			return "", 0, ErrUnsupported
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, ErrUnsupported // continues on the next line
+}
+
+// escape decodes one double-quoted escape (after the backslash) into b and
+// returns how many bytes it used.
+func escape(s string, b *strings.Builder) (int, bool) {
+	simple := map[byte]string{'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n", 'v': "\v",
+		'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': "\"", '\'': "'", '\\': "\\",
+		'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029"}
+	if v, ok := simple[s[0]]; ok {
+		b.WriteString(v)
+		return 1, true
+	}
+	width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[s[0]]
+	if width == 0 || len(s) < 1+width {
+		return 0, false
+	}
+	r, err := strconv.ParseUint(s[1:1+width], 16, 32)
+	if err != nil || !utf8.ValidRune(rune(r)) {
+		return 0, false
+	}
+	b.WriteRune(rune(r))
+	return 1 + width, true
+}
+
+// blockScalar reads a literal (|) or folded (>) scalar whose header is hdr
+// and whose content lines are indented deeper than parent.
+func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
+	style := hdr[0]
+	chomp := byte(0)
+	rest := hdr[1:]
+	if rest != "" && (rest[0] == '-' || rest[0] == '+') {
+		chomp, rest = rest[0], rest[1:]
+	}
+	if !onlyComment(rest) || (rest != "" && rest[0] != ' ' && rest[0] != '#') {
+		return nil, ErrUnsupported // indentation indicators and the like
+	}
+	p.pos++
+	// Content indent: that of the first non-empty line.
+	ci := -1
+	for j := p.pos; j < len(p.lines); j++ {
+		ln := p.lines[j]
+		if ln.text == "" {
+			continue
+		}
+		ci = ln.indent
+		break
+	}
+	var body []string
+	if ci > parent {
+		for p.pos < len(p.lines) {
+			ln := p.lines[p.pos]
+			if ln.text == "" { // spaces only (comment lines are content)
+				if ln.indent > ci {
+					body = append(body, strings.Repeat(" ", ln.indent-ci))
+				} else {
+					body = append(body, "")
+				}
+				p.pos++
+				continue
+			}
+			if ln.indent < ci {
+				if ln.indent > parent {
+					return nil, ErrUnsupported
+				}
+				break
+			}
+			if ln.text[0] == '\t' && ln.indent == ci && style == '>' {
+				return nil, ErrUnsupported
+			}
+			body = append(body, strings.Repeat(" ", ln.indent-ci)+ln.text)
+			p.pos++
+		}
+	} else {
+		// No content: consume the empty lines that belong to the scalar.
+		for p.pos < len(p.lines) && p.lines[p.pos].text == "" {
+			body = append(body, "")
+			p.pos++
+		}
+	}
+	if p.pos == len(p.lines) && p.openEnd && chomp != '-' {
+		return nil, ErrUnsupported // whether a final break exists decides the value
+	}
+	// Trailing empty lines are subject to chomping.
+	trail := 0
+	for trail < len(body) && body[len(body)-1-trail] == "" {
+		trail++
+	}
+	content := body[:len(body)-trail]
+	var v string
+	if style == '|' {
+		v = strings.Join(content, "\n")
+	} else {
+		var err error
+		if v, err = fold(content); err != nil {
+			return nil, err
+		}
+	}
+	switch chomp {
+	case '-':
+	case '+':
+		if len(content) > 0 {
+			v += "\n"
+		}
+		v += strings.Repeat("\n", trail)
+	default:
+		if len(content) > 0 {
+			v += "\n"
+		}
+	}
+	// Blank lines consumed after the scalar are not content of anything else.
+	return p.node(String, v), nil
+}
+
+// fold joins folded-scalar lines: a single line break becomes a space,
+// each empty line a newline. More-indented lines keep their breaks in YAML;
+// they are left to the complete reader.
+func fold(lines []string) (string, error) {
+	var b strings.Builder
+	prevText := false
+	for _, l := range lines {
+		if l == "" {
+			b.WriteByte('\n')
+			prevText = false
+			continue
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return "", ErrUnsupported
+		}
+		if prevText {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+		prevText = true
+	}
+	return b.String(), nil
+}
+
+// flow parses one-line flow collections: {a: 1, b: [x, "y"]}.
+type flow struct {
+	p *parser
+	s string
+	i int
+}
+
+func (f *flow) space() {
+	for f.i < len(f.s) && f.s[f.i] == ' ' {
+		f.i++
+	}
+}
+
+func (f *flow) value() (*Node, error) {
+	f.space()
+	if f.i >= len(f.s) {
+		return nil, ErrUnsupported
+	}
+	switch f.s[f.i] {
+	case '{':
+		return f.collection('}')
+	case '[':
+		return f.collection(']')
+	case '"', '\'':
+		v, n, err := quoted(f.s[f.i:])
+		if err != nil {
+			return nil, err
+		}
+		f.i += n
+		return f.p.node(String, v), nil
+	case '&', '*', '!', '%', '@', '`', '|', '>', '?', '#', ',', ':', '-':
+		if f.s[f.i] == '-' && f.i+1 < len(f.s) && f.s[f.i+1] != ' ' {
+			break // -1, -x: a plain scalar
+		}
+		return nil, ErrUnsupported
+	}
+	start := f.i
+	for f.i < len(f.s) {
+		c := f.s[f.i]
+		if c == ',' || c == ']' || c == '}' || c == '[' || c == '{' || c == '#' && f.s[f.i-1] == ' ' {
+			break
+		}
+		if c == ':' && (f.i+1 == len(f.s) || strings.IndexByte(" ,]}", f.s[f.i+1]) >= 0) {
+			break
+		}
+		f.i++
+	}
+	v := strings.TrimRight(f.s[start:f.i], " ")
+	if v == "" || strings.ContainsAny(v, "\t") {
+		return nil, ErrUnsupported
+	}
+	return f.p.plain(v)
+}
+
+func (f *flow) collection(end byte) (*Node, error) {
+	f.i++
+	kind := Seq
+	if end == '}' {
+		kind = Map
+	}
+	n := f.p.node(kind, "")
+	for first := true; ; first = false {
+		f.space()
+		if f.i >= len(f.s) {
+			return nil, ErrUnsupported // spans lines
+		}
+		if f.s[f.i] == end {
+			f.i++
+			return n, nil
+		}
+		if !first {
+			if f.s[f.i] != ',' {
+				return nil, ErrUnsupported
+			}
+			f.i++
+			f.space()
+			if f.i < len(f.s) && f.s[f.i] == end {
+				f.i++
+				return n, nil
+			}
+		}
+		item, err := f.value()
+		if err != nil {
+			return nil, err
+		}
+		f.space()
+		if kind == Seq {
+			if f.i < len(f.s) && f.s[f.i] == ':' {
+				return nil, ErrUnsupported // single-pair mappings in sequences
+			}
+			n.Children = append(n.Children, item)
+			continue
+		}
+		if item.Kind != String {
+			return nil, ErrUnsupported
+		}
+		for _, k := range n.Keys {
+			if k == item.Text {
+				return nil, ErrUnsupported
+			}
+		}
+		var val *Node
+		if f.i < len(f.s) && f.s[f.i] == ':' {
+			f.i++
+			f.space()
+			if f.i < len(f.s) && (f.s[f.i] == ',' || f.s[f.i] == end) {
+				val = f.p.node(Null, "")
+			} else if val, err = f.value(); err != nil {
+				return nil, err
+			}
+		} else {
+			val = f.p.node(Null, "")
+		}
+		n.Keys = append(n.Keys, item.Text)
+		n.Children = append(n.Children, val)
+	}
+}

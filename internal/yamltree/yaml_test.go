@@ -1,0 +1,135 @@
+package yamltree
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// same checks the fast reader against sigs.k8s.io/yaml (what kubectl uses):
+// where the fast reader answers, the answer must be the reference's; where
+// the reference fails, the fast reader must not answer.
+func same(t testing.TB, doc string) (accepted bool) {
+	t.Helper()
+	ref, refErr := yaml.YAMLToJSONStrict([]byte(doc))
+	n, err := ParseYAML([]byte(doc))
+	if err != nil {
+		if !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("error other than ErrUnsupported: %v", err)
+		}
+		return false
+	}
+	if refErr != nil {
+		t.Fatalf("fast reader accepted what the reference rejects (%v):\n%s\nfast: %s", refErr, doc, n.AppendJSON(nil))
+	}
+	got := n.AppendJSON(nil)
+	var a, b any
+	if err := json.Unmarshal(ref, &a); err != nil {
+		t.Fatalf("reference JSON: %v", err)
+	}
+	if err := json.Unmarshal(got, &b); err != nil {
+		t.Fatalf("fast reader wrote invalid JSON %q: %v\n%s", got, err, doc)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("differ for:\n%s\nreference: %s\nfast:      %s", doc, ref, got)
+	}
+	return true
+}
+
+func TestAcceptedAndEqual(t *testing.T) {
+	docs := []string{
+		"a: 1\nb: two\nc: \"three\"\nd: 'fo''ur'\ne:\nf: ~\ng: null\nh: true\ni: yes\nj: Off\nk: y\n",
+		"list:\n- a\n- b: 1\n  c: 2\n-   d: 3\n    e: [1, 2, {x: y}]\n- - nested\n  - seq\n-\n  deeper: true\n",
+		"spec:\n  containers:\n  - name: c\n    image: img:1.2\n    ports:\n    - containerPort: 80\n  volumes:\n  - name: v\n",
+		"s: |\n  line1\n\n  line3\n    indented\nt: |-\n  x\nu: |+\n  y\n\nv: >\n  folded\n  text\n\n  para\nw: last\n",
+		"quoted: \"tab\\there \\u00e9 \\x41 \\\"q\\\" \\\\ \\/\"\nsq: 'a # not a comment'\nplain: value # a comment\nhash: a#b\n",
+		"cpu: 100m\nmem: 10Gi\nver: 1.24.2\nneg: -5\nzero: 0\nbig: 123456789012345678\nplus: +7\n",
+		"f1: 1.0\nf2: 1.5\nf3: 1e3\noct: 0777\nhex: 0x1F\nund: 1_000\nodd: 08\ndot: .5\n",
+		"k:{\"name\":\"x\"}:\n  .: {}\n  f:name: {}\n\"quoted key\": 1\n'single': 2\n",
+		"empty_map: {}\nempty_seq: []\nflow: {a: 1, b: [x, \"y\", 'z'], c: }\nurl: http://example.com:8080/x\n",
+		"# only comments\n\n   # indented comment\na: 1   \n\n",
+		"top:\n  - item\n  # comment between\n  - other\n",
+		"crlf: 1\r\nnext:\r\n  - a\r\n",
+		"- a\n- b\n",
+		"just a scalar\n",
+		"unicode: \"\\U0001F600\" \nemoji: 😀\n",
+		"lit: |\n  # not a comment\n  x\nafter: 1\n",
+		"x: |\n\nm: 1\n",
+		"a: |\n    four\n  two\n",
+		"x: [a, b\n  , c]\n",
+		"x: - a\n",
+		"a: b: c\n",
+		"a:\n  b\n  c\n",
+		"- a\n  b\n",
+		"a: 1\na: 2\n",
+		"a: &x 1\nb: *x\n",
+		"a: !!str 1\n",
+		"? complex\n: key\n",
+		"a: \"unterminated\n  next\"\n",
+		"a:\tb\n",
+		"a:\n\t- b\n",
+		"date: 2025-01-24\nts: 2025-01-24T10:11:12Z\n",
+		"on: x\n",
+		"inf: .inf\nnan: .nan\n",
+		"a: 'x'y\n",
+		"a: [1, 2]x\n",
+		"a: {b: 1, b: 2}\n",
+	}
+	accepted := 0
+	for _, d := range docs {
+		if same(t, d) {
+			accepted++
+		}
+	}
+	if accepted < 17 {
+		t.Errorf("only %d of the common documents took the fast path", accepted)
+	}
+}
+
+// TestRepositoryYAML checks every YAML file in the repository, documents
+// split at markers as the loader does.
+func TestRepositoryYAML(t *testing.T) {
+	var files []string
+	filepath.WalkDir("../..", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	accepted, total := 0, 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, doc := range strings.Split(string(b), "\n---") {
+			doc = strings.TrimPrefix(doc, "\n")
+			if strings.HasPrefix(doc, "---") {
+				continue
+			}
+			total++
+			if same(t, doc) {
+				accepted++
+			}
+		}
+	}
+	t.Logf("%d of %d documents took the fast path", accepted, total)
+	if total == 0 || accepted*10 < total*8 {
+		t.Errorf("the fast path took only %d of %d documents", accepted, total)
+	}
+}
+
+func FuzzParseYAML(f *testing.F) {
+	for _, s := range []string{
+		"a: 1\nb: [x, {y: z}]\n", "- a\n- b: |\n    x\n", "k: 'q''q'\n", "a:\n  - 1\n  - 2\n", "x: 0777\n", "s: >-\n  a\n  b\n",
+		"k:{\"n\":\"x\"}:\n  .: {}\n", "a: \"\\u00e9\"\n", "a: 1.5e3\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		same(t, doc)
+	})
+}
