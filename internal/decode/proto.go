@@ -15,16 +15,17 @@ import (
 // Istio's generated UnmarshalJSON accepts unknown fields silently, so a typo
 // such as `subnet:` for `subset:` would vanish; this finds every such key.
 func unknownSpecFields(data []byte, spec proto.Message) ([]FieldIssue, error) {
-	var doc struct {
-		Spec json.RawMessage `json:"spec"`
-	}
+	// A map, not a struct: encoding/json matches struct fields ignoring
+	// case, and Kubernetes does not ("speC" is not the spec).
+	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
-	if len(doc.Spec) == 0 {
+	raw := doc["spec"]
+	if len(raw) == 0 {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc.Spec))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {

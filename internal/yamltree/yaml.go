@@ -640,13 +640,16 @@ func (f *flow) value() (*Node, error) {
 		if c == ',' || c == ']' || c == '}' || c == '[' || c == '{' || c == '#' && f.s[f.i-1] == ' ' {
 			break
 		}
-		if c == ':' && (f.i+1 == len(f.s) || strings.IndexByte(" ,]}", f.s[f.i+1]) >= 0) {
+		if c == ':' && f.i+1 < len(f.s) && f.s[f.i+1] == ' ' {
 			break
+		}
+		if c == ':' && (f.i+1 == len(f.s) || strings.IndexByte(",]}", f.s[f.i+1]) >= 0) {
+			return nil, ErrUnsupported // goyaml and YAML 1.2 disagree here
 		}
 		f.i++
 	}
 	v := strings.TrimRight(f.s[start:f.i], " ")
-	if v == "" || strings.ContainsAny(v, "\t") {
+	if v == "" || !flowPlainOK(v) {
 		return nil, ErrUnsupported
 	}
 	return f.p.plain(v)
@@ -714,4 +717,17 @@ func (f *flow) collection(end byte) (*Node, error) {
 		n.Keys = append(n.Keys, item.Text)
 		n.Children = append(n.Children, val)
 	}
+}
+
+// flowPlainOK keeps plain scalars inside flow collections to the simple
+// ones people write ({app: web}, [80, 443]); goyaml's handling of indicators
+// inside flow scalars has corners best left to goyaml itself.
+func flowPlainOK(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ._/=+-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

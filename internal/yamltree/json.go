@@ -1,0 +1,345 @@
+package yamltree
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Path addresses a node: string keys and int indexes.
+type Path []any
+
+// ParseJSON reads one JSON value. A key repeated in one object keeps its
+// last value (as encoding/json does) and is returned in dups.
+func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
+	r := &jsonReader{s: string(b)}
+	n, err = r.value(nil, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.space()
+	if r.i != len(r.s) {
+		return nil, nil, r.errorf("unexpected data after the value")
+	}
+	return n, r.dups, nil
+}
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 10000
+
+type jsonReader struct {
+	s     string
+	i     int
+	arena []Node
+	dups  []Path
+}
+
+func (r *jsonReader) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", r.i, fmt.Sprintf(format, args...))
+}
+
+func (r *jsonReader) node(k Kind, text string) *Node {
+	if len(r.arena) == 0 {
+		r.arena = make([]Node, 128)
+	}
+	n := &r.arena[0]
+	r.arena = r.arena[1:]
+	n.Kind, n.Text = k, text
+	return n
+}
+
+func (r *jsonReader) space() {
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case ' ', '\t', '\n', '\r':
+			r.i++
+		default:
+			return
+		}
+	}
+}
+
+func (r *jsonReader) value(at Path, depth int) (*Node, error) {
+	if depth > maxDepth {
+		return nil, r.errorf("nested too deeply")
+	}
+	r.space()
+	if r.i >= len(r.s) {
+		return nil, r.errorf("unexpected end of input")
+	}
+	switch c := r.s[r.i]; {
+	case c == '{':
+		return r.object(at, depth)
+	case c == '[':
+		return r.array(at, depth)
+	case c == '"':
+		s, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		return r.node(String, s), nil
+	case c == 't' && strings.HasPrefix(r.s[r.i:], "true"):
+		r.i += 4
+		return r.node(Bool, "true"), nil
+	case c == 'f' && strings.HasPrefix(r.s[r.i:], "false"):
+		r.i += 5
+		return r.node(Bool, "false"), nil
+	case c == 'n' && strings.HasPrefix(r.s[r.i:], "null"):
+		r.i += 4
+		return r.node(Null, ""), nil
+	case c == '-' || c >= '0' && c <= '9':
+		return r.number()
+	}
+	return nil, r.errorf("unexpected character %q", r.s[r.i])
+}
+
+func (r *jsonReader) object(at Path, depth int) (*Node, error) {
+	r.i++
+	n := r.node(Map, "")
+	var index map[string]int
+	r.space()
+	if r.i < len(r.s) && r.s[r.i] == '}' {
+		r.i++
+		return n, nil
+	}
+	for {
+		r.space()
+		if r.i >= len(r.s) || r.s[r.i] != '"' {
+			return nil, r.errorf("expected a key")
+		}
+		k, err := r.str()
+		if err != nil {
+			return nil, err
+		}
+		r.space()
+		if r.i >= len(r.s) || r.s[r.i] != ':' {
+			return nil, r.errorf("expected ':' after key")
+		}
+		r.i++
+		child := append(at[:len(at):len(at)], k)
+		v, err := r.value(child, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if index == nil && len(n.Keys) >= 8 {
+			index = make(map[string]int, 16)
+			for j, kk := range n.Keys {
+				index[kk] = j
+			}
+		}
+		pos := -1
+		if index != nil {
+			if j, ok := index[k]; ok {
+				pos = j
+			}
+		} else {
+			for j, kk := range n.Keys {
+				if kk == k {
+					pos = j
+				}
+			}
+		}
+		if pos >= 0 {
+			n.Children[pos] = v
+			r.dups = append(r.dups, child)
+		} else {
+			if index != nil {
+				index[k] = len(n.Keys)
+			}
+			n.Keys = append(n.Keys, k)
+			n.Children = append(n.Children, v)
+		}
+		r.space()
+		if r.i >= len(r.s) {
+			return nil, r.errorf("unexpected end of input in an object")
+		}
+		switch r.s[r.i] {
+		case ',':
+			r.i++
+		case '}':
+			r.i++
+			return n, nil
+		default:
+			return nil, r.errorf("expected ',' or '}'")
+		}
+	}
+}
+
+func (r *jsonReader) array(at Path, depth int) (*Node, error) {
+	r.i++
+	n := r.node(Seq, "")
+	r.space()
+	if r.i < len(r.s) && r.s[r.i] == ']' {
+		r.i++
+		return n, nil
+	}
+	for {
+		v, err := r.value(append(at[:len(at):len(at)], len(n.Children)), depth+1)
+		if err != nil {
+			return nil, err
+		}
+		n.Children = append(n.Children, v)
+		r.space()
+		if r.i >= len(r.s) {
+			return nil, r.errorf("unexpected end of input in an array")
+		}
+		switch r.s[r.i] {
+		case ',':
+			r.i++
+		case ']':
+			r.i++
+			return n, nil
+		default:
+			return nil, r.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+func (r *jsonReader) number() (*Node, error) {
+	start := r.i
+	if r.s[r.i] == '-' {
+		r.i++
+	}
+	digits := func() int {
+		s := r.i
+		for r.i < len(r.s) && r.s[r.i] >= '0' && r.s[r.i] <= '9' {
+			r.i++
+		}
+		return r.i - s
+	}
+	if r.i < len(r.s) && r.s[r.i] == '0' {
+		r.i++
+	} else if digits() == 0 {
+		return nil, r.errorf("invalid number")
+	}
+	kind := Int
+	if r.i < len(r.s) && r.s[r.i] == '.' {
+		r.i++
+		if digits() == 0 {
+			return nil, r.errorf("invalid number")
+		}
+		kind = Float
+	}
+	if r.i < len(r.s) && (r.s[r.i] == 'e' || r.s[r.i] == 'E') {
+		r.i++
+		if r.i < len(r.s) && (r.s[r.i] == '+' || r.s[r.i] == '-') {
+			r.i++
+		}
+		if digits() == 0 {
+			return nil, r.errorf("invalid number")
+		}
+		kind = Float
+	}
+	return r.node(kind, r.s[start:r.i]), nil
+}
+
+var errBadEscape = errors.New("invalid escape")
+
+// str reads a string; invalid UTF-8 becomes U+FFFD, as in encoding/json.
+func (r *jsonReader) str() (string, error) {
+	r.i++
+	start := r.i
+	// Fast path: no escapes, valid UTF-8.
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		if c == '"' {
+			s := r.s[start:r.i]
+			r.i++
+			if utf8.ValidString(s) {
+				return s, nil
+			}
+			return validUTF8(s), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		r.i++
+	}
+	var b strings.Builder
+	b.WriteString(r.s[start:r.i])
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch {
+		case c == '"':
+			r.i++
+			return validUTF8(b.String()), nil
+		case c < 0x20:
+			return "", r.errorf("control character in string")
+		case c == '\\':
+			if r.i+1 >= len(r.s) {
+				return "", r.errorf("unterminated string")
+			}
+			r.i++
+			switch e := r.s[r.i]; e {
+			case '"', '\\', '/':
+				b.WriteByte(e)
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				ru, ok := r.hex4(r.i + 1)
+				if !ok {
+					return "", r.errorf("%v", errBadEscape)
+				}
+				r.i += 4
+				if utf16.IsSurrogate(ru) {
+					if lo, ok := r.hex4(r.i + 3); ok && strings.HasPrefix(r.s[r.i+1:], `\u`) {
+						if dec := utf16.DecodeRune(ru, lo); dec != utf8.RuneError {
+							ru = dec
+							r.i += 6
+						} else {
+							ru = utf8.RuneError
+						}
+					} else {
+						ru = utf8.RuneError
+					}
+				}
+				b.WriteRune(ru)
+			default:
+				return "", r.errorf("%v", errBadEscape)
+			}
+			r.i++
+		default:
+			b.WriteByte(c)
+			r.i++
+		}
+	}
+	return "", r.errorf("unterminated string")
+}
+
+func (r *jsonReader) hex4(at int) (rune, bool) {
+	if at+4 > len(r.s) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(r.s[at:at+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(v), true
+}
+
+// validUTF8 replaces each byte of an invalid sequence with U+FFFD, as
+// encoding/json does.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
