@@ -53,9 +53,13 @@ type Analyzer struct {
 	Summary string
 	Doc     string
 	// Inputs must all be satisfied, or the analyzer is skipped with a reason.
-	Inputs   []Input
-	Requires []*Fact
-	Run      func(*Pass) error
+	Inputs []Input
+	// ManagedFields lists the kinds whose metadata.managedFields the
+	// analyzer reads; sources drop them for every other kind (they are
+	// often the largest part of an object).
+	ManagedFields []schema.GroupKind
+	Requires      []*Fact
+	Run           func(*Pass) error
 }
 
 var (

@@ -5,6 +5,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Registry holds every analyzer, by code and by name.
@@ -42,6 +44,18 @@ func (r *Registry) Lookup(s string) *Analyzer {
 		return a
 	}
 	return r.byName[strings.ToLower(s)]
+}
+
+// ManagedFieldsKinds is the set of kinds whose managedFields any of the
+// analyzers reads.
+func ManagedFieldsKinds(as []*Analyzer) map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	for _, a := range as {
+		for _, k := range a.ManagedFields {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // Select resolves --check values: codes, names, or globs over either

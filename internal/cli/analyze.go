@@ -98,7 +98,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	if err != nil {
 		return err
 	}
-	loader := &files.Loader{Decoder: dec, Stdin: g.streams.In, Log: g.log}
+	loader := &files.Loader{Decoder: dec, Stdin: g.streams.In, Log: g.log, ManagedFields: analysis.ManagedFieldsKinds(analyzers)}
 	loaded := loader.Load(ctx, args)
 	files.SortErrors(loaded.Errors)
 	b := snapshot.NewBuilder()

@@ -39,7 +39,7 @@ var ErrNoKind = errors.New("document has no apiVersion or kind")
 // Decoder decodes objects; it is safe for concurrent use once built.
 type Decoder struct {
 	scheme *runtime.Scheme
-	plans  planCache // struct type -> *structPlan, filled on first use
+	plans  planCache // type -> *typePlan, filled on first use
 }
 
 // New builds a decoder that knows every built-in Kubernetes kind and every

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,18 +37,20 @@ func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
 	if av == nil || k == nil || av.Kind != yamltree.String || k.Kind != yamltree.String || av.Text == "" || k.Text == "" {
 		return d.Decode(n.AppendJSON(nil))
 	}
-	gv, err := schema.ParseGroupVersion(av.Text)
+	// Cloned: tree strings share the input buffer, and the object keeps these.
+	gv, err := schema.ParseGroupVersion(strings.Clone(av.Text))
 	if err != nil {
 		return d.Decode(n.AppendJSON(nil))
 	}
-	written := gv.WithKind(k.Text)
+	written := gv.WithKind(strings.Clone(k.Text))
 	obj, err := d.scheme.New(preferredIstioVersion(written))
 	if err != nil {
 		u := &unstructured.Unstructured{Object: n.ToInterface().(map[string]any)}
 		return Result{Obj: u}, nil
 	}
 	td := treeDecoder{plans: &d.plans}
-	if err := td.value(n, reflect.ValueOf(obj).Elem(), nil); err != nil {
+	root := reflect.ValueOf(obj).Elem()
+	if err := td.value(n, root, planFor(&d.plans, root.Type())); err != nil {
 		return d.Decode(n.AppendJSON(nil))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
@@ -68,41 +72,95 @@ var (
 	byteSlice       = reflect.TypeFor[[]byte]()
 )
 
-// fieldPlan says where a JSON field lands in a struct.
+// fieldPlan says where a JSON field lands in a struct and how to decode it.
 type fieldPlan struct {
 	index []int
+	plan  *typePlan
 }
 
-type structPlan struct {
-	fields map[string]fieldPlan
+// typePlan is everything the decoder needs to know about a type, computed
+// once and linked to the plans of its fields and elements, so decoding
+// never looks a type up.
+type typePlan struct {
+	t        reflect.Type
+	kind     reflect.Kind
+	fields   map[string]fieldPlan // structs
+	elem     *typePlan            // pointers, slices, maps
+	ptrJSON  bool                 // *T implements json.Unmarshaler
+	ptrText  bool                 // *T implements encoding.TextUnmarshaler
+	ptrProto bool                 // *T is a protobuf message (Istio specs)
+	bad      bool                 // something encoding/json must handle
 }
 
-// plans caches one structPlan per struct type (a sync.Map in the Decoder).
-type planCache = sync.Map
+// planCache holds one complete typePlan per type. Plans are built under
+// mu into a private map — recursive types need a plan to exist before its
+// fields are known — and published only when complete, so a reader never
+// sees a half-built plan.
+type planCache struct {
+	m  sync.Map
+	mu sync.Mutex
+}
+
+// pathStep is one step of the path being decoded: a key or an index.
+type pathStep struct {
+	key   string
+	index int
+}
 
 type treeDecoder struct {
 	plans  *planCache
 	issues []snapshot.FieldIssue
+	// at is the path of the value being decoded, kept as a stack and copied
+	// only when an unknown field is found.
+	at []pathStep
 }
 
-func (td *treeDecoder) plan(t reflect.Type) (*structPlan, error) {
-	if p, ok := td.plans.Load(t); ok {
-		return p.(*structPlan), nil
+var protoMessage = reflect.TypeFor[proto.Message]()
+
+// planFor returns the plan of t, building it (and its fields' plans) on
+// first use.
+func planFor(cache *planCache, t reflect.Type) *typePlan {
+	if p, ok := cache.m.Load(t); ok {
+		return p.(*typePlan)
 	}
-	p := &structPlan{fields: map[string]fieldPlan{}}
-	depth := map[string]int{}
-	if err := collectFields(t, nil, p, depth); err != nil {
-		return nil, err
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	building := map[reflect.Type]*typePlan{}
+	p := buildPlan(cache, t, building)
+	for bt, bp := range building {
+		cache.m.Store(bt, bp)
 	}
-	td.plans.Store(t, p)
-	return p, nil
+	return p
+}
+
+func buildPlan(cache *planCache, t reflect.Type, building map[reflect.Type]*typePlan) *typePlan {
+	if p, ok := cache.m.Load(t); ok {
+		return p.(*typePlan)
+	}
+	if p, ok := building[t]; ok {
+		return p
+	}
+	pt := reflect.PointerTo(t)
+	p := &typePlan{t: t, kind: t.Kind(), ptrJSON: pt.Implements(jsonUnmarshaler), ptrText: pt.Implements(textUnmarshaler), ptrProto: pt.Implements(protoMessage)}
+	building[t] = p
+	switch {
+	case p.ptrJSON || p.ptrProto:
+	case p.kind == reflect.Struct:
+		p.fields = map[string]fieldPlan{}
+		if err := collectFields(cache, t, nil, p, map[string]int{}, building); err != nil {
+			p.bad = true
+		}
+	case p.kind == reflect.Pointer || p.kind == reflect.Slice || p.kind == reflect.Map:
+		p.elem = buildPlan(cache, t.Elem(), building)
+	}
+	return p
 }
 
 // collectFields follows encoding/json's rules: a tag names the field,
 // untagged anonymous structs are inlined, and a shallower field wins over
 // a deeper one of the same name. Same-depth conflicts and ",string" are
 // left to encoding/json.
-func collectFields(t reflect.Type, prefix []int, p *structPlan, depth map[string]int) error {
+func collectFields(cache *planCache, t reflect.Type, prefix []int, p *typePlan, depth map[string]int, building map[reflect.Type]*typePlan) error {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -120,7 +178,7 @@ func collectFields(t reflect.Type, prefix []int, p *structPlan, depth map[string
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				if err := collectFields(ft, idx, p, depth); err != nil {
+				if err := collectFields(cache, ft, idx, p, depth, building); err != nil {
 					return err
 				}
 				continue
@@ -135,7 +193,7 @@ func collectFields(t reflect.Type, prefix []int, p *structPlan, depth map[string
 		d, seen := depth[name]
 		switch {
 		case !seen || len(idx) < d:
-			p.fields[name] = fieldPlan{index: idx}
+			p.fields[name] = fieldPlan{index: idx, plan: buildPlan(cache, f.Type, building)}
 			depth[name] = len(idx)
 		case len(idx) == d:
 			return errMismatch
@@ -144,21 +202,44 @@ func collectFields(t reflect.Type, prefix []int, p *structPlan, depth map[string
 	return nil
 }
 
-func (td *treeDecoder) unknown(at snapshot.Path) {
-	td.issues = append(td.issues, snapshot.FieldIssue{Path: at})
+// unknown records field key of the value being decoded as unknown.
+func (td *treeDecoder) unknown(key string) {
+	p := make(snapshot.Path, 0, len(td.at)+1)
+	for _, e := range td.at {
+		if e.key != "" || e.index < 0 {
+			p = append(p, strings.Clone(e.key))
+		} else {
+			p = append(p, e.index)
+		}
+	}
+	td.issues = append(td.issues, snapshot.FieldIssue{Path: append(p, strings.Clone(key))})
 }
 
-// value decodes n into v, following encoding/json's semantics.
-func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, at snapshot.Path) error {
+// child decodes n into v one level down the path.
+func (td *treeDecoder) child(n *yamltree.Node, v reflect.Value, p *typePlan, step pathStep) error {
+	td.at = append(td.at, step)
+	err := td.value(n, v, p)
+	td.at = td.at[:len(td.at)-1]
+	return err
+}
+
+// value decodes n into v (whose plan is p), following encoding/json.
+func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) error {
+	if p.bad {
+		return errMismatch
+	}
 	// Custom decoders first: encoding/json gives them the raw JSON,
 	// null included, unless v is a pointer (then null sets it to nil).
-	if v.Kind() != reflect.Pointer && v.CanAddr() {
-		pv := v.Addr()
-		if pv.Type().Implements(jsonUnmarshaler) {
-			return pv.Interface().(json.Unmarshaler).UnmarshalJSON(n.AppendJSON(nil))
-		}
-		if n.Kind == yamltree.String && pv.Type().Implements(textUnmarshaler) {
-			return pv.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Text))
+	if p.kind != reflect.Pointer && v.CanAddr() {
+		switch {
+		case p.ptrProto && n.Kind != yamltree.Null:
+			// Istio specs: protojson, which accepts what their jsonpb-based
+			// UnmarshalJSON accepts and is several times faster.
+			return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(n.AppendJSON(nil), v.Addr().Interface().(proto.Message))
+		case p.ptrJSON:
+			return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(n.AppendJSON(nil))
+		case p.ptrText && n.Kind == yamltree.String:
+			return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Text))
 		}
 	}
 	if n.Kind == yamltree.Null {
@@ -168,31 +249,27 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, at snapshot.Path
 		}
 		return nil
 	}
-	switch v.Kind() {
+	switch p.kind {
 	case reflect.Pointer:
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
-		return td.value(n, v.Elem(), at)
+		return td.value(n, v.Elem(), p.elem)
 	case reflect.Struct:
 		if n.Kind != yamltree.Map {
 			return errMismatch
 		}
-		p, err := td.plan(v.Type())
-		if err != nil {
-			return err
-		}
 		for i, k := range n.Keys {
 			f, ok := p.fields[k]
 			if !ok {
-				td.unknown(at.Child(k))
+				td.unknown(k)
 				continue
 			}
 			fv, err := fieldByIndex(v, f.index)
 			if err != nil {
 				return err
 			}
-			if err := td.value(n.Children[i], fv, at.Child(k)); err != nil {
+			if err := td.child(n.Children[i], fv, f.plan, pathStep{key: k}); err != nil {
 				return err
 			}
 		}
@@ -207,7 +284,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, at snapshot.Path
 		kt, et := v.Type().Key(), v.Type().Elem()
 		for i, k := range n.Keys {
 			ev := reflect.New(et).Elem()
-			if err := td.value(n.Children[i], ev, at.Child(k)); err != nil {
+			if err := td.child(n.Children[i], ev, p.elem, pathStep{key: k, index: -1}); err != nil {
 				return err
 			}
 			v.SetMapIndex(reflect.ValueOf(strings.Clone(k)).Convert(kt), ev)
@@ -231,7 +308,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, at snapshot.Path
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Children), len(n.Children))
 		for i, c := range n.Children {
-			if err := td.value(c, s.Index(i), at.Child(i)); err != nil {
+			if err := td.child(c, s.Index(i), p.elem, pathStep{index: i}); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ package yamltree
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -53,6 +54,20 @@ func (n *Node) Get(key string) *Node {
 	return nil
 }
 
+// Delete removes key from a map node, if present.
+func (n *Node) Delete(key string) {
+	if n == nil || n.Kind != Map {
+		return
+	}
+	for i, k := range n.Keys {
+		if k == key {
+			n.Keys = append(n.Keys[:i:i], n.Keys[i+1:]...)
+			n.Children = append(n.Children[:i:i], n.Children[i+1:]...)
+			return
+		}
+	}
+}
+
 // AppendJSON appends the node as JSON.
 func (n *Node) AppendJSON(b []byte) []byte {
 	switch n.Kind {
@@ -86,15 +101,16 @@ func (n *Node) AppendJSON(b []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendQuoted writes s as a JSON string, escaping what JSON requires and
-// replacing invalid UTF-8 as encoding/json does.
+// appendQuoted writes s as a JSON string exactly as encoding/json does:
+// HTML-sensitive characters and U+2028/U+2029 escaped, invalid UTF-8
+// replaced.
 func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
 				continue
 			}
@@ -123,6 +139,13 @@ func appendQuoted(b []byte, s string) []byte {
 			start = i
 			continue
 		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
 		i += size
 	}
 	b = append(b, s[start:]...)
@@ -137,7 +160,7 @@ func (n *Node) ToInterface() any {
 	case Map:
 		m := make(map[string]any, len(n.Keys))
 		for i, k := range n.Keys {
-			m[k] = n.Children[i].ToInterface()
+			m[strings.Clone(k)] = n.Children[i].ToInterface()
 		}
 		return m
 	case Seq:
@@ -147,7 +170,7 @@ func (n *Node) ToInterface() any {
 		}
 		return s
 	case String:
-		return n.Text
+		return strings.Clone(n.Text) // the tree may share a reused buffer
 	case Int:
 		if v, err := strconv.ParseInt(n.Text, 10, 64); err == nil {
 			return v

@@ -3,6 +3,7 @@ package yamltree
 import (
 	"encoding/json"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -38,38 +39,32 @@ func resolveFast(s string) (Kind, string) {
 	return String, s
 }
 
-// resolveNumeric handles scalars that start with a sign or a digit.
+// yamlStyleFloat is goyaml v2's own float pattern.
+var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+
+// resolveNumeric handles scalars that start with a sign or a digit,
+// following goyaml v2's order: timestamp, integer (base prefixes allowed,
+// underscores removed), float, else string.
 func resolveNumeric(s string) (Kind, string) {
-	digits, dots, other := 0, 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.':
-			dots++
-		case c == '+' || c == '-':
-			if i != 0 {
-				other = true
-			}
-		default:
-			other = true
-			// A character no number or timestamp can hold: a plain string
-			// (100m, 10Gi, 3s).
-			if !canBeNumeric(c) {
-				return String, s
-			}
-		}
-	}
-	if other || digits == 0 {
-		return 0, ""
-	}
 	body := s
 	if s[0] == '+' || s[0] == '-' {
 		body = s[1:]
 	}
-	if dots == 0 {
+	if body == "" {
+		return 0, ""
+	}
+	if (body[0] < '0' || body[0] > '9') && body[0] != '.' {
+		return String, s // "--flag", "-x": no number starts so
+	}
+	if len(s) >= 8 && s[0] >= '0' && s[0] <= '9' && len(s) > 4 && s[4] == '-' {
+		return 0, "" // may be a timestamp (2006-1-2...)
+	}
+	if strings.IndexByte(s, '_') >= 0 {
+		return 0, "" // goyaml removes underscores before parsing numbers
+	}
+	if allDigits(body) {
 		// Leading zeros mean octal (0777) or even float (08) to goyaml v2.
-		if (len(body) > 1 && body[0] == '0') || len(body) > 18 || body == "" {
+		if (len(body) > 1 && body[0] == '0') || len(body) > 18 {
 			return 0, ""
 		}
 		if s[0] == '+' {
@@ -77,21 +72,22 @@ func resolveNumeric(s string) (Kind, string) {
 		}
 		return Int, s
 	}
-	if dots == 1 {
-		// A float: goyaml parses it and JSON renders it (1.0 becomes 1).
-		return 0, ""
+	if len(body) >= 2 && body[0] == '0' && strings.IndexByte("xXoObB", body[1]) >= 0 {
+		return 0, "" // 0x1F, 0o17, 0b101
 	}
-	// Several dots and nothing else (1.24.2): no int, float or timestamp.
+	if yamlStyleFloat.MatchString(s) {
+		return 0, "" // a float: goyaml parses it and JSON renders it (1.0 -> 1)
+	}
 	return String, s
 }
 
-func canBeNumeric(c byte) bool {
-	switch c {
-	case '_', ':', ' ', 'e', 'E', 'x', 'X', 'o', 'O', 'b', 'B', 't', 'T', 'z', 'Z',
-		'a', 'A', 'c', 'C', 'd', 'D', 'f', 'F':
-		return true
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
-	return false
+	return s != ""
 }
 
 // resolver asks goyaml v2 itself for the scalars resolveFast leaves open.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // line is one line of a document. indent counts leading spaces; text is
@@ -20,18 +21,38 @@ type parser struct {
 	// openEnd is true when the document does not end with a line break.
 	openEnd bool
 	pos     int
-	arena   []Node
+	mem     *memory
 	res     resolver
 }
+
+// Parser reads documents, reusing its memory from one document to the
+// next: a tree it returns is valid until its next call. It is not safe for
+// concurrent use; use one per goroutine.
+type Parser struct {
+	p   parser
+	mem memory
+}
+
+// NewParser returns a Parser.
+func NewParser() *Parser { return &Parser{} }
 
 // ParseYAML reads one YAML document (no `---` markers) written in block
 // style, with flow collections and quoted scalars on one line, block
 // scalars, and comments. It returns ErrUnsupported for anything else.
+// The tree is the caller's.
 func ParseYAML(doc []byte) (*Node, error) {
+	return NewParser().ParseYAML(append([]byte(nil), doc...))
+}
+
+// ParseYAML is the package function on reused memory. The tree's strings
+// share doc's bytes: doc must not change while the tree is in use.
+func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 	if !readable(doc) {
 		return nil, ErrUnsupported
 	}
-	p := &parser{}
+	ps.mem.reset()
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem}
+	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
 	}
@@ -55,15 +76,16 @@ func ParseYAML(doc []byte) (*Node, error) {
 func readable(doc []byte) bool {
 	for i := 0; i < len(doc); {
 		c := doc[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
-				return false
-			}
-			if c == '\r' && (i+1 == len(doc) || doc[i+1] != '\n') {
-				return false // a lone CR is a line break to YAML; left to goyaml
-			}
+		if asciiOK[c] {
 			i++
 			continue
+		}
+		if c < utf8.RuneSelf {
+			if c == '\r' && i+1 < len(doc) && doc[i+1] == '\n' {
+				i += 2
+				continue
+			}
+			return false // control characters; a lone CR is a line break to YAML
 		}
 		r, size := utf8.DecodeRune(doc[i:])
 		if r == utf8.RuneError && size == 1 {
@@ -77,10 +99,19 @@ func readable(doc []byte) bool {
 	return true
 }
 
+// asciiOK marks the ASCII bytes YAML accepts anywhere: tab, line feed and
+// the printable range.
+var asciiOK = func() (t [256]bool) {
+	t['\t'], t['\n'] = true, true
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
 func (p *parser) split(doc []byte) error {
-	s := string(doc)
+	s := unsafe.String(unsafe.SliceData(doc), len(doc))
 	p.openEnd = len(s) > 0 && s[len(s)-1] != '\n'
-	p.lines = make([]line, 0, strings.Count(s, "\n")+1)
 	for len(s) > 0 {
 		var ln string
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -106,15 +137,7 @@ func (p *parser) split(doc []byte) error {
 	return nil
 }
 
-func (p *parser) node(k Kind, text string) *Node {
-	if len(p.arena) == 0 {
-		p.arena = make([]Node, 128)
-	}
-	n := &p.arena[0]
-	p.arena = p.arena[1:]
-	n.Kind, n.Text = k, text
-	return n
-}
+func (p *parser) node(k Kind, text string) *Node { return p.mem.node(k, text) }
 
 func (p *parser) skipBlank() {
 	for p.pos < len(p.lines) && p.lines[p.pos].blank {
@@ -160,6 +183,7 @@ func (p *parser) block(ind, parent int) (*Node, error) {
 
 func (p *parser) seq(ind int) (*Node, error) {
 	n := p.node(Seq, "")
+	mark := p.mem.mark()
 	for p.nextIndent() == ind && isSeqItem(p.lines[p.pos].text) {
 		ln := &p.lines[p.pos]
 		rest := ln.text[1:]
@@ -191,11 +215,12 @@ func (p *parser) seq(ind int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.Children = append(n.Children, child)
+		p.mem.push("", child)
 	}
 	if ni := p.nextIndent(); ni > ind {
 		return nil, ErrUnsupported
 	}
+	_, n.Children = p.mem.pop(mark, false)
 	return n, nil
 }
 
@@ -230,6 +255,7 @@ func dup(keys []string, key string, seen *map[string]bool) bool {
 func (p *parser) mapping(ind int) (*Node, error) {
 	n := p.node(Map, "")
 	var seen map[string]bool
+	mark := p.mem.mark()
 	for p.nextIndent() == ind {
 		t := p.lines[p.pos].text
 		if isSeqItem(t) {
@@ -242,7 +268,7 @@ func (p *parser) mapping(ind int) (*Node, error) {
 		if !ok {
 			return nil, ErrUnsupported
 		}
-		if dup(n.Keys, key, &seen) {
+		if dup(p.mem.keysSince(mark), key, &seen) {
 			return nil, ErrUnsupported // repeated key: the strict reader reports it
 		}
 		var child *Node
@@ -266,12 +292,12 @@ func (p *parser) mapping(ind int) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.Keys = append(n.Keys, key)
-		n.Children = append(n.Children, child)
+		p.mem.push(key, child)
 	}
 	if ni := p.nextIndent(); ni > ind {
 		return nil, ErrUnsupported
 	}
+	n.Keys, n.Children = p.mem.pop(mark, true)
 	return n, nil
 }
 
@@ -428,7 +454,21 @@ func onlyComment(t string) bool {
 // line; n is the number of bytes consumed.
 func quoted(t string) (string, int, error) {
 	q := t[0]
+	// Most quoted scalars have no escapes: return a slice of the line.
+	for i := 1; i < len(t); i++ {
+		c := t[i]
+		if c == q {
+			if q == '\'' && i+1 < len(t) && t[i+1] == '\'' {
+				break
+			}
+			return t[1:i], i + 1, nil
+		}
+		if c == '\\' && q == '"' {
+			break
+		}
+	}
 	var b strings.Builder
+
 	for i := 1; i < len(t); i++ {
 		c := t[i]
 		if q == '\'' {
@@ -463,17 +503,27 @@ func quoted(t string) (string, int, error) {
 	return "", 0, ErrUnsupported // continues on the next line
 }
 
+// simpleEscapes are goyaml v2's one-character escapes (it has no "\/").
+var simpleEscapes = [256]string{'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n", 'v': "\v",
+	'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': "\"", '\'': "'", '\\': "\\",
+	'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029"}
+
 // escape decodes one double-quoted escape (after the backslash) into b and
 // returns how many bytes it used.
 func escape(s string, b *strings.Builder) (int, bool) {
-	simple := map[byte]string{'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n", 'v': "\v",
-		'f': "\f", 'r': "\r", 'e': "\x1b", ' ': " ", '"': "\"", '\'': "'", '\\': "\\",
-		'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029"}
-	if v, ok := simple[s[0]]; ok {
+	if v := simpleEscapes[s[0]]; v != "" {
 		b.WriteString(v)
 		return 1, true
 	}
-	width := map[byte]int{'x': 2, 'u': 4, 'U': 8}[s[0]]
+	width := 0
+	switch s[0] {
+	case 'x':
+		width = 2
+	case 'u':
+		width = 4
+	case 'U':
+		width = 8
+	}
 	if width == 0 || len(s) < 1+width {
 		return 0, false
 	}

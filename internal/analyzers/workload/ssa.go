@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -25,6 +26,9 @@ var SSAUnprunedField = &analysis.Analyzer{
 	Summary:  "A stale env entry is owned by a hand edit, not by the installer that server-side-applies the object: upgrades will never remove it.",
 	Inputs:   []analysis.Input{workloadInput},
 	Requires: []*analysis.Fact{EnvResolution, facts.ComponentVersions},
+	// Installers apply workloads; Pods and ReplicaSets are made by
+	// controllers, and pod specs cannot be patched anyway.
+	ManagedFields: []schema.GroupKind{snapshot.KindDeployment, snapshot.KindDaemonSet, snapshot.KindStatefulSet, snapshot.KindJob, snapshot.KindCronJob},
 	Doc: `## What it detects
 
 An object with ` + "`metadata.managedFields`" + ` that an installer maintains with

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
 
 // FuzzLoadStream feeds arbitrary bytes through the whole file pipeline —
@@ -23,8 +24,9 @@ func FuzzLoadStream(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	l := newLoader(f, "")
+	ps := yamltree.NewParser()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res := l.loadUnit(unit{name: "fuzz", data: data})
+		res := l.loadUnit(unit{name: "fuzz", data: data}, ps)
 		for _, e := range res.Errors {
 			if e.Pos.File != "fuzz" || e.Msg == "" {
 				t.Fatalf("error without position or message: %+v", e)

@@ -5,6 +5,7 @@
 package files
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,10 +22,13 @@ import (
 	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
 
 // InputError is a part of the input that could not be read or parsed.
@@ -51,6 +55,9 @@ type Loader struct {
 	Log     *slog.Logger
 	// Workers bounds concurrent parsing; 0 means GOMAXPROCS.
 	Workers int
+	// ManagedFields names the kinds whose metadata.managedFields are kept
+	// (what the selected analyzers read); nil keeps them for every kind.
+	ManagedFields map[schema.GroupKind]bool
 }
 
 // unit is one stream to parse: a file on disk or bytes in memory.
@@ -84,8 +91,9 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ps := yamltree.NewParser() // one per worker: it reuses its memory
 			for i := range next {
-				parts[i] = l.loadUnit(units[i])
+				parts[i] = l.loadUnit(units[i], ps)
 			}
 		}()
 	}
@@ -192,7 +200,7 @@ func isBundleDir(dir string) bool {
 // "/v" and the version.
 const BundleFormat = "meshdoctor-bundle"
 
-func (l *Loader) loadUnit(u unit) Result {
+func (l *Loader) loadUnit(u unit, ps *yamltree.Parser) Result {
 	data := u.data
 	if data == nil {
 		b, err := os.ReadFile(u.path)
@@ -205,7 +213,7 @@ func (l *Loader) loadUnit(u unit) Result {
 	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
 		bomLen = 3
 	}
-	p := &parser{l: l, u: u, data: data, base: bomLen}
+	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps}
 	body := data[bomLen:]
 	if looksLikeJSON(body) && p.parseJSONStream(body) {
 		return p.res
@@ -224,6 +232,7 @@ type parser struct {
 	data []byte // the whole stream, BOM included
 	base int    // offset of body within data (BOM length)
 	res  Result
+	yaml *yamltree.Parser
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -245,6 +254,14 @@ var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: 
 
 func (p *parser) parseYAMLDoc(body []byte, sp span) {
 	raw := body[sp.start:sp.end]
+	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	// The fast reader handles the block style tools write; anything else
+	// goes through the complete YAML library, with kubectl's semantics.
+	tree, err := p.yaml.ParseYAML(raw)
+	if err == nil {
+		p.parseTree(tree, doc, sp.contentLine, nil)
+		return
+	}
 	js, dups, err := yamlToJSON(raw, sp.line)
 	if err != nil {
 		msg := err.Error()
@@ -259,9 +276,13 @@ func (p *parser) parseYAMLDoc(body []byte, sp span) {
 		p.errorf(line, "%s", msg)
 		return
 	}
-	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	tree, _, err = yamltree.ParseJSON(js)
+	if err != nil {
+		p.errorf(sp.contentLine, "invalid YAML: %v", err)
+		return
+	}
 	n := len(p.res.Objects)
-	p.parseValue(js, doc, sp.contentLine)
+	p.parseTree(tree, doc, sp.contentLine, nil)
 	// Attach repeated keys to the document's object (or the List item that
 	// holds the line: the last item starting at or before it).
 	for _, d := range dups {
@@ -315,7 +336,7 @@ func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error
 // parseJSONStream reads one or more JSON values. It returns false when the
 // stream is not JSON after all (a YAML flow mapping), so YAML is tried.
 func (p *parser) parseJSONStream(body []byte) bool {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	for {
 		var raw json.RawMessage
 		start := int(dec.InputOffset())
@@ -341,77 +362,77 @@ func (p *parser) parseJSONStream(body []byte) bool {
 		valStart := end - len(raw)
 		line, col := lineCol(body, valStart)
 		doc := &parsedDoc{src: p.source(valStart, end), file: p.u.name, line: line, col: col}
-		p.parseValue(raw, doc, line)
+		tree, dups, err := yamltree.ParseJSON(raw)
+		if err != nil {
+			p.errorf(line, "invalid JSON: %v", err)
+			continue
+		}
+		var issues []pathIssue
+		for _, d := range dups {
+			issues = append(issues, pathIssue{path: snapshot.Path(d)})
+		}
+		p.parseTree(tree, doc, line, issues)
 	}
 }
 
-// parseValue handles one document's JSON: an object, a List, or an array.
-func (p *parser) parseValue(js []byte, doc *parsedDoc, line int) {
-	trimmed := strings.TrimSpace(string(js))
-	switch {
-	case trimmed == "null" || trimmed == "":
-		return
-	case trimmed[0] == '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(js, &items); err != nil {
-			p.errorf(line, "invalid document: %v", err)
-			return
+// pathIssue is a repeated JSON key, by its path from the document root.
+type pathIssue struct {
+	path snapshot.Path
+}
+
+// parseTree handles one document: an object, a List, or an array.
+func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pathIssue) {
+	// dupsUnder returns the repeated keys below prefix, relative to it.
+	dupsUnder := func(prefix snapshot.Path) []snapshot.FieldIssue {
+		var out []snapshot.FieldIssue
+		for _, d := range dups {
+			if len(d.path) >= len(prefix) && snapshot.Path(d.path[:len(prefix)]).String() == prefix.String() {
+				out = append(out, snapshot.FieldIssue{Path: d.path[len(prefix):], Duplicate: true})
+			}
 		}
-		for i, it := range items {
-			p.parseObject(it, doc, snapshot.P(i), line, "")
+		return out
+	}
+	switch n.Kind {
+	case yamltree.Null:
+		return
+	case yamltree.Seq:
+		for i, it := range n.Children {
+			p.parseObject(it, doc, snapshot.P(i), line, dupsUnder(snapshot.P(i)))
 		}
 		return
-	case trimmed[0] != '{':
-		p.errorf(line, "document is not an object (found %.20q)", trimmed)
+	case yamltree.Map:
+	default:
+		p.errorf(line, "document is not an object (found %.20q)", n.Text)
 		return
 	}
-	var list struct {
-		APIVersion string            `json:"apiVersion"`
-		Kind       string            `json:"kind"`
-		Items      []json.RawMessage `json:"items"`
-	}
-	if err := json.Unmarshal(js, &list); err == nil && strings.HasSuffix(list.Kind, "List") && list.Items != nil {
+	kind, items := n.Get("kind"), n.Get("items")
+	if kind != nil && kind.Kind == yamltree.String && strings.HasSuffix(kind.Text, "List") && items != nil && items.Kind == yamltree.Seq {
 		itemKind := ""
-		if list.Kind != "List" {
-			itemKind = strings.TrimSuffix(list.Kind, "List")
+		if kind.Text != "List" {
+			itemKind = strings.TrimSuffix(kind.Text, "List")
 		}
-		for i, it := range list.Items {
-			p.parseObject(withDefaultType(it, list.APIVersion, itemKind), doc, snapshot.P("items", i), line, "")
+		av := n.Get("apiVersion")
+		for i, it := range items.Children {
+			if itemKind != "" && it.Kind == yamltree.Map && it.Get("kind") == nil && av != nil {
+				// A typed List's items carry no apiVersion/kind (a PodList's
+				// items are Pods).
+				it.Keys = append(it.Keys, "apiVersion", "kind")
+				it.Children = append(it.Children, av, &yamltree.Node{Kind: yamltree.String, Text: itemKind})
+			}
+			p.parseObject(it, doc, snapshot.P("items", i), line, dupsUnder(snapshot.P("items", i)))
 		}
 		return
 	}
-	p.parseObject(js, doc, nil, line, "")
+	p.parseObject(n, doc, nil, line, dupsUnder(nil))
 }
 
-// withDefaultType fills apiVersion/kind of a typed List's items, which the
-// API server omits (a PodList's items are Pods).
-func withDefaultType(item json.RawMessage, apiVersion, kind string) json.RawMessage {
-	if kind == "" {
-		return item
-	}
-	tm, err := decode.PeekType(item)
-	if err == nil || tm.Kind != "" {
-		return item
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(item, &m) != nil {
-		return item
-	}
-	m["apiVersion"], _ = json.Marshal(apiVersion)
-	m["kind"], _ = json.Marshal(kind)
-	out, err := json.Marshal(m)
-	if err != nil {
-		return item
-	}
-	return out
-}
-
-func (p *parser) parseObject(js []byte, doc *parsedDoc, prefix snapshot.Path, docLine int, _ string) {
+func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.Path, docLine int, dups []snapshot.FieldIssue) {
 	// List items keep the List's line as their origin; their own line is
 	// resolved lazily, like any field, only when a finding needs it.
 	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
 	line := docLine
-	res, err := p.l.Decoder.Decode(js)
+	p.trim(n)
+	res, err := p.l.Decoder.DecodeTree(n)
 	if err != nil {
 		// Only on error: point at the field the decoder names, else at the
 		// item's own line.
@@ -446,8 +467,34 @@ func (p *parser) parseObject(js []byte, doc *parsedDoc, prefix snapshot.Path, do
 		p.errorf(line, "%v", err)
 		return
 	}
-	obj.FieldIssues = res.Issues
+	obj.FieldIssues = append(res.Issues, dups...)
 	p.res.Objects = append(p.res.Objects, obj)
+}
+
+// trim removes from an object's tree what no analyzer reads and what would
+// dominate memory: managedFields of kinds no selected check needs, and the
+// last-applied-configuration annotation (a second copy of the object, and
+// of a Secret's values).
+func (p *parser) trim(n *yamltree.Node) {
+	md := n.Get("metadata")
+	if md == nil || md.Kind != yamltree.Map {
+		return
+	}
+	if p.l.ManagedFields != nil {
+		av, k := n.Get("apiVersion"), n.Get("kind")
+		if av != nil && k != nil {
+			group, _, _ := strings.Cut(av.Text, "/")
+			if !strings.Contains(av.Text, "/") {
+				group = ""
+			}
+			if !p.l.ManagedFields[schema.GroupKind{Group: group, Kind: k.Text}] {
+				md.Delete("managedFields")
+			}
+		}
+	}
+	if ann := md.Get("annotations"); ann != nil {
+		ann.Delete(corev1.LastAppliedConfigAnnotation)
+	}
 }
 
 // SortErrors orders errors by file and line.

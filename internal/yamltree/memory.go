@@ -1,0 +1,90 @@
+package yamltree
+
+// memory hands out nodes and key/child slices from chunks that a Parser
+// reuses from one document to the next, so reading a document allocates
+// almost nothing once warmed up. Collections under construction push their
+// entries on a stack; when a collection ends its entries move to the slabs
+// as one exactly-sized slice.
+type memory struct {
+	nodes  [][]Node
+	ni, nj int // current chunk, next free node in it
+	keys   slab[string]
+	kids   slab[*Node]
+	stackK []string
+	stackN []*Node
+}
+
+const chunk = 512
+
+func (m *memory) reset() {
+	m.ni, m.nj = 0, 0
+	m.keys.reset()
+	m.kids.reset()
+	m.stackK, m.stackN = m.stackK[:0], m.stackN[:0]
+}
+
+func (m *memory) node(k Kind, text string) *Node {
+	if m.ni == len(m.nodes) {
+		m.nodes = append(m.nodes, make([]Node, chunk))
+	}
+	n := &m.nodes[m.ni][m.nj]
+	*n = Node{Kind: k, Text: text}
+	if m.nj++; m.nj == chunk {
+		m.ni, m.nj = m.ni+1, 0
+	}
+	return n
+}
+
+// mark returns the stack height where a collection's entries start.
+func (m *memory) mark() int { return len(m.stackN) }
+
+func (m *memory) push(key string, child *Node) {
+	m.stackK = append(m.stackK, key)
+	m.stackN = append(m.stackN, child)
+}
+
+// keysSince returns the keys pushed since mark (for duplicate checks).
+func (m *memory) keysSince(mark int) []string { return m.stackK[mark:] }
+
+// pop moves the entries pushed since mark into slab-backed slices.
+func (m *memory) pop(mark int, withKeys bool) ([]string, []*Node) {
+	var keys []string
+	if withKeys {
+		keys = m.keys.copyOf(m.stackK[mark:])
+	}
+	kids := m.kids.copyOf(m.stackN[mark:])
+	m.stackK, m.stackN = m.stackK[:mark], m.stackN[:mark]
+	return keys, kids
+}
+
+// slab allocates slices out of large reusable chunks.
+type slab[T any] struct {
+	chunks [][]T
+	ci, cj int
+}
+
+func (s *slab[T]) reset() { s.ci, s.cj = 0, 0 }
+
+func (s *slab[T]) copyOf(src []T) []T {
+	n := len(src)
+	if n == 0 {
+		return nil
+	}
+	size := 4096
+	if n > size {
+		size = n
+	}
+	for {
+		if s.ci == len(s.chunks) {
+			s.chunks = append(s.chunks, make([]T, size))
+		}
+		c := s.chunks[s.ci]
+		if s.cj+n <= len(c) {
+			out := c[s.cj : s.cj+n : s.cj+n]
+			copy(out, src)
+			s.cj += n
+			return out
+		}
+		s.ci, s.cj = s.ci+1, 0
+	}
+}
