@@ -27,6 +27,24 @@ func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 	return n, r.dups, nil
 }
 
+// ParseJSONPrefix reads the first JSON value of b (after white space) and
+// returns it with the offset where it started and the number of bytes
+// consumed, so a stream of concatenated values can be read one by one.
+// At the end of b it returns a nil node and no error.
+func ParseJSONPrefix(b []byte) (n *Node, dups []Path, start, end int, err error) {
+	r := &jsonReader{s: string(b)}
+	r.space()
+	if r.i == len(r.s) {
+		return nil, nil, r.i, r.i, nil
+	}
+	start = r.i
+	n, err = r.value(nil, 0)
+	if err != nil {
+		return nil, nil, start, r.i, err
+	}
+	return n, r.dups, start, r.i, nil
+}
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 10000
 
@@ -38,7 +56,7 @@ type jsonReader struct {
 }
 
 func (r *jsonReader) errorf(format string, args ...any) error {
-	return fmt.Errorf("invalid JSON at offset %d: %s", r.i, fmt.Sprintf(format, args...))
+	return fmt.Errorf("invalid JSON: %s", fmt.Sprintf(format, args...))
 }
 
 func (r *jsonReader) node(k Kind, text string) *Node {

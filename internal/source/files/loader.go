@@ -5,7 +5,6 @@
 package files
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -336,37 +335,35 @@ func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error
 // parseJSONStream reads one or more JSON values. It returns false when the
 // stream is not JSON after all (a YAML flow mapping), so YAML is tried.
 func (p *parser) parseJSONStream(body []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	for {
-		var raw json.RawMessage
-		start := int(dec.InputOffset())
-		err := dec.Decode(&raw)
-		if err == io.EOF {
-			return true
+	// Lines are counted incrementally: a stream of many one-line values
+	// (jq -c) must not rescan the file for each.
+	line, lineStart, counted := 1, 0, 0
+	position := func(at int) (int, int) {
+		for i := counted; i < at; i++ {
+			if body[i] == '\n' {
+				line, lineStart = line+1, i+1
+			}
 		}
+		counted = at
+		return line, at - lineStart + 1
+	}
+	for off := 0; ; {
+		tree, dups, start, end, err := yamltree.ParseJSONPrefix(body[off:])
+		valStart, valEnd := off+start, off+end
 		if err != nil {
-			if start == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
+			if off == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
 				return false // not JSON: let the YAML path (and its errors) handle it
 			}
-			off := start
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				off = int(se.Offset)
-			}
-			line, _ := lineCol(body, off)
-			p.errorf(line, "invalid JSON: %v (the rest of the file was not read)", err)
+			errLine, _ := position(valEnd)
+			p.errorf(errLine, "%v (the rest of the file was not read)", err)
 			return true
 		}
-		end := int(dec.InputOffset())
-		// raw starts after any whitespace the decoder skipped.
-		valStart := end - len(raw)
-		line, col := lineCol(body, valStart)
-		doc := &parsedDoc{src: p.source(valStart, end), file: p.u.name, line: line, col: col}
-		tree, dups, err := yamltree.ParseJSON(raw)
-		if err != nil {
-			p.errorf(line, "invalid JSON: %v", err)
-			continue
+		if tree == nil {
+			return true
 		}
+		off = valEnd
+		line, col := position(valStart)
+		doc := &parsedDoc{src: p.source(valStart, valEnd), file: p.u.name, line: line, col: col}
 		var issues []pathIssue
 		for _, d := range dups {
 			issues = append(issues, pathIssue{path: snapshot.Path(d)})
