@@ -12,6 +12,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	// Not used directly: it ties this package's test cache to the code the
+	// binary is built from, so a change to it reruns these tests.
+	_ "github.com/meshdoctor/meshdoctor/internal/cli"
 )
 
 // binary is built once per test run.

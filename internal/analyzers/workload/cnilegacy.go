@@ -84,6 +84,7 @@ env:
 				},
 				Remedy: "Remove the leftover entry (see fix); the 1.23+ agent reads its settings from ConfigMap istio-cni-config through envFrom.",
 				Fix:    removeEntryFix(e),
+				Key:    entryKey(e),
 			}
 			if e.Failure != "" {
 				f.Severity = analysis.Error

@@ -122,6 +122,7 @@ func envRefFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 		Remedy: fmt.Sprintf("Remove the entry if it is left over from an older release, or create %s %s/%s%s, or mark the reference optional: true if the program copes without it.",
 			e.Ref.Kind.Kind, o.Key.Namespace, e.Ref.Name, keySuffix(e.Ref.Key)),
 		Fix: removeEntryFix(e),
+		Key: entryKey(e),
 	}
 	if t := e.Ref.Target; t != nil {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s has keys: %v", t.Ref(), keysOf(t)))

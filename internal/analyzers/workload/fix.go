@@ -51,6 +51,15 @@ func removeEntryFix(e *Entry) *analysis.Fix {
 	}
 }
 
+// entryKey identifies an entry by container and name rather than by list
+// position, so fingerprints survive edits that shift the list.
+func entryKey(e *Entry) string {
+	if e.EnvFrom {
+		return e.Container.C.Name + "/envFrom/" + e.Ref.Kind.Kind + "/" + e.Ref.Name
+	}
+	return e.Container.C.Name + "/env/" + e.Name
+}
+
 // describeEntry renders an entry as a one-line piece of evidence.
 func describeEntry(e *Entry) string {
 	switch {

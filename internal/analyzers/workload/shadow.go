@@ -100,6 +100,7 @@ func shadowFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 		Related: []analysis.Related{analysis.RelatedOf(src, "envFrom source the entry overrides")},
 		Remedy:  fmt.Sprintf("Remove env %s so the value from %s applies (see fix), or set the value you want in %s.", e.Name, src.Ref(), src.Ref()),
 		Fix:     removeEntryFix(e),
+		Key:     entryKey(e),
 	}
 	for _, po := range affected {
 		f.Related = append(f.Related, analysis.RelatedOf(po, "pod of "+e.Object.Ref()))

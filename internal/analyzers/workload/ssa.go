@@ -210,7 +210,7 @@ func ssaFinding(e *Entry, owners, appliers []managerSet, why string) analysis.Fi
 		Evidence:  []string{describeEntry(e)},
 		Remedy:    "Remove the entry (see fix): that also drops the hand edit's ownership. Make future changes through the installer's values, not kubectl edit.",
 		Fix:       removeEntryFix(e),
-		Key:       e.Path.String(),
+		Key:       entryKey(e),
 	}
 	fp := entryFieldPath(e).String()
 	for _, ms := range owners {
