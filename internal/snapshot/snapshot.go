@@ -3,6 +3,7 @@ package snapshot
 import (
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -30,10 +31,13 @@ type Snapshot struct {
 	byKind     map[schema.GroupKind][]*Object
 	byKindNS   map[kindNS][]*Object
 	podByLabel map[labelKey][]*Object
-	covered    map[kindNS]bool
-	coveredAll map[schema.GroupKind]bool
-	duplicates []Duplicate
-	live       bool
+	// tmplByLabel indexes controllers (Deployment, DaemonSet, ...) by the
+	// labels of the pods they create.
+	tmplByLabel map[labelKey][]*Object
+	covered     map[kindNS]bool
+	coveredAll  map[schema.GroupKind]bool
+	duplicates  []Duplicate
+	live        bool
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.
@@ -44,12 +48,13 @@ type Builder struct {
 // NewBuilder starts an empty snapshot.
 func NewBuilder() *Builder {
 	return &Builder{s: &Snapshot{
-		byKey:      map[Key]*Object{},
-		byKind:     map[schema.GroupKind][]*Object{},
-		byKindNS:   map[kindNS][]*Object{},
-		podByLabel: map[labelKey][]*Object{},
-		covered:    map[kindNS]bool{},
-		coveredAll: map[schema.GroupKind]bool{},
+		byKey:       map[Key]*Object{},
+		byKind:      map[schema.GroupKind][]*Object{},
+		byKindNS:    map[kindNS][]*Object{},
+		podByLabel:  map[labelKey][]*Object{},
+		tmplByLabel: map[labelKey][]*Object{},
+		covered:     map[kindNS]bool{},
+		coveredAll:  map[schema.GroupKind]bool{},
 	}}
 }
 
@@ -71,6 +76,11 @@ func (b *Builder) Add(o *Object) {
 		for k, v := range o.Labels {
 			lk := labelKey{o.Key.Namespace, k, v}
 			s.podByLabel[lk] = append(s.podByLabel[lk], o)
+		}
+	} else if _, _, tl, ok := PodSpecOf(o); ok {
+		for k, v := range tl {
+			lk := labelKey{o.Key.Namespace, k, v}
+			s.tmplByLabel[lk] = append(s.tmplByLabel[lk], o)
 		}
 	}
 }
@@ -157,24 +167,69 @@ func (s *Snapshot) SelectPods(ns string, sel labels.Selector) []*Object {
 	if sel == nil || sel.Empty() {
 		return s.InNamespace(KindPod, ns)
 	}
+	return selectIndexed(sel, ns, s.podByLabel, func() []*Object { return s.InNamespace(KindPod, ns) },
+		func(o *Object) map[string]string { return o.Labels })
+}
+
+// SelectWorkloads returns the controllers in namespace ns whose pod
+// template labels a selector matches: what a Service or policy will select
+// once their pods run, even when no Pod is in the input.
+func (s *Snapshot) SelectWorkloads(ns string, sel labels.Selector) []*Object {
+	all := func() []*Object {
+		var out []*Object
+		for _, gk := range WorkloadKinds[1:] {
+			out = append(out, s.InNamespace(gk, ns)...)
+		}
+		return out
+	}
+	if sel == nil || sel.Empty() {
+		return all()
+	}
+	return selectIndexed(sel, ns, s.tmplByLabel, all, func(o *Object) map[string]string {
+		_, _, tl, _ := PodSpecOf(o)
+		return tl
+	})
+}
+
+// Backends is what a Service sends traffic to.
+type Backends struct {
+	Pods      []*Object
+	Workloads []*Object
+}
+
+// ServiceBackends returns the pods and the controllers' pod templates that
+// a Service's selector matches. A Service without a selector (endpoints
+// managed by hand) has none.
+func (s *Snapshot) ServiceBackends(svc *Object) Backends {
+	sv, ok := svc.Typed.(*corev1.Service)
+	if !ok || len(sv.Spec.Selector) == 0 {
+		return Backends{}
+	}
+	sel := labels.SelectorFromSet(sv.Spec.Selector)
+	return Backends{Pods: s.SelectPods(svc.Key.Namespace, sel), Workloads: s.SelectWorkloads(svc.Key.Namespace, sel)}
+}
+
+// selectIndexed filters the smallest posting list among the selector's
+// equality requirements (or every candidate when it has none).
+func selectIndexed(sel labels.Selector, ns string, index map[labelKey][]*Object, all func() []*Object, labelsOf func(*Object) map[string]string) []*Object {
 	reqs, _ := sel.Requirements()
 	var best []*Object
 	found := false
 	for _, r := range reqs {
 		if v, ok := equalityValue(r); ok {
-			cand := s.podByLabel[labelKey{ns, r.Key(), v}]
+			cand := index[labelKey{ns, r.Key(), v}]
 			if !found || len(cand) < len(best) {
 				best, found = cand, true
 			}
 		}
 	}
 	if !found {
-		best = s.InNamespace(KindPod, ns)
+		best = all()
 	}
 	var out []*Object
-	for _, p := range best {
-		if sel.Matches(labels.Set(p.Labels)) {
-			out = append(out, p)
+	for _, o := range best {
+		if sel.Matches(labels.Set(labelsOf(o))) {
+			out = append(out, o)
 		}
 	}
 	return out

@@ -70,16 +70,6 @@ func hasContent(ln []byte) bool {
 	return len(t) > 0 && t[0] != '#' && !(t[0] == '%' && len(ln) > 0 && ln[0] == '%')
 }
 
-// lineCol converts a byte offset of data to a 1-based line and column.
-func lineCol(data []byte, off int) (int, int) {
-	if off > len(data) {
-		off = len(data)
-	}
-	line := 1 + bytes.Count(data[:off], []byte{'\n'})
-	col := off - bytes.LastIndexByte(data[:off], '\n')
-	return line, col
-}
-
 // looksLikeJSON tells whether a stream is JSON rather than YAML: its first
 // significant byte opens an object or array.
 func looksLikeJSON(data []byte) bool {

@@ -1,0 +1,105 @@
+package snapshot
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func obj(t *testing.T, o runtime.Object) *Object {
+	t.Helper()
+	out, err := NewObject(o, Origin{File: "f.yaml", Line: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func pod(t *testing.T, ns, name string, l map[string]string) *Object {
+	return obj(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: l}})
+}
+
+func TestSelectionAndServiceBackends(t *testing.T) {
+	b := NewBuilder()
+	b.Add(pod(t, "a", "web-1", map[string]string{"app": "web", "version": "v1"}))
+	b.Add(pod(t, "a", "web-2", map[string]string{"app": "web", "version": "v2"}))
+	b.Add(pod(t, "b", "web-3", map[string]string{"app": "web", "version": "v1"}))
+	b.Add(pod(t, "a", "db-1", map[string]string{"app": "db"}))
+	b.Add(obj(t, &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "web-v1"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web", "version": "v1"}}}}}))
+	b.Add(obj(t, &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "web"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}}))
+	b.Add(obj(t, &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "manual"}}))
+	s := b.Build()
+
+	names := func(os []*Object) (out []string) {
+		for _, o := range os {
+			out = append(out, o.Key.Name)
+		}
+		return out
+	}
+	if got := names(s.SelectPods("a", labels.SelectorFromSet(map[string]string{"app": "web", "version": "v1"}))); len(got) != 1 || got[0] != "web-1" {
+		t.Errorf("app=web,version=v1 in a: %v", got)
+	}
+	sel, _ := labels.Parse("app=web,version!=v1")
+	if got := names(s.SelectPods("a", sel)); len(got) != 1 || got[0] != "web-2" {
+		t.Errorf("app=web,version!=v1: %v", got)
+	}
+	sel, _ = labels.Parse("version in (v1, v2)")
+	if got := names(s.SelectPods("a", sel)); len(got) != 2 {
+		t.Errorf("set selector without equality: %v", got)
+	}
+	if got := s.SelectPods("a", labels.Everything()); len(got) != 3 {
+		t.Errorf("empty selector: %d pods", len(got))
+	}
+	be := s.ServiceBackends(s.Get(KindService, "a", "web"))
+	if len(be.Pods) != 2 || len(be.Workloads) != 1 || be.Workloads[0].Key.Name != "web-v1" {
+		t.Errorf("backends of a/web: %v %v", names(be.Pods), names(be.Workloads))
+	}
+	if be := s.ServiceBackends(s.Get(KindService, "a", "manual")); len(be.Pods)+len(be.Workloads) != 0 {
+		t.Error("a Service without selector has no backends")
+	}
+	if s.Covers(KindConfigMap, "a") || !s.Covers(KindPod, "b") {
+		t.Error("Covers")
+	}
+}
+
+func TestSecretSummaryKeepsNoValues(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "bookinfo.example.com"},
+		DNSNames: []string{"bookinfo.example.com", "*.bookinfo.example.com"}, NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(1800000000, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	sec := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, Type: corev1.SecretTypeTLS,
+		ObjectMeta: metav1.ObjectMeta{Name: "gw-cert", Namespace: "istio-system"},
+		Data:       map[string][]byte{"tls.crt": crt, "tls.key": []byte("PRIVATE")}, StringData: map[string]string{"extra": "x"}}
+	o := obj(t, sec)
+	if sec.Data != nil || sec.StringData != nil {
+		t.Error("values left in the typed Secret")
+	}
+	certs := o.Secret.Keys["tls.crt"].Certs
+	if len(certs) != 1 || certs[0].Subject != "CN=bookinfo.example.com" || len(certs[0].DNSNames) != 2 || certs[0].NotAfter.Unix() != 1800000000 {
+		t.Errorf("certificate metadata %+v", certs)
+	}
+	if !o.Secret.HasKey("tls.key") || !o.Secret.HasKey("extra") || o.Secret.Keys["tls.key"].SHA256 == "" || len(o.Secret.Keys["tls.key"].Certs) != 0 {
+		t.Errorf("summary %+v", o.Secret)
+	}
+	if got := o.Secret.KeyNames(); len(got) != 3 || got[0] != "extra" {
+		t.Errorf("key names %v", got)
+	}
+}
