@@ -204,3 +204,43 @@ func TestConcurrentFirstUse(t *testing.T) {
 		}
 	}
 }
+
+func benchPod(b *testing.B) ([]byte, *Decoder) {
+	doc, err := os.ReadFile("../yamltree/testdata/pod.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := New()
+	return doc, d
+}
+
+// BenchmarkFastPathPod: yamltree + DecodeTree, as the loader does.
+func BenchmarkFastPathPod(b *testing.B) {
+	doc, d := benchPod(b)
+	p := yamltree.NewParser()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		n, err := p.ParseYAML(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.DecodeTree(n); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReferencePathPod: sigs.k8s.io/yaml + strict JSON decoding.
+func BenchmarkReferencePathPod(b *testing.B) {
+	doc, d := benchPod(b)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		js, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Decode(js); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package yamltree
+
+import (
+	"os"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// A generated Pod as kubectl prints it (managedFields, status, sidecar).
+func podDoc(b *testing.B) []byte {
+	doc, err := os.ReadFile("testdata/pod.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return doc
+}
+
+func BenchmarkParseYAMLPod(b *testing.B) {
+	doc := podDoc(b)
+	p := NewParser()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := p.ParseYAML(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReferenceYAMLToJSONPod is what kubectl's conversion costs.
+func BenchmarkReferenceYAMLToJSONPod(b *testing.B) {
+	doc := podDoc(b)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := yaml.YAMLToJSONStrict(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
