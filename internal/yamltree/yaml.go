@@ -16,7 +16,12 @@ type line struct {
 	blank  bool // empty, spaces only, or a comment only
 }
 
+// maxYAMLDepth bounds nesting: deeper documents go to goyaml, which has
+// its own limit, instead of growing this reader's stack without bound.
+const maxYAMLDepth = 512
+
 type parser struct {
+	depth int
 	lines []line
 	// openEnd is true when the document does not end with a line break.
 	openEnd bool
@@ -161,6 +166,10 @@ func isSeqItem(t string) bool { return t == "-" || strings.HasPrefix(t, "- ") }
 // indented deeper than it that nothing consumes means YAML this reader does
 // not handle, such as a multi-line plain scalar.
 func (p *parser) block(ind, parent int) (*Node, error) {
+	if p.depth++; p.depth > maxYAMLDepth {
+		return nil, ErrUnsupported
+	}
+	defer func() { p.depth-- }()
 	t := p.lines[p.pos].text
 	if isSeqItem(t) {
 		return p.seq(ind)
@@ -706,6 +715,10 @@ func (f *flow) value() (*Node, error) {
 }
 
 func (f *flow) collection(end byte) (*Node, error) {
+	if f.p.depth++; f.p.depth > maxYAMLDepth {
+		return nil, ErrUnsupported
+	}
+	defer func() { f.p.depth-- }()
 	f.i++
 	kind := Seq
 	if end == '}' {

@@ -122,6 +122,27 @@ func TestRepositoryYAML(t *testing.T) {
 	}
 }
 
+func TestDeepNestingIsDeclined(t *testing.T) {
+	for _, doc := range []string{
+		strings.Repeat("- ", 100000) + "x\n",
+		strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n",
+		func() string {
+			var b strings.Builder
+			for i := 0; i < 2000; i++ {
+				b.WriteString(strings.Repeat(" ", i) + "k:\n")
+			}
+			return b.String()
+		}(),
+	} {
+		if _, err := ParseYAML([]byte(doc)); err != ErrUnsupported {
+			t.Errorf("%.20q...: want ErrUnsupported, got %v", doc, err)
+		}
+	}
+	if _, err := ParseYAML([]byte(strings.Repeat("- ", 100) + "x\n")); err != nil {
+		t.Errorf("moderate nesting declined: %v", err)
+	}
+}
+
 func FuzzParseYAML(f *testing.F) {
 	for _, s := range []string{
 		"a: 1\nb: [x, {y: z}]\n", "- a\n- b: |\n    x\n", "k: 'q''q'\n", "a:\n  - 1\n  - 2\n", "x: 0777\n", "s: >-\n  a\n  b\n",
