@@ -1,38 +1,26 @@
 package decode
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
 
-// unknownSpecFields walks the JSON spec against the protobuf descriptor.
-// Istio's generated UnmarshalJSON accepts unknown fields silently, so a typo
-// such as `subnet:` for `subset:` would vanish; this finds every such key.
+// unknownSpecFields finds the unknown keys of an Istio spec in a JSON
+// object. Istio's generated UnmarshalJSON accepts unknown fields silently,
+// so a typo such as `subnet:` for `subset:` would vanish.
 func unknownSpecFields(data []byte, spec proto.Message) ([]FieldIssue, error) {
-	// A map, not a struct: encoding/json matches struct fields ignoring
-	// case, and Kubernetes does not ("speC" is not the spec).
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(data, &doc); err != nil {
+	n, _, err := yamltree.ParseJSON(data)
+	if err != nil {
 		return nil, err
 	}
-	raw := doc["spec"]
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("spec: %w", err)
-	}
 	var out []FieldIssue
-	walkProto(spec.ProtoReflect().Descriptor(), v, snapshot.P("spec"), &out)
+	// Get matches keys exactly, as Kubernetes does ("speC" is not the spec).
+	if s := n.Get("spec"); s != nil {
+		walkProtoTree(spec.ProtoReflect().Descriptor(), s, snapshot.P("spec"), &out)
+	}
 	return out, nil
 }
 
@@ -46,16 +34,15 @@ var opaqueMessages = map[protoreflect.FullName]bool{
 	"google.protobuf.UInt64Value": true, "google.protobuf.FloatValue": true, "google.protobuf.DoubleValue": true,
 }
 
-func walkProto(md protoreflect.MessageDescriptor, v any, at snapshot.Path, out *[]FieldIssue) {
-	if opaqueMessages[md.FullName()] {
-		return
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
+// walkProtoTree collects the keys of n that message md does not define,
+// recursing into messages, lists and maps of messages.
+func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at snapshot.Path, out *[]FieldIssue) {
+	if opaqueMessages[md.FullName()] || n.Kind != yamltree.Map {
 		return
 	}
 	fields := md.Fields()
-	for k, val := range m {
+	for i, k := range n.Keys {
+		val := n.Children[i]
 		fd := fields.ByJSONName(k)
 		if fd == nil {
 			fd = fields.ByName(protoreflect.Name(k))
@@ -67,23 +54,20 @@ func walkProto(md protoreflect.MessageDescriptor, v any, at snapshot.Path, out *
 		child := at.Child(k)
 		switch {
 		case fd.IsMap():
-			if fd.MapValue().Kind() != protoreflect.MessageKind {
-				continue
-			}
-			if mm, ok := val.(map[string]any); ok {
-				for mk, mv := range mm {
-					walkProto(fd.MapValue().Message(), mv, child.Child(mk), out)
+			if fd.MapValue().Kind() == protoreflect.MessageKind && val.Kind == yamltree.Map {
+				for j, mk := range val.Keys {
+					walkProtoTree(fd.MapValue().Message(), val.Children[j], child.Child(mk), out)
 				}
 			}
 		case fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind:
 		case fd.IsList():
-			if l, ok := val.([]any); ok {
-				for i, e := range l {
-					walkProto(fd.Message(), e, child.Child(i), out)
+			if val.Kind == yamltree.Seq {
+				for j, e := range val.Children {
+					walkProtoTree(fd.Message(), e, child.Child(j), out)
 				}
 			}
 		default:
-			walkProto(fd.Message(), val, child, out)
+			walkProtoTree(fd.Message(), val, child, out)
 		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -382,41 +381,4 @@ func fieldByIndex(v reflect.Value, index []int) (reflect.Value, error) {
 		v = v.Field(x)
 	}
 	return v, nil
-}
-
-// walkProtoTree is walkProto over a tree: the unknown keys of an Istio spec.
-func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at snapshot.Path, out *[]FieldIssue) {
-	if opaqueMessages[md.FullName()] || n.Kind != yamltree.Map {
-		return
-	}
-	fields := md.Fields()
-	for i, k := range n.Keys {
-		val := n.Children[i]
-		fd := fields.ByJSONName(k)
-		if fd == nil {
-			fd = fields.ByName(protoreflect.Name(k))
-		}
-		if fd == nil {
-			*out = append(*out, FieldIssue{Path: at.Child(k)})
-			continue
-		}
-		child := at.Child(k)
-		switch {
-		case fd.IsMap():
-			if fd.MapValue().Kind() == protoreflect.MessageKind && val.Kind == yamltree.Map {
-				for j, mk := range val.Keys {
-					walkProtoTree(fd.MapValue().Message(), val.Children[j], child.Child(mk), out)
-				}
-			}
-		case fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind:
-		case fd.IsList():
-			if val.Kind == yamltree.Seq {
-				for j, e := range val.Children {
-					walkProtoTree(fd.Message(), e, child.Child(j), out)
-				}
-			}
-		default:
-			walkProtoTree(fd.Message(), val, child, out)
-		}
-	}
 }

@@ -50,17 +50,14 @@ func resolveNumeric(s string) (Kind, string) {
 	if s[0] == '+' || s[0] == '-' {
 		body = s[1:]
 	}
-	if body == "" {
-		return 0, ""
+	if body == "" || strings.IndexByte(s, '_') >= 0 {
+		return 0, "" // goyaml removes underscores before parsing numbers (+_0 is 0)
 	}
 	if (body[0] < '0' || body[0] > '9') && body[0] != '.' {
 		return String, s // "--flag", "-x": no number starts so
 	}
 	if len(s) >= 8 && s[0] >= '0' && s[0] <= '9' && len(s) > 4 && s[4] == '-' {
 		return 0, "" // may be a timestamp (2006-1-2...)
-	}
-	if strings.IndexByte(s, '_') >= 0 {
-		return 0, "" // goyaml removes underscores before parsing numbers
 	}
 	if allDigits(body) {
 		// Leading zeros mean octal (0777) or even float (08) to goyaml v2.

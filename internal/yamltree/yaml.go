@@ -179,15 +179,7 @@ func (p *parser) block(ind, parent int) (*Node, error) {
 	} else if ok {
 		return p.mapping(ind)
 	}
-	n, err := p.inline(t)
-	if err != nil {
-		return nil, err
-	}
-	p.pos++
-	if ni := p.nextIndent(); ni > parent {
-		return nil, ErrUnsupported // a continuation line
-	}
-	return n, nil
+	return p.scalarLine(parent)
 }
 
 func (p *parser) seq(ind int) (*Node, error) {
@@ -332,6 +324,15 @@ func (p *parser) scalarLine(parent int) (*Node, error) {
 // false for a line that is not a mapping entry; err is ErrUnsupported for
 // keys this reader does not handle.
 func splitKey(t string) (key, rest string, ok bool, err error) {
+	key, rest, ok, err = splitKeyAny(t)
+	if ok && len(t)-len(rest) > 1024 {
+		// YAML limits implicit keys to 1024 characters; goyaml enforces it.
+		return "", "", false, ErrUnsupported
+	}
+	return key, rest, ok, err
+}
+
+func splitKeyAny(t string) (key, rest string, ok bool, err error) {
 	if t == "" {
 		return "", "", false, nil
 	}
