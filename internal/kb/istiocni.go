@@ -49,6 +49,9 @@ var BenignManagers = map[string]bool{
 	"kube-controller-manager": true, "kube-scheduler": true, "kubelet": true,
 	"kubectl-rollout": true, "horizontal-pod-autoscaler": true, "vpa-updater": true, "vpa-recommender": true,
 	"cluster-autoscaler": true,
+	// Argo CD syncing client-side records Update operations; it prunes by
+	// its own rules, so what it owns is not a forgotten hand edit.
+	"argocd-controller": true, "argocd-application-controller": true,
 }
 
 // HandEditManagers are managers of one-off manual changes.
