@@ -41,7 +41,7 @@ overrides a different value from envFrom (MD102), or the installed version of
 istio-cni no longer sets it.
 
 Managers that own fields legitimately (` + "`kube-controller-manager`" + `,
-` + "`kubectl-rollout`" + `, autoscalers) are never reported, and a hand-edited entry that
+` + "`kubectl-rollout`" + `, autoscalers, Argo CD's client-side syncs) are never reported, and a hand-edited entry that
 is not stale is not reported either.
 
 ` + "`kubectl get -o yaml`" + ` hides managedFields unless you pass
