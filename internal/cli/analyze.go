@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -99,6 +100,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		return err
 	}
 	loader := &files.Loader{Decoder: dec, Stdin: g.streams.In, Log: g.log, ManagedFields: analysis.ManagedFieldsKinds(analyzers)}
+	start := time.Now()
 	loaded := loader.Load(ctx, args)
 	files.SortErrors(loaded.Errors)
 	b := snapshot.NewBuilder()
@@ -106,9 +108,11 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		b.Add(obj)
 	}
 	snap := b.Build()
-	g.log.Info("loaded input", "files", loaded.Files, "objects", snap.Len(), "errors", len(loaded.Errors))
+	g.log.Info("loaded input", "files", loaded.Files, "objects", snap.Len(), "errors", len(loaded.Errors), "took", time.Since(start).Round(time.Millisecond))
 
+	start = time.Now()
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers, Suppress: sups, Options: opts})
+	g.log.Info("analyzed", "checks", len(res.Ran), "findings", len(res.Findings), "took", time.Since(start).Round(time.Millisecond))
 	version, _ := g.build.resolve()
 	rep := report.New(version, loaded.Files, snap.Len(), res, loaded.Errors, failOn)
 	switch o.output {

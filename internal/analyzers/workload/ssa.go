@@ -84,6 +84,12 @@ func runSSA(p *analysis.Pass) error {
 		if e.EnvFrom {
 			continue // envFrom is an atomic list: owned as a whole
 		}
+		// Only stale entries matter; deciding that is cheap, while parsing
+		// managedFields is not, so it comes first.
+		why := staleReason(e, vers)
+		if why == "" {
+			continue
+		}
 		sets, seen := byObject[e.Object]
 		if !seen {
 			sets = parseManagedFields(p, e.Object)
@@ -114,10 +120,6 @@ func runSSA(p *analysis.Pass) error {
 			}
 		}
 		if appliedOwn || (len(owners) > 0 && benign) {
-			continue
-		}
-		why := staleReason(e, vers)
-		if why == "" {
 			continue
 		}
 		p.Report(ssaFinding(e, owners, appliers, why))
