@@ -163,6 +163,10 @@ func (l *Loader) expand(p string) ([]unit, error) {
 	if err != nil {
 		return out, fmt.Errorf("walking directory: %w", unwrapPathError(err))
 	}
+	if len(out) == 0 {
+		// A wrong path must not look like a clean cluster.
+		return nil, errors.New("no .yaml, .yml or .json files in this directory")
+	}
 	return out, nil
 }
 
@@ -214,12 +218,23 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser) Result {
 	}
 	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps}
 	body := data[bomLen:]
-	if looksLikeJSON(body) && p.parseJSONStream(body) {
-		return p.res
+	var jsonErr *InputError
+	if looksLikeJSON(body) {
+		if p.parseJSONStream(body) {
+			return p.res
+		}
+		if len(p.res.Errors) > 0 {
+			jsonErr = &p.res.Errors[0]
+		}
 	}
 	p.res = Result{}
 	for _, sp := range splitYAML(body) {
 		p.parseYAMLDoc(body, sp)
+	}
+	if jsonErr != nil && len(p.res.Objects) == 0 && len(p.res.Errors) > 0 {
+		// It looked like JSON and is not YAML either: the JSON reader's
+		// complaint is the one that helps.
+		p.res.Errors = []InputError{*jsonErr}
 	}
 	return p.res
 }
@@ -351,10 +366,13 @@ func (p *parser) parseJSONStream(body []byte) bool {
 		tree, dups, start, end, err := yamltree.ParseJSONPrefix(body[off:])
 		valStart, valEnd := off+start, off+end
 		if err != nil {
-			if off == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
-				return false // not JSON: let the YAML path (and its errors) handle it
-			}
 			errLine, _ := position(valEnd)
+			if off == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
+				// Perhaps a YAML flow mapping: let the YAML reader try, and
+				// keep this error in case it fails too.
+				p.errorf(errLine, "%v", err)
+				return false
+			}
 			p.errorf(errLine, "%v (the rest of the file was not read)", err)
 			return true
 		}

@@ -425,6 +425,25 @@ func TestDirectoriesBundlesAndArchives(t *testing.T) {
 	}
 }
 
+func TestEmptyDirectoryAndBrokenJSONAreClear(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "notes.txt", "nothing here")
+	res := load(t, dir)
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Msg, "no .yaml, .yml or .json files") {
+		t.Errorf("empty directory: %v", res.Errors)
+	}
+	p := write(t, t.TempDir(), "b.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"metadata\": {\"name\": \"x\"\n}\n")
+	res = load(t, p)
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Msg, "invalid JSON") || res.Errors[0].Pos.Line != 6 {
+		t.Errorf("truncated JSON: %v", res.Errors)
+	}
+	// A YAML flow mapping that starts like JSON still loads.
+	res = load(t, write(t, t.TempDir(), "f.yaml", "{apiVersion: v1, kind: ConfigMap, metadata: {name: flow}}\n"))
+	if len(res.Errors) != 0 || len(res.Objects) != 1 {
+		t.Errorf("flow YAML: %v", res.Errors)
+	}
+}
+
 func TestItemErrorsPointAtTheItem(t *testing.T) {
 	content := `apiVersion: v1
 kind: List
