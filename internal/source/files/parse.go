@@ -1,0 +1,290 @@
+package files
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshdoctor/meshdoctor/internal/decode"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
+)
+
+// parser parses one stream.
+type parser struct {
+	l    *Loader
+	u    unit
+	data []byte // the whole stream, BOM included
+	base int    // offset of body within data (BOM length)
+	res  Result
+	yaml *yamltree.Parser
+}
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	p.res.Errors = append(p.res.Errors, InputError{Pos: snapshot.Position{File: p.u.name, Line: line}, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) source(start, end int) docSource {
+	if p.u.path != "" {
+		return fileSource{path: p.u.path, start: p.base + start, end: p.base + end}
+	}
+	return memSource(p.data[p.base+start : p.base+end])
+}
+
+// typeErrFieldRE finds the field path in encoding/json type errors:
+// "Go struct field ObjectMeta.metadata.name of type string".
+var typeErrFieldRE = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.(\S+) of type`)
+
+var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
+
+func (p *parser) parseYAMLDoc(body []byte, sp span) {
+	raw := body[sp.start:sp.end]
+	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	// The fast reader handles the block style tools write; anything else
+	// goes through the complete YAML library, with kubectl's semantics.
+	tree, err := p.yaml.ParseYAML(raw)
+	if err == nil {
+		p.parseTree(tree, doc, sp.contentLine, nil)
+		return
+	}
+	js, dups, err := yamlToJSON(raw, sp.line)
+	if err != nil {
+		msg := err.Error()
+		line := sp.contentLine
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line = sp.line + n - 1
+			msg = "invalid YAML: " + m[2]
+		} else {
+			msg = "invalid YAML: " + strings.TrimPrefix(strings.TrimPrefix(msg, "error converting YAML to JSON: "), "yaml: ")
+		}
+		p.errorf(line, "%s", msg)
+		return
+	}
+	tree, _, err = yamltree.ParseJSON(js)
+	if err != nil {
+		p.errorf(sp.contentLine, "invalid YAML: %v", err)
+		return
+	}
+	n := len(p.res.Objects)
+	p.parseTree(tree, doc, sp.contentLine, nil)
+	// Attach repeated keys to the document's object (or the List item that
+	// holds the line: the last item starting at or before it).
+	for _, d := range dups {
+		var owner *snapshot.Object
+		for _, o := range p.res.Objects[n:] {
+			start := o.Origin.Line
+			if o.Locator != nil {
+				pos, _ := o.Locator.Locate(nil)
+				start = pos.Line
+			}
+			if start <= d.Line {
+				owner = o
+			}
+		}
+		if owner != nil {
+			owner.FieldIssues = append(owner.FieldIssues, d)
+		}
+	}
+}
+
+var dupKeyRE = regexp.MustCompile(`line (\d+): key "((?:[^"\\]|\\.)*)" already set in map`)
+
+// yamlToJSON converts like kubectl: YAML 1.1 scalars, and repeated keys
+// in one mapping detected (the lenient conversion would keep the last one
+// silently). Repeated keys are returned as issues with their absolute line.
+func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error) {
+	js, err := yaml.YAMLToJSONStrict(raw)
+	if err == nil {
+		return js, nil, nil
+	}
+	ms := dupKeyRE.FindAllStringSubmatch(err.Error(), -1)
+	if ms == nil {
+		return nil, nil, err
+	}
+	js, err = yaml.YAMLToJSON(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dups []snapshot.FieldIssue
+	for _, m := range ms {
+		n, _ := strconv.Atoi(m[1])
+		key, uerr := strconv.Unquote(`"` + m[2] + `"`)
+		if uerr != nil {
+			key = m[2]
+		}
+		dups = append(dups, snapshot.FieldIssue{Path: snapshot.P(key), Duplicate: true, Line: firstLine + n - 1})
+	}
+	return js, dups, nil
+}
+
+// parseJSONStream reads one or more JSON values. It returns false when the
+// stream is not JSON after all (a YAML flow mapping), so YAML is tried.
+func (p *parser) parseJSONStream(body []byte) bool {
+	// Lines are counted incrementally: a stream of many one-line values
+	// (jq -c) must not rescan the file for each.
+	line, lineStart, counted := 1, 0, 0
+	position := func(at int) (int, int) {
+		for i := counted; i < at; i++ {
+			if body[i] == '\n' {
+				line, lineStart = line+1, i+1
+			}
+		}
+		counted = at
+		return line, at - lineStart + 1
+	}
+	for off := 0; ; {
+		tree, dups, start, end, err := yamltree.ParseJSONPrefix(body[off:])
+		valStart, valEnd := off+start, off+end
+		if err != nil {
+			errLine, _ := position(valEnd)
+			if off == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
+				// Perhaps a YAML flow mapping: let the YAML reader try, and
+				// keep this error in case it fails too.
+				p.errorf(errLine, "%v", err)
+				return false
+			}
+			p.errorf(errLine, "%v (the rest of the file was not read)", err)
+			return true
+		}
+		if tree == nil {
+			return true
+		}
+		off = valEnd
+		line, col := position(valStart)
+		doc := &parsedDoc{src: p.source(valStart, valEnd), file: p.u.name, line: line, col: col}
+		var issues []pathIssue
+		for _, d := range dups {
+			issues = append(issues, pathIssue{path: snapshot.Path(d)})
+		}
+		p.parseTree(tree, doc, line, issues)
+	}
+}
+
+// pathIssue is a repeated JSON key, by its path from the document root.
+type pathIssue struct {
+	path snapshot.Path
+}
+
+// parseTree handles one document: an object, a List, or an array.
+func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pathIssue) {
+	// dupsUnder returns the repeated keys below prefix, relative to it.
+	dupsUnder := func(prefix snapshot.Path) []snapshot.FieldIssue {
+		var out []snapshot.FieldIssue
+		for _, d := range dups {
+			if len(d.path) >= len(prefix) && snapshot.Path(d.path[:len(prefix)]).String() == prefix.String() {
+				out = append(out, snapshot.FieldIssue{Path: d.path[len(prefix):], Duplicate: true})
+			}
+		}
+		return out
+	}
+	switch n.Kind {
+	case yamltree.Null:
+		return
+	case yamltree.Seq:
+		for i, it := range n.Children {
+			p.parseObject(it, doc, snapshot.P(i), line, dupsUnder(snapshot.P(i)))
+		}
+		return
+	case yamltree.Map:
+	default:
+		p.errorf(line, "document is not an object (found %.20q)", n.Text)
+		return
+	}
+	kind, items := n.Get("kind"), n.Get("items")
+	if kind != nil && kind.Kind == yamltree.String && strings.HasSuffix(kind.Text, "List") && items != nil && items.Kind == yamltree.Seq {
+		itemKind := ""
+		if kind.Text != "List" {
+			itemKind = strings.TrimSuffix(kind.Text, "List")
+		}
+		av := n.Get("apiVersion")
+		for i, it := range items.Children {
+			if itemKind != "" && it.Kind == yamltree.Map && it.Get("kind") == nil && av != nil {
+				// A typed List's items carry no apiVersion/kind (a PodList's
+				// items are Pods).
+				it.Keys = append(it.Keys, "apiVersion", "kind")
+				it.Children = append(it.Children, av, &yamltree.Node{Kind: yamltree.String, Text: itemKind})
+			}
+			p.parseObject(it, doc, snapshot.P("items", i), line, dupsUnder(snapshot.P("items", i)))
+		}
+		return
+	}
+	p.parseObject(n, doc, nil, line, dupsUnder(nil))
+}
+
+func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.Path, docLine int, dups []snapshot.FieldIssue) {
+	// List items keep the List's line as their origin; their own line is
+	// resolved lazily, like any field, only when a finding needs it.
+	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
+	line := docLine
+	p.trim(n)
+	res, err := p.l.Decoder.DecodeTree(n)
+	if err != nil {
+		// Only on error: point at the field the decoder names, else at the
+		// item's own line.
+		if m := typeErrFieldRE.FindStringSubmatch(err.Error()); m != nil {
+			pos, _ := loc.Locate(snapshot.ParsePath(m[1]))
+			line = pos.Line
+		} else if len(prefix) > 0 {
+			pos, _ := loc.Locate(nil)
+			line = pos.Line
+		}
+		if errors.Is(err, decode.ErrNoKind) {
+			p.errorf(line, "not a Kubernetes object: %v", err)
+		} else {
+			p.errorf(line, "%v", err)
+		}
+		return
+	}
+	origin := snapshot.Origin{File: p.u.name, Line: line}
+	var l snapshot.Locator = loc
+	if res.Obj.GetObjectKind().GroupVersionKind().Kind == "Secret" {
+		// Never keep a way back to a Secret's values: no locator for the
+		// Secret itself, and for in-memory input the document is parsed now
+		// (node() scrubs Secret values) and its bytes dropped.
+		l = nil
+		if _, ok := doc.src.(memSource); ok {
+			doc.node()
+			doc.src = memSource(nil)
+		}
+	}
+	obj, err := snapshot.NewObject(res.Obj, origin, l)
+	if err != nil {
+		p.errorf(line, "%v", err)
+		return
+	}
+	obj.FieldIssues = append(res.Issues, dups...)
+	p.res.Objects = append(p.res.Objects, obj)
+}
+
+// trim removes from an object's tree what no analyzer reads and what would
+// dominate memory: managedFields of kinds no selected check needs, and the
+// last-applied-configuration annotation (a second copy of the object, and
+// of a Secret's values).
+func (p *parser) trim(n *yamltree.Node) {
+	md := n.Get("metadata")
+	if md == nil || md.Kind != yamltree.Map {
+		return
+	}
+	if p.l.ManagedFields != nil {
+		av, k := n.Get("apiVersion"), n.Get("kind")
+		if av != nil && k != nil {
+			group, _, _ := strings.Cut(av.Text, "/")
+			if !strings.Contains(av.Text, "/") {
+				group = ""
+			}
+			if !p.l.ManagedFields[schema.GroupKind{Group: group, Kind: k.Text}] {
+				md.Delete("managedFields")
+			}
+		}
+	}
+	if ann := md.Get("annotations"); ann != nil {
+		ann.Delete(corev1.LastAppliedConfigAnnotation)
+	}
+}
