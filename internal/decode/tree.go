@@ -26,6 +26,36 @@ import (
 // belongs, say) it hands the object to Decode, whose strict JSON decoder
 // gives the canonical result or error.
 func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
+	return d.DecodeTreeInterned(n, nil)
+}
+
+// Interner shares one copy of each short string among the objects one
+// goroutine decodes: label keys and values, images, env names and mount
+// paths repeat across thousands of objects. Not safe for concurrent use.
+type Interner struct {
+	m map[string]string
+}
+
+// NewInterner returns an empty Interner.
+func NewInterner() *Interner { return &Interner{m: map[string]string{}} }
+
+// maxInterned bounds what is worth sharing; longer strings rarely repeat.
+const maxInterned = 64
+
+func (in *Interner) get(s string) string {
+	if in == nil || len(s) > maxInterned {
+		return strings.Clone(s)
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	in.m[v] = v
+	return v
+}
+
+// DecodeTreeInterned is DecodeTree sharing strings through in (nil: none).
+func (d *Decoder) DecodeTreeInterned(n *yamltree.Node, in *Interner) (Result, error) {
 	if n == nil {
 		return Result{}, errors.New("empty document")
 	}
@@ -47,7 +77,7 @@ func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
 		u := &unstructured.Unstructured{Object: n.ToInterface().(map[string]any)}
 		return Result{Obj: u}, nil
 	}
-	td := treeDecoder{plans: &d.plans}
+	td := treeDecoder{plans: &d.plans, intern: in}
 	root := reflect.ValueOf(obj).Elem()
 	if err := td.value(n, root, planFor(&d.plans, root.Type())); err != nil {
 		return d.Decode(n.AppendJSON(nil))
@@ -111,7 +141,8 @@ type treeDecoder struct {
 	issues []snapshot.FieldIssue
 	// at is the path of the value being decoded, kept as a stack and copied
 	// only when an unknown field is found.
-	at []pathStep
+	at     []pathStep
+	intern *Interner
 }
 
 var protoMessage = reflect.TypeFor[proto.Message]()
@@ -286,7 +317,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 			if err := td.child(n.Children[i], ev, p.elem, pathStep{key: k, index: -1}); err != nil {
 				return err
 			}
-			v.SetMapIndex(reflect.ValueOf(strings.Clone(k)).Convert(kt), ev)
+			v.SetMapIndex(reflect.ValueOf(td.intern.get(k)).Convert(kt), ev)
 		}
 		return nil
 	case reflect.Slice:
@@ -323,7 +354,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 		if n.Kind != yamltree.String {
 			return errMismatch
 		}
-		v.SetString(strings.Clone(n.Text))
+		v.SetString(td.intern.get(n.Text))
 		return nil
 	case reflect.Bool:
 		if n.Kind != yamltree.Bool {

@@ -3,6 +3,7 @@ package files
 import (
 	"testing"
 
+	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
@@ -26,7 +27,7 @@ func FuzzLoadStream(f *testing.F) {
 	l := newLoader(f, "")
 	ps := yamltree.NewParser()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res := l.loadUnit(unit{name: "fuzz", data: data}, ps)
+		res := l.loadUnit(unit{name: "fuzz", data: data}, ps, decode.NewInterner())
 		for _, e := range res.Errors {
 			if e.Pos.File != "fuzz" || e.Msg == "" {
 				t.Fatalf("error without position or message: %+v", e)

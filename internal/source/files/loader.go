@@ -81,9 +81,11 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps := yamltree.NewParser() // one per worker: it reuses its memory
+			// One of each per worker: the parser reuses its memory, the
+			// interner shares repeated strings among the worker's objects.
+			ps, in := yamltree.NewParser(), decode.NewInterner()
 			for i := range next {
-				parts[i] = l.loadUnit(units[i], ps)
+				parts[i] = l.loadUnit(units[i], ps, in)
 			}
 		}()
 	}
@@ -105,7 +107,7 @@ feed:
 	return res
 }
 
-func (l *Loader) loadUnit(u unit, ps *yamltree.Parser) Result {
+func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner) Result {
 	data := u.data
 	if data == nil {
 		b, err := os.ReadFile(u.path)
@@ -118,7 +120,7 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser) Result {
 	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
 		bomLen = 3
 	}
-	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps}
+	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps, intern: in}
 	body := data[bomLen:]
 	var jsonErr *InputError
 	if looksLikeJSON(body) {

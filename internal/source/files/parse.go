@@ -18,12 +18,13 @@ import (
 
 // parser parses one stream.
 type parser struct {
-	l    *Loader
-	u    unit
-	data []byte // the whole stream, BOM included
-	base int    // offset of body within data (BOM length)
-	res  Result
-	yaml *yamltree.Parser
+	l      *Loader
+	u      unit
+	data   []byte // the whole stream, BOM included
+	base   int    // offset of body within data (BOM length)
+	res    Result
+	yaml   *yamltree.Parser
+	intern *decode.Interner
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -224,7 +225,7 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
 	line := docLine
 	p.trim(n)
-	res, err := p.l.Decoder.DecodeTree(n)
+	res, err := p.l.Decoder.DecodeTreeInterned(n, p.intern)
 	if err != nil {
 		// Only on error: point at the field the decoder names, else at the
 		// item's own line.
