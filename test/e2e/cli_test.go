@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -158,5 +160,54 @@ func TestSkippedChecksAreListed(t *testing.T) {
 	json.Unmarshal([]byte(out), &r)
 	if len(r.Skipped) == 0 {
 		t.Errorf("JSON lists no skipped checks:\n%s", out)
+	}
+}
+
+// TestBundleArchive packs incident (c) as a bundle (meta.json, cluster/,
+// and a node folder the object loader must ignore) and expects the same
+// findings, positioned inside the archive.
+func TestBundleArchive(t *testing.T) {
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "bundle.tar.gz")
+	f, err := os.Create(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	add := func(name string, body []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write(body)
+	}
+	add("bundle/meta.json", []byte(`{"format": "meshdoctor-bundle/v1", "source": "cluster test"}`))
+	add("bundle/nodes/node-1/procs.json", []byte(`[{"pid": 1, "comm": "systemd"}]`))
+	ents, _ := os.ReadDir(incidentC)
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(incidentC, e.Name()))
+		add("bundle/cluster/"+e.Name(), b)
+	}
+	tw.Close()
+	gz.Close()
+	f.Close()
+
+	out, stderr, code := run(t, dir, "", "analyze", "bundle.tar.gz", "-o", "json", "--fail-on", "warning")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	var r reportJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	fs, errs := r.simplified()
+	if len(fs) != 5 || len(errs) != 0 {
+		t.Fatalf("findings %v errors %v", fs, errs)
+	}
+	want := "MD103 DaemonSet/kube-system/istio-cni-node @ bundle.tar.gz!bundle/cluster/daemonset-istio-cni-node.yaml:264"
+	found := false
+	for _, f := range fs {
+		found = found || f == want
+	}
+	if !found {
+		t.Errorf("no %q among\n%s", want, strings.Join(fs, "\n"))
 	}
 }
