@@ -35,9 +35,11 @@ func (in Input) describe() string {
 // Fact is a derived result computed once per run and shared by every
 // analyzer that Requires it (go/analysis's ResultOf).
 type Fact struct {
-	Name     string
-	Doc      string
-	Inputs   []Input
+	Name   string
+	Doc    string
+	Inputs []Input
+	// Reads declares the fields the fact reads (see Analyzer.Reads).
+	Reads    map[schema.GroupKind][]string
 	Requires []*Fact
 	Run      func(*Pass) (any, error)
 }
@@ -58,8 +60,14 @@ type Analyzer struct {
 	// analyzer reads; sources drop them for every other kind (they are
 	// often the largest part of an object).
 	ManagedFields []schema.GroupKind
-	Requires      []*Fact
-	Run           func(*Pass) error
+	// Reads declares, per kind, the dotted paths of the fields the
+	// analyzer reads beyond apiVersion, kind and metadata (e.g.
+	// "spec.template.spec.containers"); kinds it does not name it does not
+	// read. Sources then decode only what the selected analyzers and their
+	// facts read. Nil means "may read anything": nothing is left out.
+	Reads    map[schema.GroupKind][]string
+	Requires []*Fact
+	Run      func(*Pass) error
 }
 
 var (

@@ -58,6 +58,50 @@ func ManagedFieldsKinds(as []*Analyzer) map[schema.GroupKind]bool {
 	return out
 }
 
+// Projections returns, per kind, the fields that the analyzers and every
+// fact they require read, or ok=false when any of them has not declared
+// its reads (then everything must be decoded).
+func Projections(as []*Analyzer) (reads map[schema.GroupKind][]string, ok bool) {
+	reads = map[schema.GroupKind][]string{}
+	add := func(r map[schema.GroupKind][]string) bool {
+		if r == nil {
+			return false
+		}
+		for gk, paths := range r {
+			reads[gk] = append(reads[gk], paths...)
+		}
+		return true
+	}
+	seen := map[*Fact]bool{}
+	var visit func(f *Fact) bool
+	visit = func(f *Fact) bool {
+		if seen[f] {
+			return true
+		}
+		seen[f] = true
+		if !add(f.Reads) {
+			return false
+		}
+		for _, dep := range f.Requires {
+			if !visit(dep) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, a := range as {
+		if !add(a.Reads) {
+			return nil, false
+		}
+		for _, f := range a.Requires {
+			if !visit(f) {
+				return nil, false
+			}
+		}
+	}
+	return reads, true
+}
+
 // Select resolves --check values: codes, names, or globs over either
 // (MD1*, env-*). Each value must match at least one analyzer; an unknown one
 // is an error, never "run everything".

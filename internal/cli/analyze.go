@@ -100,6 +100,9 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		return err
 	}
 	loader := &files.Loader{Decoder: dec, Stdin: g.streams.In, Log: g.log, ManagedFields: analysis.ManagedFieldsKinds(analyzers)}
+	if reads, ok := analysis.Projections(analyzers); ok {
+		loader.Reads = reads // decode only what the selected checks read
+	}
 	start := time.Now()
 	loaded := loader.Load(ctx, args)
 	files.SortErrors(loaded.Errors)

@@ -56,6 +56,12 @@ func (in *Interner) get(s string) string {
 
 // DecodeTreeInterned is DecodeTree sharing strings through in (nil: none).
 func (d *Decoder) DecodeTreeInterned(n *yamltree.Node, in *Interner) (Result, error) {
+	return d.DecodeTreeProjected(n, in, nil)
+}
+
+// DecodeTreeProjected decodes only the fields proj keeps (nil: all) and
+// still reports unknown fields everywhere.
+func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Projection) (Result, error) {
 	if n == nil {
 		return Result{}, errors.New("empty document")
 	}
@@ -79,7 +85,7 @@ func (d *Decoder) DecodeTreeInterned(n *yamltree.Node, in *Interner) (Result, er
 	}
 	td := treeDecoder{plans: &d.plans, intern: in}
 	root := reflect.ValueOf(obj).Elem()
-	if err := td.value(n, root, planFor(&d.plans, root.Type())); err != nil {
+	if err := td.value(n, root, planFor(&d.plans, root.Type()), proj); err != nil {
 		return d.Decode(n.AppendJSON(nil))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
@@ -246,15 +252,15 @@ func (td *treeDecoder) unknown(key string) {
 }
 
 // child decodes n into v one level down the path.
-func (td *treeDecoder) child(n *yamltree.Node, v reflect.Value, p *typePlan, step pathStep) error {
+func (td *treeDecoder) child(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection, step pathStep) error {
 	td.at = append(td.at, step)
-	err := td.value(n, v, p)
+	err := td.value(n, v, p, proj)
 	td.at = td.at[:len(td.at)-1]
 	return err
 }
 
 // value decodes n into v (whose plan is p), following encoding/json.
-func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) error {
+func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
 	if p.bad {
 		return errMismatch
 	}
@@ -284,7 +290,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
-		return td.value(n, v.Elem(), p.elem)
+		return td.value(n, v.Elem(), p.elem, proj)
 	case reflect.Struct:
 		if n.Kind != yamltree.Map {
 			return errMismatch
@@ -295,11 +301,18 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 				td.unknown(k)
 				continue
 			}
+			sub, keep := proj.field(k)
+			if !keep {
+				td.at = append(td.at, pathStep{key: k})
+				td.check(n.Children[i], f.plan)
+				td.at = td.at[:len(td.at)-1]
+				continue
+			}
 			fv, err := fieldByIndex(v, f.index)
 			if err != nil {
 				return err
 			}
-			if err := td.child(n.Children[i], fv, f.plan, pathStep{key: k}); err != nil {
+			if err := td.child(n.Children[i], fv, f.plan, sub, pathStep{key: k}); err != nil {
 				return err
 			}
 		}
@@ -314,7 +327,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 		kt, et := v.Type().Key(), v.Type().Elem()
 		for i, k := range n.Keys {
 			ev := reflect.New(et).Elem()
-			if err := td.child(n.Children[i], ev, p.elem, pathStep{key: k, index: -1}); err != nil {
+			if err := td.child(n.Children[i], ev, p.elem, proj, pathStep{key: k, index: -1}); err != nil {
 				return err
 			}
 			v.SetMapIndex(reflect.ValueOf(td.intern.get(k)).Convert(kt), ev)
@@ -338,7 +351,7 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan) err
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Children), len(n.Children))
 		for i, c := range n.Children {
-			if err := td.child(c, s.Index(i), p.elem, pathStep{index: i}); err != nil {
+			if err := td.child(c, s.Index(i), p.elem, proj, pathStep{index: i}); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
@@ -90,7 +91,55 @@ func sameDecode(t testing.TB, d *Decoder, doc string) bool {
 	if w, g := issueSet(want.Issues), issueSet(got.Issues); strings.Join(w, " ") != strings.Join(g, " ") {
 		t.Fatalf("unknown fields differ: Decode %v, DecodeTree %v\n%s", w, g, doc)
 	}
+	// A projected decode reports the same unknown fields, dropped subtrees
+	// included.
+	proj, perr := d.DecodeTreeProjected(n, nil, NewProjection([]string{"spec.containers", "data"}))
+	if perr != nil {
+		t.Fatalf("projected decode failed where the full one did not: %v\n%s", perr, doc)
+	}
+	if w, g := issueSet(got.Issues), issueSet(proj.Issues); strings.Join(w, " ") != strings.Join(g, " ") {
+		t.Fatalf("unknown fields differ under projection: full %v, projected %v\n%s", w, g, doc)
+	}
 	return true
+}
+
+func TestProjectionKeepsOnlyDeclaredFields(t *testing.T) {
+	d, _ := New()
+	doc := `apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {app: x}}
+spec:
+  nodeName: n1
+  containers:
+  - name: c
+    image: i
+    env: [{name: A, value: b}]
+    resources: {limits: {cpu: 100m}}
+    bogus: 1
+  volumes: [{name: v, emptyDir: {}, wrong: 2}]
+status:
+  phase: Running
+  containerStatuses: [{name: c, ready: true, restartCount: 0, image: i, imageID: x}]
+`
+	n, err := yamltree.ParseYAML([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.DecodeTreeProjected(n, nil, NewProjection([]string{"spec.containers", "status.containerStatuses"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := res.Obj.(*corev1.Pod)
+	if pod.Name != "p" || pod.Labels["app"] != "x" || len(pod.Spec.Containers) != 1 || pod.Spec.Containers[0].Env[0].Value != "b" ||
+		pod.Spec.Containers[0].Resources.Limits.Cpu().String() != "100m" || len(pod.Status.ContainerStatuses) != 1 {
+		t.Errorf("declared fields lost: %+v", pod)
+	}
+	if pod.Spec.NodeName != "" || len(pod.Spec.Volumes) != 0 || pod.Status.Phase != "" {
+		t.Errorf("undeclared fields kept: node %q volumes %d phase %q", pod.Spec.NodeName, len(pod.Spec.Volumes), pod.Status.Phase)
+	}
+	if got := strings.Join(issueSet(res.Issues), " "); got != "speccontainers[0]bogus specvolumes[0]wrong" {
+		t.Errorf("unknown fields %q", got)
+	}
 }
 
 func TestDecodeTreeMatchesStrictJSON(t *testing.T) {

@@ -8,6 +8,7 @@ package analysistest
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/decode"
@@ -27,11 +30,17 @@ var wantRE = regexp.MustCompile(`#\s*want:\s*((?:MD[0-9]{3}\s*)+)`)
 // Load reads files into a snapshot, failing the test on input errors.
 func Load(t testing.TB, paths ...string) *snapshot.Snapshot {
 	t.Helper()
+	return LoadProjected(t, nil, paths...)
+}
+
+// LoadProjected loads decoding only the fields reads names (nil: all).
+func LoadProjected(t testing.TB, reads map[schema.GroupKind][]string, paths ...string) *snapshot.Snapshot {
+	t.Helper()
 	dec, err := decode.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := (&files.Loader{Decoder: dec}).Load(context.Background(), paths)
+	res := (&files.Loader{Decoder: dec, Reads: reads}).Load(context.Background(), paths)
 	for _, e := range res.Errors {
 		t.Errorf("input error: %v", e)
 	}
@@ -73,6 +82,18 @@ func Run(t *testing.T, analyzers []*analysis.Analyzer, shared []string, testFile
 			}
 			compare(t, want, got)
 			out[file] = res.Findings
+			// The same findings, to the letter, when only the fields the
+			// analyzers declare they read are decoded.
+			reads, ok := analysis.Projections(analyzers)
+			if !ok {
+				return
+			}
+			projected := analysis.Run(context.Background(), LoadProjected(t, reads, append([]string{file}, shared...)...), analysis.RunConfig{Analyzers: analyzers})
+			full, _ := json.Marshal(res.Findings)
+			proj, _ := json.Marshal(projected.Findings)
+			if string(full) != string(proj) {
+				t.Errorf("findings differ when decoding only the declared reads (a missing Reads declaration?)\nfull:      %s\nprojected: %s", full, proj)
+			}
 		})
 	}
 	return out

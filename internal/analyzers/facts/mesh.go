@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -42,8 +43,9 @@ const DefaultIstioNamespace = "istio-system"
 // ConfigMap (in istio-system, or any namespace when there is exactly one),
 // else Istio's defaults. Defaults fill what the source leaves unset.
 var MeshConfig = &analysis.Fact{
-	Name: "mesh-config",
-	Doc:  "The MeshConfig in force: --mesh-config, the istio ConfigMap, or Istio's defaults.",
+	Name:  "mesh-config",
+	Doc:   "The MeshConfig in force: --mesh-config, the istio ConfigMap, or Istio's defaults.",
+	Reads: map[schema.GroupKind][]string{snapshot.KindConfigMap: {"data"}},
 	Run: func(p *analysis.Pass) (any, error) {
 		if len(p.Options.MeshConfig) > 0 {
 			cfg, err := ParseMeshConfig(p.Options.MeshConfig)

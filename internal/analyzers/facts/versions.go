@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/kb"
@@ -43,6 +44,11 @@ func (v *Versions) CNIFor(o *snapshot.Object) (Component, bool) {
 var ComponentVersions = &analysis.Fact{
 	Name: "component-versions",
 	Doc:  "Versions of istiod, istio-cni and ztunnel, from image tags, labels or CURRENT_AGENT_VERSION.",
+	Reads: map[schema.GroupKind][]string{
+		snapshot.KindDeployment: {"spec.template.spec.containers.name", "spec.template.spec.containers.image"},
+		snapshot.KindDaemonSet:  {"spec.template.spec.containers.name", "spec.template.spec.containers.image"},
+		snapshot.KindConfigMap:  {"data"},
+	},
 	Run: func(p *analysis.Pass) (any, error) {
 		s := p.Snapshot
 		v := &Versions{}

@@ -5,6 +5,8 @@ package input
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
@@ -18,6 +20,7 @@ var UnknownField = &analysis.Analyzer{
 	Name:     "unknown-field",
 	Severity: analysis.Warning,
 	Summary:  "A field that the object's kind does not define (often a typo or a wrong indentation): Kubernetes rejects or drops it and istioctl ignores it silently.",
+	Reads:    map[schema.GroupKind][]string{}, // unknown fields are found while decoding
 	Doc: `## What it detects
 
 A field in a Kubernetes or Istio object that its schema does not have, at any
@@ -74,6 +77,7 @@ var DuplicateObject = &analysis.Analyzer{
 	Name:     "duplicate-object",
 	Severity: analysis.Warning,
 	Summary:  "The same object (kind, namespace, name) appears more than once in the input; only the first is analyzed.",
+	Reads:    map[schema.GroupKind][]string{},
 	Doc: `## What it detects
 
 Two documents that describe the same object: same group, kind, namespace and name.

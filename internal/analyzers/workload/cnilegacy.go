@@ -3,6 +3,8 @@ package workload
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/kb"
@@ -18,6 +20,7 @@ var IstioCNILegacyEnv = &analysis.Analyzer{
 	Summary:  "The istio-cni DaemonSet of Istio 1.23 or later still carries CNI_NETWORK_CONFIG / the cni_network_config key reference of a pre-1.23 install.",
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindDaemonSet)},
 	Requires: []*analysis.Fact{EnvResolution, facts.ComponentVersions},
+	Reads:    map[schema.GroupKind][]string{},
 	Doc: `## What it detects
 
 An istio-cni node-agent DaemonSet whose version (from the install-cni image tag,

@@ -54,12 +54,43 @@ type Env struct {
 	Entries []*Entry
 }
 
+// containerReads are the fields of a container env resolution reads;
+// projection paths run through lists, so they apply to every container.
+func containerReads(spec string) []string {
+	var out []string
+	for _, list := range []string{".containers", ".initContainers"} {
+		for _, f := range []string{".name", ".env", ".envFrom"} {
+			out = append(out, spec+list+f)
+		}
+	}
+	return out
+}
+
+// templateReads are the parts of a pod template env resolution reads.
+func templateReads(prefix string) []string {
+	return append([]string{prefix + ".metadata"}, containerReads(prefix+".spec")...)
+}
+
+// envReads is what EnvResolution reads of each kind.
+var envReads = map[schema.GroupKind][]string{
+	snapshot.KindPod:         containerReads("spec"),
+	snapshot.KindDeployment:  templateReads("spec.template"),
+	snapshot.KindDaemonSet:   templateReads("spec.template"),
+	snapshot.KindStatefulSet: templateReads("spec.template"),
+	snapshot.KindReplicaSet:  templateReads("spec.template"),
+	snapshot.KindJob:         templateReads("spec.template"),
+	snapshot.KindCronJob:     templateReads("spec.jobTemplate.spec.template"),
+	snapshot.KindConfigMap:   {"data", "binaryData"},
+	snapshot.KindSecret:      {"type", "data", "stringData"},
+}
+
 // EnvResolution resolves every env/envFrom reference against the ConfigMaps
 // and Secrets in the snapshot, and finds explicit entries that shadow
 // envFrom keys, predicting exactly what the kubelet will do.
 var EnvResolution = &analysis.Fact{
-	Name: "env-resolution",
-	Doc:  "Every container env/envFrom reference resolved against ConfigMaps and Secrets, with kubelet precedence.",
+	Name:  "env-resolution",
+	Doc:   "Every container env/envFrom reference resolved against ConfigMaps and Secrets, with kubelet precedence.",
+	Reads: envReads,
 	Run: func(p *analysis.Pass) (any, error) {
 		env := &Env{}
 		for _, gk := range snapshot.WorkloadKinds {

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
@@ -29,6 +30,8 @@ var EnvRefMissing = &analysis.Analyzer{
 	Summary:  "An env or envFrom entry reads a ConfigMap, Secret or key that does not exist: the container cannot start (CreateContainerConfigError).",
 	Inputs:   []analysis.Input{workloadInput, analysis.Kinds(snapshot.KindConfigMap, snapshot.KindSecret)},
 	Requires: []*analysis.Fact{EnvResolution, OwnershipFact},
+	// Affected pods' node and container states are shown as evidence.
+	Reads: map[schema.GroupKind][]string{snapshot.KindPod: {"spec.nodeName", "status.containerStatuses", "status.initContainerStatuses"}},
 	Doc: `## What it detects
 
 A container's ` + "`env[].valueFrom.configMapKeyRef`" + ` or ` + "`secretKeyRef`" + ` names a ConfigMap or

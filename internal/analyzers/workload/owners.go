@@ -31,8 +31,9 @@ func (w *Ownership) Pods(o *snapshot.Object) []*snapshot.Object { return w.pods[
 // points at (<deployment>-<hash>), since users often export deployments
 // and pods but not ReplicaSets.
 var OwnershipFact = &analysis.Fact{
-	Name: "ownership",
-	Doc:  "Controller owner of each Pod and ReplicaSet, and the pods of each controller.",
+	Name:  "ownership",
+	Doc:   "Controller owner of each Pod and ReplicaSet, and the pods of each controller.",
+	Reads: map[schema.GroupKind][]string{}, // owner references live in metadata
 	Run: func(p *analysis.Pass) (any, error) {
 		s := p.Snapshot
 		w := &Ownership{controller: map[*snapshot.Object]*snapshot.Object{}, pods: map[*snapshot.Object][]*snapshot.Object{}}

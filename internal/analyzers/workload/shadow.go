@@ -3,6 +3,8 @@ package workload
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
@@ -15,6 +17,7 @@ var EnvShadowsEnvFrom = &analysis.Analyzer{
 	Summary:  "An explicit env entry overrides, with a different value, a key the container also gets through envFrom: the ConfigMap's or Secret's value never takes effect.",
 	Inputs:   []analysis.Input{workloadInput, analysis.Kinds(snapshot.KindConfigMap, snapshot.KindSecret)},
 	Requires: []*analysis.Fact{EnvResolution, OwnershipFact},
+	Reads:    map[schema.GroupKind][]string{},
 	Doc: `## What it detects
 
 A container gets a variable from ` + "`envFrom`" + ` (a ConfigMap or Secret, with its

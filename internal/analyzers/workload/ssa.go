@@ -29,6 +29,7 @@ var SSAUnprunedField = &analysis.Analyzer{
 	// Installers apply workloads; Pods and ReplicaSets are made by
 	// controllers, and pod specs cannot be patched anyway.
 	ManagedFields: []schema.GroupKind{snapshot.KindDeployment, snapshot.KindDaemonSet, snapshot.KindStatefulSet, snapshot.KindJob, snapshot.KindCronJob},
+	Reads:         map[schema.GroupKind][]string{},
 	Doc: `## What it detects
 
 An object with ` + "`metadata.managedFields`" + ` that an installer maintains with

@@ -48,6 +48,37 @@ type Loader struct {
 	// ManagedFields names the kinds whose metadata.managedFields are kept
 	// (what the selected analyzers read); nil keeps them for every kind.
 	ManagedFields map[schema.GroupKind]bool
+	// Reads names, per kind, the fields to decode (besides apiVersion, kind
+	// and metadata; kinds not named keep only those); nil decodes
+	// everything. Unknown fields are reported everywhere either way.
+	Reads map[schema.GroupKind][]string
+}
+
+// projections turns Reads into one decode.Projection per kind.
+type projections struct {
+	byKind map[schema.GroupKind]*decode.Projection
+	none   *decode.Projection // for kinds nobody reads
+}
+
+func (l *Loader) projections() *projections {
+	if l.Reads == nil {
+		return nil
+	}
+	p := &projections{byKind: map[schema.GroupKind]*decode.Projection{}, none: decode.NewProjection(nil)}
+	for gk, paths := range l.Reads {
+		p.byKind[gk] = decode.NewProjection(paths)
+	}
+	return p
+}
+
+func (p *projections) of(gk schema.GroupKind) *decode.Projection {
+	if p == nil {
+		return nil
+	}
+	if pr, ok := p.byKind[gk]; ok {
+		return pr
+	}
+	return p.none
 }
 
 // unit is one stream to parse: a file on disk or bytes in memory.
@@ -70,6 +101,7 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 		units = append(units, us...)
 	}
 	res.Files = len(units)
+	proj := l.projections()
 	parts := make([]Result, len(units))
 	workers := l.Workers
 	if workers <= 0 {
@@ -85,7 +117,7 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			// interner shares repeated strings among the worker's objects.
 			ps, in := yamltree.NewParser(), decode.NewInterner()
 			for i := range next {
-				parts[i] = l.loadUnit(units[i], ps, in)
+				parts[i] = l.loadUnit(units[i], ps, in, proj)
 			}
 		}()
 	}
@@ -107,7 +139,7 @@ feed:
 	return res
 }
 
-func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner) Result {
+func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj *projections) Result {
 	data := u.data
 	if data == nil {
 		b, err := os.ReadFile(u.path)
@@ -120,7 +152,7 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner) Resu
 	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
 		bomLen = 3
 	}
-	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps, intern: in}
+	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps, intern: in, proj: proj}
 	body := data[bomLen:]
 	var jsonErr *InputError
 	if looksLikeJSON(body) {

@@ -25,6 +25,7 @@ type parser struct {
 	res    Result
 	yaml   *yamltree.Parser
 	intern *decode.Interner
+	proj   *projections
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -224,8 +225,8 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 	// resolved lazily, like any field, only when a finding needs it.
 	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
 	line := docLine
-	p.trim(n)
-	res, err := p.l.Decoder.DecodeTreeInterned(n, p.intern)
+	gk := p.trim(n)
+	res, err := p.l.Decoder.DecodeTreeProjected(n, p.intern, p.proj.of(gk))
 	if err != nil {
 		// Only on error: point at the field the decoder names, else at the
 		// item's own line.
@@ -268,24 +269,24 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 // dominate memory: managedFields of kinds no selected check needs, and the
 // last-applied-configuration annotation (a second copy of the object, and
 // of a Secret's values).
-func (p *parser) trim(n *yamltree.Node) {
+// It returns the object's group-kind (empty when the tree has none).
+func (p *parser) trim(n *yamltree.Node) schema.GroupKind {
+	var gk schema.GroupKind
+	if av, k := n.Get("apiVersion"), n.Get("kind"); av != nil && k != nil {
+		if group, _, found := strings.Cut(av.Text, "/"); found {
+			gk.Group = group
+		}
+		gk.Kind = k.Text
+	}
 	md := n.Get("metadata")
 	if md == nil || md.Kind != yamltree.Map {
-		return
+		return gk
 	}
-	if p.l.ManagedFields != nil {
-		av, k := n.Get("apiVersion"), n.Get("kind")
-		if av != nil && k != nil {
-			group, _, _ := strings.Cut(av.Text, "/")
-			if !strings.Contains(av.Text, "/") {
-				group = ""
-			}
-			if !p.l.ManagedFields[schema.GroupKind{Group: group, Kind: k.Text}] {
-				md.Delete("managedFields")
-			}
-		}
+	if p.l.ManagedFields != nil && !p.l.ManagedFields[gk] {
+		md.Delete("managedFields")
 	}
 	if ann := md.Get("annotations"); ann != nil {
 		ann.Delete(corev1.LastAppliedConfigAnnotation)
 	}
+	return gk
 }
