@@ -72,7 +72,7 @@ func resolveNumeric(s string) (Kind, string) {
 	if len(body) >= 2 && body[0] == '0' && strings.IndexByte("xXoObB", body[1]) >= 0 {
 		return 0, "" // 0x1F, 0o17, 0b101
 	}
-	if yamlStyleFloat.MatchString(s) {
+	if strings.Trim(s, "0123456789.eE+-") == "" && yamlStyleFloat.MatchString(s) {
 		return 0, "" // a float: goyaml parses it and JSON renders it (1.0 -> 1)
 	}
 	return String, s
