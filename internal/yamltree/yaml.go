@@ -359,38 +359,28 @@ func splitKeyAny(t string) (key, rest string, ok bool, err error) {
 		}
 		return "", "", false, ErrUnsupported
 	}
-	// The key ends at the first ": " (or ":" at the end of the line);
-	// a " #" before it starts a comment, so the line holds no key.
-	i := 0
-	for {
-		j := strings.IndexByte(t[i:], ':')
-		if j < 0 {
-			if strings.IndexByte(t, '\t') >= 0 && !strings.Contains(t, " #") {
-				return "", "", false, ErrUnsupported
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case ':':
+			if i+1 == len(t) || t[i+1] == ' ' {
+				k := strings.TrimRight(t[:i], " ")
+				if k == "" || k == "<<" || !plainStartOK(k) {
+					return "", "", false, ErrUnsupported
+				}
+				if kind, _ := resolveFast(k); kind != String {
+					return "", "", false, ErrUnsupported
+				}
+				return k, strings.TrimLeft(t[i+1:], " "), true, nil
 			}
-			return "", "", false, nil
+		case '#':
+			if i > 0 && t[i-1] == ' ' {
+				return "", "", false, nil
+			}
+		case '\t':
+			return "", "", false, ErrUnsupported
 		}
-		i += j
-		if i+1 == len(t) || t[i+1] == ' ' {
-			break
-		}
-		i++
 	}
-	head := t[:i]
-	if strings.Contains(head, " #") {
-		return "", "", false, nil
-	}
-	if strings.IndexByte(head, '\t') >= 0 {
-		return "", "", false, ErrUnsupported
-	}
-	k := strings.TrimRight(head, " ")
-	if k == "" || k == "<<" || !plainStartOK(k) {
-		return "", "", false, ErrUnsupported
-	}
-	if kind, _ := resolveFast(k); kind != String {
-		return "", "", false, ErrUnsupported
-	}
-	return k, strings.TrimLeft(t[i+1:], " "), true, nil
+	return "", "", false, nil
 }
 
 // inline parses a single-line value: quoted, flow or plain scalar.
