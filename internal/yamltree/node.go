@@ -39,6 +39,9 @@ type Node struct {
 	Text     string
 	Keys     []string
 	Children []*Node // map values (parallel to Keys) or sequence items
+	// Line is where the node starts in its document (1-based), for nodes
+	// the YAML reader made; 0 otherwise.
+	Line int
 }
 
 // Get returns the value of key in a map node, or nil.

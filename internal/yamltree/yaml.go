@@ -14,6 +14,8 @@ type line struct {
 	indent int
 	text   string
 	blank  bool // empty, spaces only, or a comment only
+	offset int  // of the line's first byte in the document
+	seqCol int  // column of a "- " item marker (its original indent)
 }
 
 // maxYAMLDepth bounds nesting: deeper documents go to goyaml, which has
@@ -21,6 +23,7 @@ type line struct {
 const maxYAMLDepth = 512
 
 type parser struct {
+	size  int // of the document, in bytes
 	depth int
 	lines []line
 	// openEnd is true when the document does not end with a line break.
@@ -40,6 +43,27 @@ type Parser struct {
 
 // NewParser returns a Parser.
 func NewParser() *Parser { return &Parser{} }
+
+// ItemSpan returns the bytes [start, end) of the document just parsed that
+// hold the sequence item starting on line (a Node's Line): from its "- "
+// line to the next line indented no deeper than the "- ". Loaders use it to
+// locate fields of one List item without re-reading the whole List.
+func (ps *Parser) ItemSpan(line int) (start, end int, ok bool) {
+	p := &ps.p
+	i := line - 1
+	if i < 0 || i >= len(p.lines) {
+		return 0, 0, false
+	}
+	col := p.lines[i].seqCol
+	start, end = p.lines[i].offset, p.size
+	for j := i + 1; j < len(p.lines); j++ {
+		if !p.lines[j].blank && p.lines[j].seqCol <= col {
+			end = p.lines[j].offset
+			break
+		}
+	}
+	return start, end, true
+}
 
 // ParseYAML reads one YAML document (no `---` markers) written in block
 // style, with flow collections and quoted scalars on one line, block
@@ -117,7 +141,9 @@ var asciiOK = func() (t [256]bool) {
 func (p *parser) split(doc []byte) error {
 	s := unsafe.String(unsafe.SliceData(doc), len(doc))
 	p.openEnd = len(s) > 0 && s[len(s)-1] != '\n'
+	p.size = len(s)
 	for len(s) > 0 {
+		offset := p.size - len(s)
 		var ln string
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
 			ln, s = s[:i], s[i+1:]
@@ -137,12 +163,17 @@ func (p *parser) split(doc []byte) error {
 		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
 			return ErrUnsupported // markers and directives are the splitter's job
 		}
-		p.lines = append(p.lines, line{indent: ind, text: rest, blank: blank})
+		p.lines = append(p.lines, line{indent: ind, text: rest, blank: blank, offset: offset, seqCol: ind})
 	}
 	return nil
 }
 
-func (p *parser) node(k Kind, text string) *Node { return p.mem.node(k, text) }
+// node allocates a node and records the (1-based) line it starts on.
+func (p *parser) node(k Kind, text string) *Node {
+	n := p.mem.node(k, text)
+	n.Line = p.pos + 1
+	return n
+}
 
 func (p *parser) skipBlank() {
 	for p.pos < len(p.lines) && p.lines[p.pos].blank {

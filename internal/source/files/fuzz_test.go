@@ -20,6 +20,8 @@ func FuzzLoadStream(f *testing.F) {
 		"a: &x [*x]\n",
 		"--- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n...\n%YAML 1.2\n",
 		"[1, 2, {\"kind\": 3}]",
+		"apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n-\n  kind: x\n# c\n- b\nkind: List\nmetadata: {}\n",
+		"items:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    data: {k: dg==}\nkind: List\n",
 		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {http: [{route: [{destination: {host: h, subnet: x}}]}]}\n",
 	} {
 		f.Add([]byte(s))

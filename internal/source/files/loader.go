@@ -165,6 +165,12 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj
 	}
 	p.res = Result{}
 	for _, sp := range splitYAML(body) {
+		if items, ok := splitList(body, sp); ok {
+			for _, it := range items {
+				p.parseYAMLDoc(body, it)
+			}
+			continue
+		}
 		p.parseYAMLDoc(body, sp)
 	}
 	if jsonErr != nil && len(p.res.Objects) == 0 && len(p.res.Errors) > 0 {

@@ -44,6 +44,7 @@ type parsedDoc struct {
 	src       docSource
 	file      string
 	line, col int // where the document's first byte is
+	start     int // offset of the document in the stream's body
 	once      sync.Once
 	root      *yaml.Node
 }

@@ -47,7 +47,7 @@ var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: 
 
 func (p *parser) parseYAMLDoc(body []byte, sp span) {
 	raw := body[sp.start:sp.end]
-	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1}
+	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1, start: sp.start}
 	// The fast reader handles the block style tools write; anything else
 	// goes through the complete YAML library, with kubectl's semantics.
 	tree, err := p.yaml.ParseYAML(raw)
@@ -213,11 +213,29 @@ func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pa
 				it.Keys = append(it.Keys, "apiVersion", "kind")
 				it.Children = append(it.Children, av, &yamltree.Node{Kind: yamltree.String, Text: itemKind})
 			}
-			p.parseObject(it, doc, snapshot.P("items", i), line, dupsUnder(snapshot.P("items", i)))
+			idoc, prefix, itemLine := p.itemDoc(doc, it, i, line)
+			p.parseObject(it, idoc, prefix, itemLine, dupsUnder(snapshot.P("items", i)))
 		}
 		return
 	}
 	p.parseObject(n, doc, nil, line, dupsUnder(nil))
+}
+
+// itemDoc gives a List item read by the fast reader a document of its own —
+// just its bytes — so locating one of its fields never re-reads the whole
+// List (a cluster dump can be hundreds of megabytes), and its origin line is
+// exact. Other items share the List's document.
+func (p *parser) itemDoc(doc *parsedDoc, it *yamltree.Node, i, listLine int) (*parsedDoc, snapshot.Path, int) {
+	if it.Line > 0 && doc.col == 1 {
+		if s, e, ok := p.yaml.ItemSpan(it.Line); ok {
+			body := p.data[p.base:]
+			if raw := body[doc.start+s : doc.start+e]; strings.HasPrefix(strings.TrimLeft(string(raw[:min(len(raw), 256)]), " "), "-") {
+				line := doc.line + it.Line - 1
+				return &parsedDoc{src: p.source(doc.start+s, doc.start+e), file: p.u.name, line: line, col: 1, start: doc.start + s}, snapshot.P(0), line
+			}
+		}
+	}
+	return doc, snapshot.P("items", i), listLine
 }
 
 func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.Path, docLine int, dups []snapshot.FieldIssue) {
@@ -251,9 +269,16 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		// Secret itself, and for in-memory input the document is parsed now
 		// (node() scrubs Secret values) and its bytes dropped.
 		l = nil
-		if _, ok := doc.src.(memSource); ok {
+		if m, ok := doc.src.(memSource); ok {
 			doc.node()
 			doc.src = memSource(nil)
+			// Other documents' bytes are slices of the same buffer, which
+			// would keep the values reachable: blank them (line breaks stay).
+			for i := range m {
+				if m[i] != '\n' {
+					m[i] = ' '
+				}
+			}
 		}
 	}
 	obj, err := snapshot.NewObject(res.Obj, origin, l)

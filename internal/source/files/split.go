@@ -76,3 +76,69 @@ func looksLikeJSON(data []byte) bool {
 	t := bytes.TrimLeft(data, " \t\r\n")
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }
+
+// splitList cuts a `kind: List` document (what `kubectl get -o yaml`
+// prints) into one span per item, so a dump of a whole cluster is read item
+// by item instead of as one huge document. Each span starts at its "- "
+// line and reads as a one-item sequence. ok is false when the document is
+// not laid out that way; it is then read whole.
+func splitList(body []byte, sp span) (items []span, ok bool) {
+	const (
+		beforeItems = iota
+		inItems
+		afterItems
+	)
+	state, col, kindList := beforeItems, -1, false
+	var cur *span
+	closeItem := func(end int) {
+		if cur != nil {
+			cur.end = end
+			items = append(items, *cur)
+			cur = nil
+		}
+	}
+	isItem := func(t []byte) bool { return bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" }
+	line := sp.line
+	for off := sp.start; off < sp.end; line++ {
+		next := sp.end
+		if nl := bytes.IndexByte(body[off:sp.end], '\n'); nl >= 0 {
+			next = off + nl + 1
+		}
+		ln := bytes.TrimRight(body[off:next], "\r\n")
+		text := bytes.TrimLeft(ln, " ")
+		indent := len(ln) - len(text)
+		if len(text) > 0 && text[0] != '#' {
+			key := string(bytes.TrimRight(text, " "))
+			if indent == 0 && key == "kind: List" {
+				kindList = true
+			}
+			switch state {
+			case beforeItems:
+				if indent == 0 && key == "items:" {
+					state = inItems
+				}
+			case inItems:
+				if col < 0 {
+					if !isItem(text) {
+						return nil, false
+					}
+					col = indent
+				}
+				switch {
+				case indent == col && isItem(text):
+					closeItem(off)
+					cur = &span{start: off, line: line, col: 1, contentLine: line}
+				case indent <= col:
+					closeItem(off)
+					state = afterItems
+				}
+			}
+		}
+		off = next
+	}
+	closeItem(sp.end)
+	if !kindList || len(items) == 0 {
+		return nil, false
+	}
+	return items, true
+}
