@@ -163,22 +163,66 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj
 			jsonErr = &p.res.Errors[0]
 		}
 	}
-	p.res = Result{}
+	var spans []span
 	for _, sp := range splitYAML(body) {
 		if items, ok := splitList(body, sp); ok {
-			for _, it := range items {
-				p.parseYAMLDoc(body, it)
-			}
+			spans = append(spans, items...)
 			continue
 		}
-		p.parseYAMLDoc(body, sp)
+		spans = append(spans, sp)
 	}
+	p.res = Result{} // drop the JSON attempt's error; kept in jsonErr
+	p.res = l.parseSpans(p, body, spans)
 	if jsonErr != nil && len(p.res.Objects) == 0 && len(p.res.Errors) > 0 {
 		// It looked like JSON and is not YAML either: the JSON reader's
 		// complaint is the one that helps.
 		p.res.Errors = []InputError{*jsonErr}
 	}
 	return p.res
+}
+
+// parallelSpans is the number of documents from which one file is worth
+// spreading over several goroutines (a cluster dump in one file).
+const parallelSpans = 512
+
+// parseSpans reads the documents of one stream, in order. A large stream is
+// cut into contiguous batches read concurrently, each with its own parser
+// and interner, and the results are joined in document order.
+func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
+	workers := l.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if len(spans) < parallelSpans || workers < 2 {
+		for _, sp := range spans {
+			p.parseYAMLDoc(body, sp)
+		}
+		return p.res
+	}
+	parts := make([]Result, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*len(spans)/workers, (w+1)*len(spans)/workers
+		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, yaml: p.yaml, intern: p.intern, proj: p.proj}
+		if w > 0 {
+			bp.yaml, bp.intern = yamltree.NewParser(), decode.NewInterner()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, sp := range spans[lo:hi] {
+				bp.parseYAMLDoc(body, sp)
+			}
+			parts[w] = bp.res
+		}()
+	}
+	wg.Wait()
+	var res Result
+	for _, part := range parts {
+		res.Objects = append(res.Objects, part.Objects...)
+		res.Errors = append(res.Errors, part.Errors...)
+	}
+	return res
 }
 
 // SortErrors orders errors by file and line.

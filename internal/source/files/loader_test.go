@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -499,4 +500,26 @@ func TestRepeatedKeysAreIssuesNotErrors(t *testing.T) {
 	if len(res.Errors) != 0 || len(s.FieldIssues) != 1 || s.FieldIssues[0].Line != 6 || !s.FieldIssues[0].Duplicate {
 		t.Errorf("errors %v, issues %+v", res.Errors, s.FieldIssues)
 	}
+}
+
+func TestLargeFilesAreReadConcurrentlyInOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nitems:\n")
+	for i := 0; i < 3*parallelSpans; i++ {
+		fmt.Fprintf(&b, "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: cm-%04d, namespace: ns}\n  data: {k: v}\n", i)
+	}
+	b.WriteString("kind: List\nmetadata: {resourceVersion: \"\"}\n")
+	p := write(t, t.TempDir(), "dump.yaml", b.String())
+	l := newLoader(t, "")
+	l.Workers = 3
+	res := l.Load(context.Background(), []string{p})
+	if len(res.Errors) != 0 || len(res.Objects) != 3*parallelSpans {
+		t.Fatalf("%d objects, errors %v", len(res.Objects), res.Errors)
+	}
+	for i, o := range res.Objects {
+		if want := fmt.Sprintf("cm-%04d", i); o.Key.Name != want || o.Origin.Line != 3+4*i {
+			t.Fatalf("object %d is %s at line %d, want %s at line %d", i, o.Key.Name, o.Origin.Line, want, 3+4*i)
+		}
+	}
+	wantPos(t, res.Objects[1000], snapshot.P("data", "k"), 3+4*1000+3, 10)
 }
