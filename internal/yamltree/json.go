@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Path addresses a node: string keys and int indexes.
@@ -27,22 +28,44 @@ func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 	return n, r.dups, nil
 }
 
-// ParseJSONPrefix reads the first JSON value of b (after white space) and
-// returns it with the offset where it started and the number of bytes
-// consumed, so a stream of concatenated values can be read one by one.
-// At the end of b it returns a nil node and no error.
-func ParseJSONPrefix(b []byte) (n *Node, dups []Path, start, end int, err error) {
-	r := &jsonReader{s: string(b)}
+// JSONStream reads concatenated JSON values (a file, or `jq -c` output) one
+// by one, without copying the input: the trees' strings share its bytes,
+// which must not change while a tree is in use.
+type JSONStream struct {
+	r jsonReader
+}
+
+// NewJSONStream starts reading b.
+func NewJSONStream(b []byte) *JSONStream {
+	return &JSONStream{r: jsonReader{s: unsafe.String(unsafe.SliceData(b), len(b))}}
+}
+
+// Value is one value of a stream: its tree, its byte range, the keys it
+// repeats, and, when it is an object with an "items" array (a List), the
+// byte range of each item.
+type Value struct {
+	Node       *Node
+	Start, End int
+	Dups       []Path
+	Items      [][2]int
+}
+
+// Next reads the next value; at the end it returns a nil Node and no error.
+func (s *JSONStream) Next() (Value, error) {
+	r := &s.r
+	r.dups, r.items = nil, nil
 	r.space()
 	if r.i == len(r.s) {
-		return nil, nil, r.i, r.i, nil
+		return Value{Start: r.i, End: r.i}, nil
 	}
-	start = r.i
-	n, err = r.value(nil, 0)
+	v := Value{Start: r.i}
+	n, err := r.value(nil, 0)
+	v.End = r.i
 	if err != nil {
-		return nil, nil, start, r.i, err
+		return v, err
 	}
-	return n, r.dups, start, r.i, nil
+	v.Node, v.Dups, v.Items = n, r.dups, r.items
+	return v, nil
 }
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
@@ -53,6 +76,10 @@ type jsonReader struct {
 	i     int
 	arena []Node
 	dups  []Path
+	// items are the spans of the elements of a top-level object's "items"
+	// array; itemsNext marks that the array being read is that one.
+	items     [][2]int
+	itemsNext bool
 }
 
 func (r *jsonReader) errorf(format string, args ...any) error {
@@ -138,7 +165,9 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 		}
 		r.i++
 		child := append(at[:len(at):len(at)], k)
+		r.itemsNext = depth == 0 && k == "items"
 		v, err := r.value(child, depth+1)
+		r.itemsNext = false
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +216,8 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 }
 
 func (r *jsonReader) array(at Path, depth int) (*Node, error) {
+	record := r.itemsNext
+	r.itemsNext = false
 	r.i++
 	n := r.node(Seq, "")
 	r.space()
@@ -195,9 +226,14 @@ func (r *jsonReader) array(at Path, depth int) (*Node, error) {
 		return n, nil
 	}
 	for {
+		r.space()
+		start := r.i
 		v, err := r.value(append(at[:len(at):len(at)], len(n.Children)), depth+1)
 		if err != nil {
 			return nil, err
+		}
+		if record {
+			r.items = append(r.items, [2]int{start, r.i})
 		}
 		n.Children = append(n.Children, v)
 		r.space()

@@ -197,9 +197,11 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 		for _, sp := range spans {
 			p.parseYAMLDoc(body, sp)
 		}
+		p.finishSecrets()
 		return p.res
 	}
 	parts := make([]Result, workers)
+	batches := make([]*parser, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*len(spans)/workers, (w+1)*len(spans)/workers
@@ -207,6 +209,7 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 		if w > 0 {
 			bp.yaml, bp.intern = yamltree.NewParser(), decode.NewInterner()
 		}
+		batches[w] = bp
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -218,6 +221,9 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 	}
 	wg.Wait()
 	var res Result
+	for _, bp := range batches {
+		bp.finishSecrets()
+	}
 	for _, part := range parts {
 		res.Objects = append(res.Objects, part.Objects...)
 		res.Errors = append(res.Errors, part.Errors...)

@@ -523,3 +523,36 @@ func TestLargeFilesAreReadConcurrentlyInOrder(t *testing.T) {
 	}
 	wantPos(t, res.Objects[1000], snapshot.P("data", "k"), 3+4*1000+3, 10)
 }
+
+func TestInMemoryJSONListWithSecret(t *testing.T) {
+	content := `{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "before", "namespace": "ns"}, "data": {"a": "b"}},
+  {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ns"}, "data": {"password": "aHVudGVyMg=="}},
+  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after", "namespace": "ns"}, "data": {"x": "kept intact"}}
+]}
+{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "ns"}, "stringData": {"token": "plain-token"}}
+{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "last", "namespace": "ns"}, "data": {"z": "1"}}
+`
+	res := newLoader(t, content).Load(context.Background(), []string{"-"})
+	if len(res.Errors) != 0 || len(res.Objects) != 5 {
+		t.Fatalf("%d objects, errors %v", len(res.Objects), res.Errors)
+	}
+	after := find(t, res, "ConfigMap", "after")
+	if v := after.Typed.(*corev1.ConfigMap).Data["x"]; v != "kept intact" {
+		t.Errorf("a value decoded after the Secret was blanked reads %q", v)
+	}
+	wantPos(t, after, snapshot.P("data", "x"), 4, 104)
+	wantPos(t, find(t, res, "ConfigMap", "last"), snapshot.P("data", "z"), 7, 101)
+	for _, o := range res.Objects {
+		if o.Locator == nil {
+			continue
+		}
+		b, _ := o.Locator.(*yamlLocator).doc.src.bytes()
+		whole := string(b[:cap(b)])
+		for _, secret := range []string{"aHVudGVyMg", "plain-token"} {
+			if strings.Contains(whole, secret) {
+				t.Errorf("%s can reach the Secret value %s", o.Ref(), secret)
+			}
+		}
+	}
+}

@@ -45,8 +45,12 @@ type parsedDoc struct {
 	file      string
 	line, col int // where the document's first byte is
 	start     int // offset of the document in the stream's body
-	once      sync.Once
-	root      *yaml.Node
+	// objects counts the objects decoded from this document.
+	objects int
+	// itemDocs are the documents of a JSON List's items, when known.
+	itemDocs []*parsedDoc
+	once     sync.Once
+	root     *yaml.Node
 }
 
 func (d *parsedDoc) node() *yaml.Node {

@@ -26,6 +26,9 @@ type parser struct {
 	yaml   *yamltree.Parser
 	intern *decode.Interner
 	proj   *projections
+	// secretDocs are in-memory documents holding a Secret, handled once
+	// the whole stream is decoded.
+	secretDocs []*parsedDoc
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -129,6 +132,7 @@ func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error
 // parseJSONStream reads one or more JSON values. It returns false when the
 // stream is not JSON after all (a YAML flow mapping), so YAML is tried.
 func (p *parser) parseJSONStream(body []byte) bool {
+	defer p.finishSecrets()
 	// Lines are counted incrementally: a stream of many one-line values
 	// (jq -c) must not rescan the file for each.
 	line, lineStart, counted := 1, 0, 0
@@ -141,12 +145,12 @@ func (p *parser) parseJSONStream(body []byte) bool {
 		counted = at
 		return line, at - lineStart + 1
 	}
-	for off := 0; ; {
-		tree, dups, start, end, err := yamltree.ParseJSONPrefix(body[off:])
-		valStart, valEnd := off+start, off+end
+	stream := yamltree.NewJSONStream(body)
+	for first := true; ; first = false {
+		v, err := stream.Next()
 		if err != nil {
-			errLine, _ := position(valEnd)
-			if off == 0 && len(p.res.Objects) == 0 && len(p.res.Errors) == 0 {
+			errLine, _ := position(v.End)
+			if first {
 				// Perhaps a YAML flow mapping: let the YAML reader try, and
 				// keep this error in case it fails too.
 				p.errorf(errLine, "%v", err)
@@ -155,18 +159,62 @@ func (p *parser) parseJSONStream(body []byte) bool {
 			p.errorf(errLine, "%v (the rest of the file was not read)", err)
 			return true
 		}
-		if tree == nil {
+		if v.Node == nil {
 			return true
 		}
-		off = valEnd
-		line, col := position(valStart)
-		doc := &parsedDoc{src: p.source(valStart, valEnd), file: p.u.name, line: line, col: col}
-		var issues []pathIssue
-		for _, d := range dups {
-			issues = append(issues, pathIssue{path: snapshot.Path(d)})
+		l, col := position(v.Start)
+		doc := &parsedDoc{src: p.source(v.Start, v.End), file: p.u.name, line: l, col: col, start: v.Start}
+		// A List's items get documents of their own, so locating a field of
+		// one never re-reads the whole List.
+		for _, it := range v.Items {
+			il, ic := position(it[0])
+			doc.itemDocs = append(doc.itemDocs, &parsedDoc{src: p.source(it[0], it[1]), file: p.u.name, line: il, col: ic, start: it[0]})
 		}
-		p.parseTree(tree, doc, line, issues)
+		var issues []pathIssue
+		for _, d := range v.Dups {
+			issues = append(issues, pathIssue{path: clonePath(d)})
+		}
+		p.parseTree(v.Node, doc, l, issues)
 	}
+}
+
+// clonePath copies a tree path's strings, which share the input buffer.
+func clonePath(d yamltree.Path) snapshot.Path {
+	out := make(snapshot.Path, len(d))
+	for i, e := range d {
+		if s, ok := e.(string); ok {
+			e = strings.Clone(s)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// finishSecrets runs when every tree of the stream has been decoded. A
+// Secret alone in its in-memory document has its bytes blanked (line
+// breaks kept): other documents' bytes are slices of the same buffer and
+// would keep the values reachable. A Secret that shares its document with
+// other objects cannot be blanked without breaking their positions; that
+// document is parsed now (Secret values scrubbed from the tree) and its
+// bytes are no longer referenced by it.
+func (p *parser) finishSecrets() {
+	for _, doc := range p.secretDocs {
+		m, ok := doc.src.(memSource)
+		if !ok {
+			continue
+		}
+		if doc.objects == 1 {
+			for i := range m {
+				if m[i] != '\n' {
+					m[i] = ' '
+				}
+			}
+			continue
+		}
+		doc.node()
+		doc.src = memSource(nil)
+	}
+	p.secretDocs = nil
 }
 
 // pathIssue is a repeated JSON key, by its path from the document root.
@@ -226,6 +274,9 @@ func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pa
 // List (a cluster dump can be hundreds of megabytes), and its origin line is
 // exact. Other items share the List's document.
 func (p *parser) itemDoc(doc *parsedDoc, it *yamltree.Node, i, listLine int) (*parsedDoc, snapshot.Path, int) {
+	if i < len(doc.itemDocs) {
+		return doc.itemDocs[i], nil, doc.itemDocs[i].line
+	}
 	if it.Line > 0 && doc.col == 1 {
 		if s, e, ok := p.yaml.ItemSpan(it.Line); ok {
 			body := p.data[p.base:]
@@ -269,18 +320,9 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		// Secret itself, and for in-memory input the document is parsed now
 		// (node() scrubs Secret values) and its bytes dropped.
 		l = nil
-		if m, ok := doc.src.(memSource); ok {
-			doc.node()
-			doc.src = memSource(nil)
-			// Other documents' bytes are slices of the same buffer, which
-			// would keep the values reachable: blank them (line breaks stay).
-			for i := range m {
-				if m[i] != '\n' {
-					m[i] = ' '
-				}
-			}
-		}
+		p.secretDocs = append(p.secretDocs, doc) // see finishSecrets
 	}
+	doc.objects++
 	obj, err := snapshot.NewObject(res.Obj, origin, l)
 	if err != nil {
 		p.errorf(line, "%v", err)
