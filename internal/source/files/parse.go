@@ -269,10 +269,13 @@ func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pa
 	p.parseObject(n, doc, nil, line, dupsUnder(nil))
 }
 
-// itemDoc gives a List item read by the fast reader a document of its own —
-// just its bytes — so locating one of its fields never re-reads the whole
-// List (a cluster dump can be hundreds of megabytes), and its origin line is
-// exact. Other items share the List's document.
+// itemDoc gives a List item a document of its own — just its bytes — when
+// its span is known: from the JSON stream, or from the fast YAML reader for
+// Lists the loader did not already cut into items. Locating one of its
+// fields then never re-reads the whole List (a cluster dump can be hundreds
+// of megabytes), and its origin line is exact. It returns the document, the
+// item's path in it, and its line; without a span the item shares the
+// List's document and line.
 func (p *parser) itemDoc(doc *parsedDoc, it *yamltree.Node, i, listLine int) (*parsedDoc, snapshot.Path, int) {
 	if i < len(doc.itemDocs) {
 		return doc.itemDocs[i], nil, doc.itemDocs[i].line
@@ -290,8 +293,8 @@ func (p *parser) itemDoc(doc *parsedDoc, it *yamltree.Node, i, listLine int) (*p
 }
 
 func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.Path, docLine int, dups []snapshot.FieldIssue) {
-	// List items keep the List's line as their origin; their own line is
-	// resolved lazily, like any field, only when a finding needs it.
+	// Items that share their List's document keep the List's line as their
+	// origin; their own line is resolved lazily, only when a finding needs it.
 	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
 	line := docLine
 	gk := p.trim(n)
