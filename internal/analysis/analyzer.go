@@ -11,11 +11,9 @@ import (
 )
 
 // Input is one thing an analyzer needs: any one of Kinds present in the
-// snapshot satisfies it. MetadataOnly tells live sources they may list
-// metadata only.
+// snapshot satisfies it. (Which fields of them it reads is said by Reads.)
 type Input struct {
-	Kinds        []schema.GroupKind
-	MetadataOnly bool
+	Kinds []schema.GroupKind
 }
 
 // Kinds builds an Input satisfied by any of the kinds.
@@ -105,7 +103,7 @@ type Pass struct {
 
 // ResultOf returns the value of a fact the analyzer Requires.
 func (p *Pass) ResultOf(f *Fact) any {
-	return p.r.fact(f, p)
+	return p.r.fact(f)
 }
 
 // Report records a finding. Code, name and severity default to the

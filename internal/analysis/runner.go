@@ -58,7 +58,7 @@ type runner struct {
 }
 
 // fact computes f once, whichever analyzer asks first, and shares it.
-func (r *runner) fact(f *Fact, from *Pass) any {
+func (r *runner) fact(f *Fact) any {
 	r.mu.Lock()
 	st, ok := r.facts[f]
 	if !ok {
@@ -67,10 +67,10 @@ func (r *runner) fact(f *Fact, from *Pass) any {
 	}
 	r.mu.Unlock()
 	st.once.Do(func() {
-		p := &Pass{Snapshot: r.snap, Options: r.opts, r: r}
 		for _, dep := range f.Requires {
-			r.fact(dep, p)
+			r.fact(dep)
 		}
+		p := &Pass{Snapshot: r.snap, Options: r.opts, r: r}
 		st.val, st.err = f.Run(p)
 	})
 	if st.err != nil {

@@ -27,10 +27,8 @@ type FieldIssue = snapshot.FieldIssue
 
 // Result is one decoded object.
 type Result struct {
-	Obj runtime.Object
-	// Modeled is false for kinds kept as unstructured.
-	Modeled bool
-	Issues  []FieldIssue
+	Obj    runtime.Object
+	Issues []FieldIssue
 }
 
 // ErrNoKind is returned for documents without apiVersion or kind.
@@ -96,7 +94,7 @@ func (d *Decoder) Decode(data []byte) (Result, error) {
 		return Result{}, fmt.Errorf("decoding %s: %w", written.Kind, err)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
-	res := Result{Obj: obj, Modeled: true}
+	res := Result{Obj: obj}
 	for _, se := range strictErrs {
 		var fp interface{ FieldPath() string }
 		if errors.As(se, &fp) {

@@ -26,7 +26,7 @@ import (
 // belongs, say) it hands the object to Decode, whose strict JSON decoder
 // gives the canonical result or error.
 func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
-	return d.DecodeTreeInterned(n, nil)
+	return d.DecodeTreeProjected(n, nil, nil)
 }
 
 // Interner shares one copy of each short string among the objects one
@@ -54,13 +54,9 @@ func (in *Interner) get(s string) string {
 	return v
 }
 
-// DecodeTreeInterned is DecodeTree sharing strings through in (nil: none).
-func (d *Decoder) DecodeTreeInterned(n *yamltree.Node, in *Interner) (Result, error) {
-	return d.DecodeTreeProjected(n, in, nil)
-}
-
-// DecodeTreeProjected decodes only the fields proj keeps (nil: all) and
-// still reports unknown fields everywhere.
+// DecodeTreeProjected is DecodeTree sharing strings through in and decoding
+// only the fields proj keeps (either may be nil: none, all); it still reports
+// unknown fields everywhere.
 func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Projection) (Result, error) {
 	if n == nil {
 		return Result{}, errors.New("empty document")
@@ -89,7 +85,7 @@ func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Proj
 		return d.Decode(n.AppendJSON(nil))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
-	res := Result{Obj: obj, Modeled: true, Issues: td.issues}
+	res := Result{Obj: obj, Issues: td.issues}
 	if spec := protoSpec(obj); spec != nil {
 		if s := n.Get("spec"); s != nil {
 			walkProtoTree(spec.ProtoReflect().Descriptor(), s, snapshot.P("spec"), &res.Issues)
@@ -117,7 +113,6 @@ type fieldPlan struct {
 // once and linked to the plans of its fields and elements, so decoding
 // never looks a type up.
 type typePlan struct {
-	t        reflect.Type
 	kind     reflect.Kind
 	fields   map[string]fieldPlan // structs
 	elem     *typePlan            // pointers, slices, maps
@@ -177,7 +172,7 @@ func buildPlan(cache *planCache, t reflect.Type, building map[reflect.Type]*type
 		return p
 	}
 	pt := reflect.PointerTo(t)
-	p := &typePlan{t: t, kind: t.Kind(), ptrJSON: pt.Implements(jsonUnmarshaler), ptrText: pt.Implements(textUnmarshaler), ptrProto: pt.Implements(protoMessage)}
+	p := &typePlan{kind: t.Kind(), ptrJSON: pt.Implements(jsonUnmarshaler), ptrText: pt.Implements(textUnmarshaler), ptrProto: pt.Implements(protoMessage)}
 	building[t] = p
 	switch {
 	case p.ptrJSON || p.ptrProto:

@@ -47,13 +47,6 @@ type Origin struct {
 	Live bool   `json:"live,omitempty"`
 }
 
-func (o Origin) String() string {
-	if o.Live {
-		return "live cluster"
-	}
-	return Position{File: o.File, Line: o.Line}.String()
-}
-
 // Key identifies an object: group, kind, namespace and name. Versions of the
 // same kind share a key, as they do in the API server.
 type Key struct {
@@ -94,16 +87,6 @@ type Object struct {
 	Secret *SecretSummary
 	// FieldIssues are unknown or duplicate fields found while decoding.
 	FieldIssues []FieldIssue
-}
-
-// Locate returns where field p of o is written. Live objects and objects
-// without a locator answer with their origin.
-func (o *Object) Locate(p Path) Position {
-	if o.Locator != nil {
-		pos, _ := o.Locator.Locate(p)
-		return pos
-	}
-	return Position{File: o.Origin.File, Line: o.Origin.Line}
 }
 
 // Ref is a short human form: Kind namespace/name.

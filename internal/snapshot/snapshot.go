@@ -34,10 +34,7 @@ type Snapshot struct {
 	// tmplByLabel indexes controllers (Deployment, DaemonSet, ...) by the
 	// labels of the pods they create.
 	tmplByLabel map[labelKey][]*Object
-	covered     map[kindNS]bool
-	coveredAll  map[schema.GroupKind]bool
 	duplicates  []Duplicate
-	live        bool
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.
@@ -53,8 +50,6 @@ func NewBuilder() *Builder {
 		byKindNS:    map[kindNS][]*Object{},
 		podByLabel:  map[labelKey][]*Object{},
 		tmplByLabel: map[labelKey][]*Object{},
-		covered:     map[kindNS]bool{},
-		coveredAll:  map[schema.GroupKind]bool{},
 	}}
 }
 
@@ -85,20 +80,6 @@ func (b *Builder) Add(o *Object) {
 	}
 }
 
-// MarkCovered records that every object of kind gk in namespace ns was read
-// (ns "" means in all namespaces), even if there were none. Live sources call
-// it after a successful LIST; file sources rely on presence instead.
-func (b *Builder) MarkCovered(gk schema.GroupKind, ns string) {
-	if ns == "" {
-		b.s.coveredAll[gk] = true
-		return
-	}
-	b.s.covered[kindNS{gk, ns}] = true
-}
-
-// SetLive marks the snapshot as read from a cluster.
-func (b *Builder) SetLive() { b.s.live = true }
-
 // Build freezes the snapshot. The Builder must not be used afterwards.
 func (b *Builder) Build() *Snapshot {
 	s := b.s
@@ -111,9 +92,6 @@ func (s *Snapshot) Objects() []*Object { return s.objects }
 
 // Len is the number of distinct objects.
 func (s *Snapshot) Len() int { return len(s.objects) }
-
-// Live tells whether the snapshot was read from a cluster.
-func (s *Snapshot) Live() bool { return s.live }
 
 // Get returns one object or nil.
 func (s *Snapshot) Get(gk schema.GroupKind, namespace, name string) *Object {
@@ -133,11 +111,12 @@ func (s *Snapshot) Has(gk schema.GroupKind) bool { return len(s.byKind[gk]) > 0 
 
 // Covers tells whether the snapshot can be trusted to hold every object of
 // kind gk in namespace ns, so that "not found" means absent rather than
-// unknown. For files, that is the case when the input holds at least one
-// object of that kind in that namespace (a user who exports a namespace's
-// ConfigMaps exports all of them); live sources mark what they listed.
+// unknown: the input holds at least one object of that kind in that
+// namespace (a user who exports a namespace's ConfigMaps exports all of
+// them). Live mode will also have to record what it listed, including
+// namespaces where a LIST returned nothing.
 func (s *Snapshot) Covers(gk schema.GroupKind, ns string) bool {
-	return s.coveredAll[gk] || s.covered[kindNS{gk, ns}] || len(s.byKindNS[kindNS{gk, ns}]) > 0
+	return len(s.byKindNS[kindNS{gk, ns}]) > 0
 }
 
 // Duplicates lists identities seen more than once.

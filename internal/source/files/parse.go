@@ -170,9 +170,9 @@ func (p *parser) parseJSONStream(body []byte) bool {
 			il, ic := position(it[0])
 			doc.itemDocs = append(doc.itemDocs, &parsedDoc{src: p.source(it[0], it[1]), file: p.u.name, line: il, col: ic, start: it[0]})
 		}
-		var issues []pathIssue
+		var issues []snapshot.Path
 		for _, d := range v.Dups {
-			issues = append(issues, pathIssue{path: clonePath(d)})
+			issues = append(issues, clonePath(d))
 		}
 		p.parseTree(v.Node, doc, l, issues)
 	}
@@ -217,19 +217,15 @@ func (p *parser) finishSecrets() {
 	p.secretDocs = nil
 }
 
-// pathIssue is a repeated JSON key, by its path from the document root.
-type pathIssue struct {
-	path snapshot.Path
-}
-
-// parseTree handles one document: an object, a List, or an array.
-func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []pathIssue) {
+// parseTree handles one document: an object, a List, or an array. dups are
+// repeated JSON keys, by their path from the document root.
+func (p *parser) parseTree(n *yamltree.Node, doc *parsedDoc, line int, dups []snapshot.Path) {
 	// dupsUnder returns the repeated keys below prefix, relative to it.
 	dupsUnder := func(prefix snapshot.Path) []snapshot.FieldIssue {
 		var out []snapshot.FieldIssue
 		for _, d := range dups {
-			if len(d.path) >= len(prefix) && snapshot.Path(d.path[:len(prefix)]).String() == prefix.String() {
-				out = append(out, snapshot.FieldIssue{Path: d.path[len(prefix):], Duplicate: true})
+			if len(d) >= len(prefix) && d[:len(prefix)].String() == prefix.String() {
+				out = append(out, snapshot.FieldIssue{Path: d[len(prefix):], Duplicate: true})
 			}
 		}
 		return out
