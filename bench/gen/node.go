@@ -201,16 +201,8 @@ func (e *yamlEnc) scalar(v Node, blockInd int) {
 			return
 		}
 		e.scalarStr(v.s)
-	case kInt:
-		e.b = strconv.AppendInt(e.b, v.i, 10)
-	case kBool:
-		if v.i != 0 {
-			e.b = append(e.b, "true"...)
-		} else {
-			e.b = append(e.b, "false"...)
-		}
-	case kNull:
-		e.b = append(e.b, "null"...)
+	case kInt, kBool, kNull:
+		e.b = appendLiteral(e.b, v)
 	}
 	e.b = append(e.b, '\n')
 }
@@ -413,16 +405,8 @@ func (e *jsonEnc) value(v Node, ind int) {
 	switch v.k {
 	case kStr:
 		e.b = appendJSONString(e.b, v.s)
-	case kInt:
-		e.b = strconv.AppendInt(e.b, v.i, 10)
-	case kBool:
-		if v.i != 0 {
-			e.b = append(e.b, "true"...)
-		} else {
-			e.b = append(e.b, "false"...)
-		}
-	case kNull:
-		e.b = append(e.b, "null"...)
+	case kInt, kBool, kNull:
+		e.b = appendLiteral(e.b, v)
 	case kMap:
 		if len(v.m) == 0 {
 			e.b = append(e.b, "{}"...)
@@ -460,11 +444,9 @@ func (e *jsonEnc) value(v Node, ind int) {
 	}
 }
 
-// compactJSON appends v as compact JSON (used for managedFields keys).
-func compactJSON(b []byte, v Node) []byte {
+// appendLiteral writes an int, bool or null, which YAML and JSON spell alike.
+func appendLiteral(b []byte, v Node) []byte {
 	switch v.k {
-	case kStr:
-		return appendJSONString(b, v.s)
 	case kInt:
 		return strconv.AppendInt(b, v.i, 10)
 	case kBool:
@@ -472,8 +454,17 @@ func compactJSON(b []byte, v Node) []byte {
 			return append(b, "true"...)
 		}
 		return append(b, "false"...)
-	case kNull:
-		return append(b, "null"...)
+	}
+	return append(b, "null"...)
+}
+
+// compactJSON appends v as compact JSON (used for managedFields keys).
+func compactJSON(b []byte, v Node) []byte {
+	switch v.k {
+	case kStr:
+		return appendJSONString(b, v.s)
+	case kInt, kBool, kNull:
+		return appendLiteral(b, v)
 	case kMap:
 		b = append(b, '{')
 		for i, f := range v.m {
