@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -101,6 +103,7 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 	emptyInterface  = reflect.TypeFor[any]()
 	byteSlice       = reflect.TypeFor[[]byte]()
+	metaTimeType    = reflect.TypeFor[metav1.Time]()
 )
 
 // fieldPlan says where a JSON field lands in a struct and how to decode it.
@@ -119,6 +122,7 @@ type typePlan struct {
 	ptrJSON  bool                 // *T implements json.Unmarshaler
 	ptrText  bool                 // *T implements encoding.TextUnmarshaler
 	ptrProto bool                 // *T is a protobuf message (Istio specs)
+	metaTime bool                 // metav1.Time, decoded without a JSON round trip
 	bad      bool                 // something encoding/json must handle
 }
 
@@ -172,7 +176,7 @@ func buildPlan(cache *planCache, t reflect.Type, building map[reflect.Type]*type
 		return p
 	}
 	pt := reflect.PointerTo(t)
-	p := &typePlan{kind: t.Kind(), ptrJSON: pt.Implements(jsonUnmarshaler), ptrText: pt.Implements(textUnmarshaler), ptrProto: pt.Implements(protoMessage)}
+	p := &typePlan{kind: t.Kind(), ptrJSON: pt.Implements(jsonUnmarshaler), ptrText: pt.Implements(textUnmarshaler), ptrProto: pt.Implements(protoMessage), metaTime: t == metaTimeType}
 	building[t] = p
 	switch {
 	case p.ptrJSON || p.ptrProto:
@@ -267,6 +271,14 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan, pro
 			// Istio specs: protojson, which accepts what their jsonpb-based
 			// UnmarshalJSON accepts and is several times faster.
 			return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(n.AppendJSON(nil), v.Addr().Interface().(proto.Message))
+		case p.metaTime && n.Kind == yamltree.String:
+			// What metav1.Time.UnmarshalJSON does with a JSON string.
+			t, err := time.Parse(time.RFC3339, n.Text)
+			if err != nil {
+				return err
+			}
+			v.Set(reflect.ValueOf(metav1.NewTime(t.Local())))
+			return nil
 		case p.ptrJSON:
 			return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(n.AppendJSON(nil))
 		case p.ptrText && n.Kind == yamltree.String:

@@ -156,6 +156,9 @@ func TestDecodeTreeMatchesStrictJSON(t *testing.T) {
 		"apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [r]\n  http:\n  - route: [{destination: {host: r, subnet: v1}, weight: 100}]\n    timeout: 5s\n",
 		"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {num: 1, f: 1.5, l: [a, 2]}\n",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: 1}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, creationTimestamp: \"2025-03-04T05:06:07Z\", deletionTimestamp: \"2025-03-04T07:06:07+02:00\"}\n",
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p, creationTimestamp: \"2025-03-04T05:06:07.5-07:00\"}\nstatus: {startTime: \"2025-03-04T05:06:07.123Z\"}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, creationTimestamp: yesterday}\n",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: \"1\"}\nbinaryData: {b: AAE=}\nimmutable: true\n",
 	}
 	for _, doc := range docs {

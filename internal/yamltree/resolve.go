@@ -29,6 +29,10 @@ func resolveFast(s string) (Kind, string) {
 	case '.':
 		// goyaml: a float if strconv can parse it (.5, .5e3), else a string
 		// (".", the managedFields marker). .inf and .nan are in the table.
+		// Only a digit after the dot can start a number strconv accepts.
+		if (len(s) == 1 || s[1] < '0' || s[1] > '9') && !strings.HasPrefix(strings.ToLower(s), ".inf") && !strings.HasPrefix(strings.ToLower(s), ".nan") {
+			return String, s
+		}
 		if _, err := strconv.ParseFloat(s, 64); err != nil && !strings.HasPrefix(strings.ToLower(s), ".inf") && !strings.HasPrefix(strings.ToLower(s), ".nan") {
 			return String, s
 		}
@@ -50,11 +54,14 @@ func resolveNumeric(s string) (Kind, string) {
 	if s[0] == '+' || s[0] == '-' {
 		body = s[1:]
 	}
-	if body == "" || strings.IndexByte(s, '_') >= 0 {
-		return 0, "" // goyaml removes underscores before parsing numbers (+_0 is 0)
+	if body == "" {
+		return 0, ""
 	}
-	if (body[0] < '0' || body[0] > '9') && body[0] != '.' {
+	if (body[0] < '0' || body[0] > '9') && body[0] != '.' && body[0] != '_' {
 		return String, s // "--flag", "-x": no number starts so
+	}
+	if strings.IndexByte(s, '_') >= 0 {
+		return 0, "" // goyaml removes underscores before parsing numbers (+_0 is 0)
 	}
 	if len(s) >= 8 && s[0] >= '0' && s[0] <= '9' && len(s) > 4 && s[4] == '-' {
 		return 0, "" // may be a timestamp (2006-1-2...)

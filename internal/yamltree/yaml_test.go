@@ -51,6 +51,7 @@ func TestAcceptedAndEqual(t *testing.T) {
 		"quoted: \"tab\\there \\u00e9 \\x41 \\\"q\\\" \\\\ \\/\"\nsq: 'a # not a comment'\nplain: value # a comment\nhash: a#b\n",
 		"cpu: 100m\nmem: 10Gi\nver: 1.24.2\nneg: -5\nzero: 0\nbig: 123456789012345678\nplus: +7\n",
 		"f1: 1.0\nf2: 1.5\nf3: 1e3\noct: 0777\nhex: 0x1F\nund: 1_000\nodd: 08\ndot: .5\n",
+		"flag: --log_output_level=default:info\nu1: -_1\nu2: +_0\nu3: -a_b\nu4: _1\nu5: -._5\n",
 		"k:{\"name\":\"x\"}:\n  .: {}\n  f:name: {}\n\"quoted key\": 1\n'single': 2\n",
 		"empty_map: {}\nempty_seq: []\nflow: {a: 1, b: [x, \"y\", 'z'], c: }\nurl: http://example.com:8080/x\n",
 		"# only comments\n\n   # indented comment\na: 1   \n\n",
