@@ -69,13 +69,17 @@ func (b *Builder) Add(o *Object) {
 	s.byKindNS[kn] = append(s.byKindNS[kn], o)
 	if gk == KindPod {
 		for k, v := range o.Labels {
-			lk := labelKey{o.Key.Namespace, k, v}
-			s.podByLabel[lk] = append(s.podByLabel[lk], o)
+			for _, ns := range [2]string{o.Key.Namespace, AllNamespaces} {
+				lk := labelKey{ns, k, v}
+				s.podByLabel[lk] = append(s.podByLabel[lk], o)
+			}
 		}
 	} else if _, _, tl, ok := PodSpecOf(o); ok {
 		for k, v := range tl {
-			lk := labelKey{o.Key.Namespace, k, v}
-			s.tmplByLabel[lk] = append(s.tmplByLabel[lk], o)
+			for _, ns := range [2]string{o.Key.Namespace, AllNamespaces} {
+				lk := labelKey{ns, k, v}
+				s.tmplByLabel[lk] = append(s.tmplByLabel[lk], o)
+			}
 		}
 	}
 }
@@ -138,15 +142,25 @@ func (s *Snapshot) Namespaces() []string {
 	return out
 }
 
+// AllNamespaces, given as the namespace to SelectPods or SelectWorkloads,
+// selects across every namespace (as Istio gateway selectors do).
+const AllNamespaces = "*"
+
 // SelectPods returns the pods in namespace ns matched by a label selector.
 // Equality requirements are answered from the label index (the smallest
 // posting list is filtered), so the cost is O(matches), not O(pods).
 // An empty selector selects every pod of the namespace.
 func (s *Snapshot) SelectPods(ns string, sel labels.Selector) []*Object {
-	if sel == nil || sel.Empty() {
+	all := func() []*Object {
+		if ns == AllNamespaces {
+			return s.List(KindPod)
+		}
 		return s.InNamespace(KindPod, ns)
 	}
-	return selectIndexed(sel, ns, s.podByLabel, func() []*Object { return s.InNamespace(KindPod, ns) },
+	if sel == nil || sel.Empty() {
+		return all()
+	}
+	return selectIndexed(sel, ns, s.podByLabel, all,
 		func(o *Object) map[string]string { return o.Labels })
 }
 
@@ -157,7 +171,11 @@ func (s *Snapshot) SelectWorkloads(ns string, sel labels.Selector) []*Object {
 	all := func() []*Object {
 		var out []*Object
 		for _, gk := range WorkloadKinds[1:] {
-			out = append(out, s.InNamespace(gk, ns)...)
+			if ns == AllNamespaces {
+				out = append(out, s.List(gk)...)
+			} else {
+				out = append(out, s.InNamespace(gk, ns)...)
+			}
 		}
 		return out
 	}

@@ -64,6 +64,15 @@ func TestSelectionAndServiceBackends(t *testing.T) {
 	if got := s.SelectPods("a", labels.Everything()); len(got) != 3 {
 		t.Errorf("empty selector: %d pods", len(got))
 	}
+	if got := names(s.SelectPods(AllNamespaces, labels.SelectorFromSet(map[string]string{"app": "web", "version": "v1"}))); len(got) != 2 || got[1] != "web-3" {
+		t.Errorf("app=web,version=v1 in every namespace: %v", got)
+	}
+	if got := s.SelectPods(AllNamespaces, labels.Everything()); len(got) != 4 {
+		t.Errorf("empty selector in every namespace: %d pods", len(got))
+	}
+	if got := names(s.SelectWorkloads(AllNamespaces, labels.SelectorFromSet(map[string]string{"version": "v1"}))); len(got) != 1 || got[0] != "web-v1" {
+		t.Errorf("workloads in every namespace: %v", got)
+	}
 	be := s.ServiceBackends(s.Get(KindService, "a", "web"))
 	if len(be.Pods) != 2 || len(be.Workloads) != 1 || be.Workloads[0].Key.Name != "web-v1" {
 		t.Errorf("backends of a/web: %v %v", names(be.Pods), names(be.Workloads))

@@ -4,6 +4,7 @@ package all
 import (
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/input"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/workload"
 )
 
@@ -12,5 +13,6 @@ func Registry() (*analysis.Registry, error) {
 	var as []*analysis.Analyzer
 	as = append(as, input.Analyzers()...)
 	as = append(as, workload.Analyzers()...)
+	as = append(as, istio.Analyzers()...)
 	return analysis.NewRegistry(as...)
 }

@@ -1,0 +1,10 @@
+package istio
+
+import "github.com/meshdoctor/meshdoctor/internal/analysis"
+
+// Analyzers returns the Istio configuration checks.
+func Analyzers() []*analysis.Analyzer {
+	return []*analysis.Analyzer{
+		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
+	}
+}

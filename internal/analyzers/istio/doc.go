@@ -1,0 +1,23 @@
+// Package istio holds the checks of Istio configuration: routing and
+// gateways (MD2xx), mTLS and security policy (MD3xx), and the registry
+// index they share. Each check's documentation is a Markdown file in docs/,
+// embedded so that `meshdoctor explain` and docs/codes/ show the same text.
+package istio
+
+import (
+	"embed"
+	"fmt"
+)
+
+//go:embed docs/*.md
+var docFS embed.FS
+
+// doc returns the documentation body of a code; a missing page is a
+// programming error caught by the registry tests.
+func doc(code string) string {
+	b, err := docFS.ReadFile("docs/" + code + ".md")
+	if err != nil {
+		panic(fmt.Sprintf("no documentation for %s: %v", code, err))
+	}
+	return string(b)
+}
