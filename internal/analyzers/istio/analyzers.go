@@ -6,5 +6,6 @@ import "github.com/meshdoctor/meshdoctor/internal/analysis"
 func Analyzers() []*analysis.Analyzer {
 	return []*analysis.Analyzer{
 		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
+		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 	}
 }
