@@ -7,5 +7,6 @@ func Analyzers() []*analysis.Analyzer {
 	return []*analysis.Analyzer{
 		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
 		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
+		GatewaySelectorNoWorkload, GatewayCredential,
 	}
 }

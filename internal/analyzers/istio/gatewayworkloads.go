@@ -1,0 +1,226 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// gatewayWorkloads returns the pods (or, without pods in the input, the
+// controllers' pod templates) a Gateway's selector picks. Istio matches
+// gateway selectors in every namespace. known is false when the input
+// cannot tell: it holds no pods or workloads in the Gateway's namespace
+// or the mesh root namespace, where gateway deployments live.
+func gatewayWorkloads(r *Registry, g *Gateway) (sel labels.Selector, objs []*snapshot.Object, known bool) {
+	sel = labels.SelectorFromSet(g.Spec.GetSelector())
+	if r.Snapshot.Has(snapshot.KindPod) {
+		objs = r.Snapshot.SelectPods(snapshot.AllNamespaces, sel)
+	}
+	if len(objs) == 0 {
+		objs = r.Snapshot.SelectWorkloads(snapshot.AllNamespaces, sel)
+	}
+	if len(objs) > 0 {
+		return sel, objs, true
+	}
+	covered := func(ns string) bool {
+		return r.Snapshot.Covers(snapshot.KindPod, ns) || coversWorkloads(r.Snapshot, ns)
+	}
+	return sel, nil, covered(g.Object.Key.Namespace) && covered(r.Mesh.RootNamespace())
+}
+
+// workloadNamespaces lists the distinct namespaces of objs, sorted.
+func workloadNamespaces(objs []*snapshot.Object) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		if !seen[o.Key.Namespace] {
+			seen[o.Key.Namespace] = true
+			out = append(out, o.Key.Namespace)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var gatewayWorkloadReads = func() map[schema.GroupKind][]string {
+	m := map[schema.GroupKind][]string{snapshot.KindSecret: {"data", "stringData", "type"}}
+	for k, v := range podTemplateReads {
+		m[k] = v
+	}
+	return m
+}()
+
+// GatewaySelectorNoWorkload: a Gateway whose selector picks no gateway pod.
+var GatewaySelectorNoWorkload = &analysis.Analyzer{
+	Code:     "MD207",
+	Name:     "gateway-selector-no-workload",
+	Severity: analysis.Error,
+	Summary:  "A Gateway's selector matches no gateway workload in any namespace, so no proxy serves its listeners.",
+	Doc:      doc("MD207"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindGateway)},
+	Reads:    reads(gatewayWorkloadReads),
+	Requires: []*analysis.Fact{RegistryFact},
+	Run: func(p *analysis.Pass) error {
+		r := p.ResultOf(RegistryFact).(*Registry)
+		for _, g := range r.Gateways() {
+			sel, objs, known := gatewayWorkloads(r, g)
+			if len(objs) > 0 {
+				continue
+			}
+			if !known {
+				p.NotChecked("workloads of %s: the input has no pods or workloads in namespace %s or %s", g.Object.Ref(), g.Object.Key.Namespace, r.Mesh.RootNamespace())
+				continue
+			}
+			p.Report(analysis.Finding{
+				Subject:   g.Object.Key,
+				Message:   fmt.Sprintf("%s selects gateway pods with %s, but no pod or workload in any namespace carries those labels: its servers are configured on no proxy, and clients get connection refused or 404 from whatever gateway they reach.", g.Object.Ref(), selectorText(sel)),
+				Locations: []analysis.Location{analysis.LocationOf(g.Object, snapshot.P("spec", "selector"))},
+				Evidence:  []string{"selector: " + selectorText(sel), "searched: pods, else Deployment/StatefulSet/DaemonSet pod templates, in every namespace"},
+				Remedy:    "Use the labels of the gateway deployment (`kubectl get pods -A -l istio=ingressgateway --show-labels`), e.g. istio: ingressgateway for the default ingress gateway.",
+			})
+		}
+		return nil
+	},
+}
+
+func selectorText(sel labels.Selector) string {
+	if sel.Empty() {
+		return "an empty selector"
+	}
+	return sel.String()
+}
+
+// credentialRefs lists the Secrets a server's TLS settings name.
+func credentialRefs(g *Gateway) []credRef {
+	var out []credRef
+	for si, s := range g.Spec.GetServers() {
+		tls := s.GetTls()
+		if tls == nil || !terminates(s) {
+			continue
+		}
+		at := snapshot.P("spec", "servers", si, "tls")
+		if n := tls.GetCredentialName(); n != "" {
+			out = append(out, credRef{server: si, name: n, path: at.Child("credentialName"), mutual: mutual(tls.GetMode().String())})
+		}
+		for i, n := range tls.GetCredentialNames() {
+			out = append(out, credRef{server: si, name: n, path: at.Child("credentialNames", i), mutual: mutual(tls.GetMode().String())})
+		}
+	}
+	return out
+}
+
+type credRef struct {
+	server int
+	name   string
+	path   snapshot.Path
+	mutual bool
+}
+
+func mutual(mode string) bool { return mode == "MUTUAL" || mode == "OPTIONAL_MUTUAL" }
+
+// GatewayCredential: a Gateway server's credentialName that is missing from
+// the gateway workload's namespace, or holds no usable certificate.
+var GatewayCredential = &analysis.Analyzer{
+	Code:     "MD208",
+	Name:     "gateway-credential-invalid",
+	Severity: analysis.Error,
+	Summary:  "A Gateway server's credentialName Secret is missing from the gateway pods' namespace, lacks a certificate/key pair, or holds an expired certificate.",
+	Doc:      doc("MD208"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindGateway)},
+	Reads:    reads(gatewayWorkloadReads),
+	Requires: []*analysis.Fact{RegistryFact},
+	Run: func(p *analysis.Pass) error {
+		r := p.ResultOf(RegistryFact).(*Registry)
+		now := time.Now()
+		for _, g := range r.Gateways() {
+			refs := credentialRefs(g)
+			if len(refs) == 0 {
+				continue
+			}
+			_, objs, _ := gatewayWorkloads(r, g)
+			if len(objs) == 0 {
+				continue // MD207, or not checked there
+			}
+			for _, ns := range workloadNamespaces(objs) {
+				for _, c := range refs {
+					if strings.Contains(c.name, "://") {
+						continue // an SDS or Gateway API reference, not a Secret name
+					}
+					if !p.Snapshot.Covers(snapshot.KindSecret, ns) {
+						p.NotChecked("credential %s of %s: the input has no Secrets of namespace %s", c.name, g.Object.Ref(), ns)
+						continue
+					}
+					sec := p.Snapshot.Get(snapshot.KindSecret, ns, c.name)
+					f := analysis.Finding{
+						Subject:   g.Object.Key,
+						Locations: []analysis.Location{analysis.LocationOf(g.Object, c.path)},
+						Key:       ns + "/" + c.name,
+					}
+					caSecret := p.Snapshot.Get(snapshot.KindSecret, ns, c.name+"-cacert") != nil
+					switch problem, remedy := credentialProblem(sec, c, caSecret, now); {
+					case sec == nil:
+						f.Message = fmt.Sprintf("%s server %d uses credentialName %q, but Secret %s/%s does not exist in the namespace of its gateway pods: the gateway cannot serve TLS for these hosts and handshakes fail.", g.Object.Ref(), c.server, c.name, ns, c.name)
+						f.Evidence = []string{fmt.Sprintf("gateway workloads in namespace %s; no Secret %s there", ns, c.name)}
+						f.Remedy = fmt.Sprintf("Create the Secret in namespace %s (`kubectl create -n %s secret tls %s --cert=... --key=...`); credentials are read from the gateway workload's namespace, not the Gateway's.", ns, ns, c.name)
+					case problem != "":
+						f.Message = fmt.Sprintf("%s server %d uses credentialName %q, but Secret %s/%s %s.", g.Object.Ref(), c.server, c.name, ns, c.name, problem)
+						f.Evidence = []string{fmt.Sprintf("%s keys: %s", sec.Ref(), orNone(sec.Secret.KeyNames()))}
+						for _, k := range sec.Secret.KeyNames() {
+							for _, ci := range sec.Secret.Keys[k].Certs {
+								f.Evidence = append(f.Evidence, fmt.Sprintf("%s: subject %s, DNS %s, valid %s to %s", k, ci.Subject, orNone(ci.DNSNames), ci.NotBefore.Format(time.DateOnly), ci.NotAfter.Format(time.DateOnly)))
+							}
+						}
+						f.Remedy = remedy
+						f.Related = []analysis.Related{analysis.RelatedOf(sec, "the credential Secret")}
+					default:
+						continue
+					}
+					p.Report(f)
+				}
+			}
+		}
+		return nil
+	},
+}
+
+// credentialProblem says what is wrong with a credential Secret, if
+// anything, and how to fix it.
+func credentialProblem(sec *snapshot.Object, c credRef, caSecret bool, now time.Time) (problem, remedy string) {
+	if sec == nil || sec.Secret == nil {
+		return "", ""
+	}
+	s := sec.Secret
+	recreate := fmt.Sprintf("Recreate it with the expected keys: `kubectl create -n %s secret tls %s --cert=chain.pem --key=key.pem`.", sec.Key.Namespace, sec.Key.Name)
+	certKey := ""
+	switch {
+	case s.HasKey(corev1.TLSCertKey) && s.HasKey(corev1.TLSPrivateKeyKey):
+		certKey = corev1.TLSCertKey
+	case s.HasKey("cert") && s.HasKey("key"):
+		certKey = "cert"
+	case c.mutual && (s.HasKey("cacert") || s.HasKey("ca.crt")) && !s.HasKey(corev1.TLSCertKey) && !s.HasKey("cert"):
+		return "holds only a CA bundle: the server certificate and key are missing", recreate
+	default:
+		return "has neither tls.crt/tls.key nor cert/key, so Istio cannot load a certificate from it (istiod logs 'failed to fetch key and certificate')", recreate
+	}
+	certs := s.Keys[certKey].Certs
+	if len(certs) == 0 {
+		return "has a " + certKey + " key that holds no PEM certificate", recreate
+	}
+	if leaf := certs[0]; now.After(leaf.NotAfter) {
+		return fmt.Sprintf("holds a certificate that expired on %s (subject %s): clients reject the handshake", leaf.NotAfter.Format(time.DateOnly), leaf.Subject),
+			"Renew the certificate and update the Secret; the gateway picks up the new one without a restart."
+	}
+	if c.mutual && !s.HasKey("ca.crt") && !s.HasKey("cacert") && !caSecret {
+		return "has no CA bundle (ca.crt or cacert key, or a " + c.name + "-cacert Secret), which MUTUAL needs to verify client certificates",
+			fmt.Sprintf("Add the client CA as key ca.crt, or create Secret %s/%s-cacert with key cacert.", sec.Key.Namespace, c.name)
+	}
+	return "", ""
+}
