@@ -8,5 +8,6 @@ func Analyzers() []*analysis.Analyzer {
 		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
 		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 		GatewaySelectorNoWorkload, GatewayCredential,
+		DRTLSConflictsMTLS,
 	}
 }

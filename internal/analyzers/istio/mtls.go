@@ -1,0 +1,220 @@
+package istio
+
+import (
+	"fmt"
+	"strings"
+
+	netv1alpha3 "istio.io/api/networking/v1alpha3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+func creation(o *snapshot.Object) metav1.Time {
+	if m, ok := o.Typed.(metav1.Object); ok {
+		return m.GetCreationTimestamp()
+	}
+	return metav1.Time{}
+}
+
+// clientTLS is one TLS setting of a DestinationRule and where it is written.
+type clientTLS struct {
+	tls    *netv1alpha3.ClientTLSSettings
+	path   snapshot.Path
+	port   uint32 // 0: every port
+	subset string
+	// overridden lists the ports whose own setting replaces a policy-wide one.
+	overridden map[uint32]bool
+}
+
+// clientTLSSettings lists the explicit TLS settings of a DestinationRule:
+// the rule-wide one, per port, and per subset (and subset port).
+func clientTLSSettings(dr *netv1alpha3.DestinationRule) []clientTLS {
+	var out []clientTLS
+	add := func(tp *netv1alpha3.TrafficPolicy, at snapshot.Path, subset string) {
+		if tp == nil {
+			return
+		}
+		if tp.GetTls() != nil {
+			over := map[uint32]bool{}
+			for _, pl := range tp.GetPortLevelSettings() {
+				if pl.GetTls() != nil {
+					over[pl.GetPort().GetNumber()] = true
+				}
+			}
+			out = append(out, clientTLS{tls: tp.GetTls(), path: at.Child("tls"), subset: subset, overridden: over})
+		}
+		for i, pl := range tp.GetPortLevelSettings() {
+			if pl.GetTls() != nil {
+				out = append(out, clientTLS{tls: pl.GetTls(), path: at.Child("portLevelSettings", i, "tls"), port: pl.GetPort().GetNumber(), subset: subset})
+			}
+		}
+	}
+	add(dr.GetTrafficPolicy(), snapshot.P("spec", "trafficPolicy"), "")
+	for i, s := range dr.GetSubsets() {
+		add(s.GetTrafficPolicy(), snapshot.P("spec", "subsets", i, "trafficPolicy"), s.GetName())
+	}
+	return out
+}
+
+// DRTLSConflictsMTLS: a DestinationRule makes clients send plaintext or
+// non-Istio TLS to workloads whose PeerAuthentication requires Istio mTLS.
+var DRTLSConflictsMTLS = &analysis.Analyzer{
+	Code:     "MD301",
+	Name:     "dr-tls-conflicts-strict-mtls",
+	Severity: analysis.Error,
+	Summary:  "A DestinationRule's TLS mode (DISABLE, SIMPLE or MUTUAL) makes clients send plaintext or non-Istio TLS to workloads whose PeerAuthentication is STRICT: every request fails with 503.",
+	Doc:      doc("MD301"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindDestinationRule), analysis.Kinds(snapshot.KindPeerAuth)},
+	Reads:    reads(mtlsReads),
+	Requires: []*analysis.Fact{RegistryFact, PeerAuthFact},
+	Run: func(p *analysis.Pass) error {
+		r := p.ResultOf(RegistryFact).(*Registry)
+		pa := p.ResultOf(PeerAuthFact).(*PeerAuths)
+		for _, o := range p.Snapshot.List(snapshot.KindDestinationRule) {
+			dr := r.ruleByObject[o]
+			if dr == nil {
+				continue
+			}
+			for _, ct := range clientTLSSettings(dr.Spec) {
+				mode := ct.tls.GetMode()
+				if mode == netv1alpha3.ClientTLSSettings_ISTIO_MUTUAL {
+					continue
+				}
+				if wildcarded(dr.Host) {
+					reportWildcardConflict(p, pa, dr, ct)
+					continue
+				}
+				reportServiceConflict(p, r, pa, dr, ct)
+			}
+		}
+		return nil
+	},
+}
+
+// mtlsReads: backends by label, and their container ports (named target
+// ports). PeerAuthentications are read by the PeerAuthFact.
+var mtlsReads = func() map[schema.GroupKind][]string {
+	m := map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.ports"}}
+	for k, v := range podTemplateReads {
+		m[k] = append(append([]string(nil), v...), strings.Replace(v[0], "metadata", "spec.containers.ports", 1))
+	}
+	return m
+}()
+
+func clientEffect(mode netv1alpha3.ClientTLSSettings_TLSmode) string {
+	if mode == netv1alpha3.ClientTLSSettings_DISABLE {
+		return "clients send plaintext, the server's sidecar requires mTLS and resets the connection (503 UC, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination')"
+	}
+	return "clients originate their own TLS instead of Istio mTLS, the server's sidecar rejects the handshake (503 UF/URX, 'TLS error' in the reset reason)"
+}
+
+// reportServiceConflict checks a DestinationRule for one Service host
+// against the mode of each backend port it covers.
+func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *DestRule, ct clientTLS) {
+	svcs := r.services[dr.Host]
+	if len(svcs) == 0 {
+		return
+	}
+	svc := svcs[0]
+	be := p.Snapshot.ServiceBackends(svc.Object)
+	backends := be.Pods
+	if len(backends) == 0 {
+		backends = be.Workloads
+	}
+	for _, sp := range svc.Spec.Spec.Ports {
+		if ct.port != 0 && uint32(sp.Port) != ct.port || ct.overridden[uint32(sp.Port)] {
+			continue
+		}
+		for _, b := range backends {
+			spec, _, podLabels, ok := snapshot.PodSpecOf(b)
+			if !ok {
+				continue
+			}
+			res := pa.Mode(svc.Object.Key.Namespace, podLabels, containerPort(spec, sp))
+			if res.Mode != ModeStrict {
+				continue
+			}
+			f := analysis.Finding{
+				Subject: dr.Object.Key,
+				Message: fmt.Sprintf("%s sets tls.mode %s for %s port %d%s, but %s requires mTLS there (STRICT): %s.",
+					dr.Object.Ref(), ct.tls.GetMode(), dr.Host, sp.Port, subsetText(ct.subset), b.Ref(), clientEffect(ct.tls.GetMode())),
+				Locations: []analysis.Location{analysis.LocationOf(dr.Object, ct.path.Child("mode"))},
+				Evidence: []string{
+					fmt.Sprintf("%s: mode %s", ct.path, ct.tls.GetMode()),
+					fmt.Sprintf("effective PeerAuthentication for %s port %d: STRICT (from %s)", b.Ref(), containerPort(spec, sp), res.From[0].Ref()),
+				},
+				Remedy: "Use tls.mode ISTIO_MUTUAL (or remove the tls block and let auto mTLS choose) for in-mesh destinations; keep DISABLE/SIMPLE only for workloads without a sidecar, or relax the PeerAuthentication to PERMISSIVE for that port.",
+				Key:    fmt.Sprintf("%s/%d", ct.path, sp.Port),
+			}
+			for _, o := range res.From {
+				f.Related = append(f.Related, analysis.RelatedOf(o, "PeerAuthentication in force"))
+			}
+			f.Related = append(f.Related, analysis.RelatedOf(b, "a backend of "+svc.Object.Ref()))
+			p.Report(f)
+			break // one backend proves it for this port
+		}
+	}
+}
+
+// reportWildcardConflict checks a namespace- or mesh-wide DestinationRule
+// (*.ns.svc.cluster.local, *.local, *) against the namespace or mesh
+// PeerAuthentication.
+func reportWildcardConflict(p *analysis.Pass, pa *PeerAuths, dr *DestRule, ct clientTLS) {
+	var res Resolved
+	scope := ""
+	if name, ns, ok := ServiceOfHost(dr.Host); ok && name == "*" {
+		res, scope = pa.NamespaceMode(ns), "namespace "+ns
+	} else if dr.Host == "*" || dr.Host == "*.local" || dr.Host == "*."+DomainSuffix || dr.Host == "*.svc."+DomainSuffix {
+		res, scope = pa.NamespaceMode(pa.root), "the mesh"
+	} else {
+		return
+	}
+	if res.Mode != ModeStrict {
+		return
+	}
+	f := analysis.Finding{
+		Subject:   dr.Object.Key,
+		Message:   fmt.Sprintf("%s sets tls.mode %s for %s, but PeerAuthentication makes %s STRICT: %s.", dr.Object.Ref(), ct.tls.GetMode(), dr.Host, scope, clientEffect(ct.tls.GetMode())),
+		Locations: []analysis.Location{analysis.LocationOf(dr.Object, ct.path.Child("mode"))},
+		Evidence: []string{
+			fmt.Sprintf("%s: mode %s", ct.path, ct.tls.GetMode()),
+			fmt.Sprintf("PeerAuthentication for %s: STRICT (from %s)", scope, res.From[0].Ref()),
+		},
+		Remedy: "Set tls.mode ISTIO_MUTUAL in the wide DestinationRule (or remove its tls block), or make the PeerAuthentication PERMISSIVE until every client sends mTLS.",
+		Key:    ct.path.String(),
+	}
+	for _, o := range res.From {
+		f.Related = append(f.Related, analysis.RelatedOf(o, "PeerAuthentication in force"))
+	}
+	p.Report(f)
+}
+
+func subsetText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (subset " + s + ")"
+}
+
+// containerPort maps a Service port to the container port PeerAuthentication
+// port-level settings use.
+func containerPort(spec *corev1.PodSpec, sp corev1.ServicePort) int32 {
+	tp := sp.TargetPort
+	if tp.IntValue() != 0 {
+		return int32(tp.IntValue())
+	}
+	if tp.StrVal != "" {
+		for _, c := range spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == tp.StrVal {
+					return cp.ContainerPort
+				}
+			}
+		}
+	}
+	return sp.Port
+}
