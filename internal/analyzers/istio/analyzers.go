@@ -8,6 +8,7 @@ func Analyzers() []*analysis.Analyzer {
 		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
 		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 		GatewaySelectorNoWorkload, GatewayCredential,
+		VSDestinationPort, VSFaultWithRetries,
 		DRTLSConflictsMTLS,
 	}
 }
