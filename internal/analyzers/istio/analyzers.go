@@ -8,7 +8,7 @@ func Analyzers() []*analysis.Analyzer {
 		VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
 		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 		GatewaySelectorNoWorkload, GatewayCredential,
-		VSDestinationPort, VSFaultWithRetries,
+		VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse,
 		DRTLSConflictsMTLS,
 	}
 }
