@@ -9,6 +9,6 @@ func Analyzers() []*analysis.Analyzer {
 		VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 		GatewaySelectorNoWorkload, GatewayCredential,
 		VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse,
-		DRTLSConflictsMTLS,
+		DRTLSConflictsMTLS, DRNoCACertificates,
 	}
 }

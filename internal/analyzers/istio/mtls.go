@@ -10,7 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/version"
 )
 
 func creation(o *snapshot.Object) metav1.Time {
@@ -217,4 +219,80 @@ func containerPort(spec *corev1.PodSpec, sp corev1.ServicePort) int32 {
 		}
 	}
 	return sp.Port
+}
+
+// verifyByDefault is the release from which sidecars verify server
+// certificates against the OS trust store when a DestinationRule gives no
+// caCertificates (VERIFY_CERTIFICATE_AT_CLIENT defaults to true).
+var verifyByDefault = version.MustParse("1.20.0")
+
+// DRNoCACertificates: TLS origination without a CA to verify the server.
+var DRNoCACertificates = &analysis.Analyzer{
+	Code:     "MD302",
+	Name:     "dr-tls-without-ca",
+	Severity: analysis.Warning,
+	Summary:  "A DestinationRule originates TLS (SIMPLE or MUTUAL) without caCertificates: the server is verified only against the system trust store (Istio 1.20+), or not at all on older proxies.",
+	Doc:      doc("MD302"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindDestinationRule)},
+	Reads:    reads(nil),
+	Requires: []*analysis.Fact{RegistryFact, facts.ComponentVersions},
+	Run: func(p *analysis.Pass) error {
+		r := p.ResultOf(RegistryFact).(*Registry)
+		old, known := istiodBefore(p.ResultOf(facts.ComponentVersions).(*facts.Versions), verifyByDefault)
+		for _, o := range p.Snapshot.List(snapshot.KindDestinationRule) {
+			dr := r.ruleByObject[o]
+			if dr == nil {
+				continue
+			}
+			for _, ct := range clientTLSSettings(dr.Spec) {
+				t := ct.tls
+				mode := t.GetMode()
+				if mode != netv1alpha3.ClientTLSSettings_SIMPLE && mode != netv1alpha3.ClientTLSSettings_MUTUAL {
+					continue
+				}
+				if t.GetCaCertificates() != "" || t.GetInsecureSkipVerify().GetValue() || (t.GetCredentialName() != "" && dr.Spec.GetWorkloadSelector() != nil) {
+					continue
+				}
+				f := analysis.Finding{
+					Severity:  analysis.Info,
+					Subject:   o.Key,
+					Message:   fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates: the proxy checks the server certificate against the OS trust store only, so a private CA fails verification (503 UF, CERTIFICATE_VERIFY_FAILED) and no pinning to your CA happens.", o.Ref(), mode, dr.Host, portText2(ct)),
+					Locations: []analysis.Location{analysis.LocationOf(o, ct.path.Child("mode"))},
+					Evidence:  []string{fmt.Sprintf("%s: mode %s, caCertificates unset", ct.path, mode)},
+					Remedy:    "Set caCertificates (a file in the proxy) or a credentialName Secret with ca.crt for the CA that signs the server; set insecureSkipVerify: true only if skipping verification is intended.",
+					Key:       ct.path.String(),
+				}
+				switch {
+				case known && old:
+					f.Severity = analysis.Warning
+					f.Message = fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates, and istiod is older than %s: the proxy does not verify the server certificate at all.", o.Ref(), mode, dr.Host, portText2(ct), verifyByDefault)
+				case !known:
+					f.Evidence = append(f.Evidence, "istiod version not in the input: proxies before 1.20 would not verify the server at all")
+				}
+				p.Report(f)
+			}
+		}
+		return nil
+	},
+}
+
+func portText2(ct clientTLS) string {
+	s := ""
+	if ct.port != 0 {
+		s = fmt.Sprintf(" port %d", ct.port)
+	}
+	return s + subsetText(ct.subset)
+}
+
+// istiodBefore tells whether every istiod found is older than v.
+func istiodBefore(vers *facts.Versions, v version.V) (older, known bool) {
+	if len(vers.Istiod) == 0 {
+		return false, false
+	}
+	for _, c := range vers.Istiod {
+		if c.Version.AtLeast(v) {
+			return false, true
+		}
+	}
+	return true, true
 }
