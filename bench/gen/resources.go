@@ -10,7 +10,21 @@ import (
 
 // fakePEM is a fixed, syntactically PEM-looking blob (not a real
 // certificate); analyzers only need the keys to exist.
-var fakeCertPEM, fakeKeyPEM = fakePEM("CERTIFICATE", 18), fakePEM("PRIVATE KEY", 25)
+// realCertPEM is a real self-signed certificate (*.example.com, valid to
+// 2100), as dumps hold: meshdoctor parses certificate metadata, and a fake
+// body would be reported as a malformed credential.
+const realCertPEM = `-----BEGIN CERTIFICATE-----
+MIIBQzCB6qADAgECAggY6gptohsYODAKBggqhkjOPQQDAjAYMRYwFAYDVQQDDA0q
+LmV4YW1wbGUuY29tMCAXDTI1MDEwMTAwMDAwMFoYDzIxMDAwMTAxMDAwMDAwWjAY
+MRYwFAYDVQQDDA0qLmV4YW1wbGUuY29tMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcD
+QgAE8rFmC0yjPf2xJImLRyCLEIzeLgtV8hkWVdO1qYAG7fAUghs70DIq5lGIo1Hn
+Zw3UesIqXPWYbLsE/CISMqI0RaMcMBowGAYDVR0RBBEwD4INKi5leGFtcGxlLmNv
+bTAKBggqhkjOPQQDAgNIADBFAiEA/bhBzm+eFm+L4i7lxJqWNn7nb4d2e21T5ouP
+rCfeYwACIBTcGl3l/9SAIqlFNbVzSdH6BQoQ8a8kZMpaE2w/qarg
+-----END CERTIFICATE-----
+`
+
+var fakeCertPEM, fakeKeyPEM = realCertPEM, fakePEM("PRIVATE KEY", 25)
 
 func fakePEM(kind string, lines int) string {
 	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

@@ -75,6 +75,21 @@ func boundGateways(vs *snapshot.Object) (refs []string, paths []snapshot.Path) {
 	return refs, paths
 }
 
+// boundToMesh tells whether a VirtualService applies to sidecars: no
+// gateways at all, or "mesh" among them.
+func boundToMesh(vs *snapshot.Object) bool {
+	gws := virtualService(vs).GetGateways()
+	if len(gws) == 0 {
+		return true
+	}
+	for _, g := range gws {
+		if g == "mesh" {
+			return true
+		}
+	}
+	return false
+}
+
 // VSGatewayNotFound: a VirtualService binds to a Gateway that does not exist.
 var VSGatewayNotFound = &analysis.Analyzer{
 	Code:     "MD204",
@@ -147,21 +162,38 @@ var VSHostNotInGateway = &analysis.Analyzer{
 			if len(gws) == 0 {
 				continue
 			}
+			// A VirtualService also bound to mesh legitimately lists hosts
+			// (the in-cluster names) that only sidecars serve: it is wrong
+			// only when its gateways expose none of its hosts.
+			mesh := boundToMesh(vs)
+			var missing []int
 			for i, h := range virtualService(vs).GetHosts() {
 				exposed := false
-				var offered []string
 				for _, g := range gws {
 					for _, s := range g.Spec.GetServers() {
 						for _, sh := range s.GetHosts() {
-							offered = append(offered, g.Object.Key.Namespace+"/"+g.Object.Key.Name+": "+sh)
 							if serverHostAdmits(sh, g.Object.Key.Namespace, h, vs.Key.Namespace) {
 								exposed = true
 							}
 						}
 					}
 				}
-				if exposed {
-					continue
+				if !exposed {
+					missing = append(missing, i)
+				}
+			}
+			if mesh && len(missing) < len(virtualService(vs).GetHosts()) {
+				continue
+			}
+			for _, i := range missing {
+				h := virtualService(vs).GetHosts()[i]
+				var offered []string
+				for _, g := range gws {
+					for _, s := range g.Spec.GetServers() {
+						for _, sh := range s.GetHosts() {
+							offered = append(offered, g.Object.Key.Namespace+"/"+g.Object.Key.Name+": "+sh)
+						}
+					}
 				}
 				sort.Strings(offered)
 				f := analysis.Finding{
