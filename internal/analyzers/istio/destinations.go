@@ -267,12 +267,12 @@ var SubsetNoPods = &analysis.Analyzer{
 
 // podTemplateReads is what selecting pods and pod templates by label needs.
 var podTemplateReads = map[schema.GroupKind][]string{
-	snapshot.KindDeployment:  {"spec.template.metadata"},
-	snapshot.KindStatefulSet: {"spec.template.metadata"},
-	snapshot.KindDaemonSet:   {"spec.template.metadata"},
-	snapshot.KindReplicaSet:  {"spec.template.metadata"},
-	snapshot.KindJob:         {"spec.template.metadata"},
-	snapshot.KindCronJob:     {"spec.jobTemplate.spec.template.metadata"},
+	snapshot.KindDeployment:  {"spec.template.metadata.labels"},
+	snapshot.KindStatefulSet: {"spec.template.metadata.labels"},
+	snapshot.KindDaemonSet:   {"spec.template.metadata.labels"},
+	snapshot.KindReplicaSet:  {"spec.template.metadata.labels"},
+	snapshot.KindJob:         {"spec.template.metadata.labels"},
+	snapshot.KindCronJob:     {"spec.jobTemplate.spec.template.metadata.labels"},
 }
 
 func coversWorkloads(s *snapshot.Snapshot, ns string) bool {

@@ -102,7 +102,7 @@ var DRTLSConflictsMTLS = &analysis.Analyzer{
 var mtlsReads = func() map[schema.GroupKind][]string {
 	m := map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.ports"}}
 	for k, v := range podTemplateReads {
-		m[k] = append(append([]string(nil), v...), strings.Replace(v[0], "metadata", "spec.containers.ports", 1))
+		m[k] = append(append([]string(nil), v...), strings.Replace(v[0], "metadata.labels", "spec.containers.ports", 1))
 	}
 	return m
 }()

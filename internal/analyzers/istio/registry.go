@@ -64,7 +64,7 @@ type Registry struct {
 
 // Reads lists the fields the registry decodes, for analyzers' declarations.
 var registryReads = map[schema.GroupKind][]string{
-	snapshot.KindService:         {"spec"},
+	snapshot.KindService:         {"spec.ports", "spec.selector", "spec.type"},
 	snapshot.KindServiceEntry:    {"spec"},
 	snapshot.KindDestinationRule: {"spec"},
 	snapshot.KindGateway:         {"spec"},
