@@ -90,6 +90,32 @@ func boundToMesh(vs *snapshot.Object) bool {
 	return false
 }
 
+// existingGateways returns the gateway references of a VirtualService
+// (mesh left out) and those of them that exist.
+func (r *Registry) existingGateways(vs *snapshot.Object) (refs []string, gws []*Gateway) {
+	refs, _ = boundGateways(vs)
+	for _, ref := range refs {
+		if g := r.Gateway(ref); g != nil {
+			gws = append(gws, g)
+		}
+	}
+	return refs, gws
+}
+
+// serverHostList lists "ns/gateway: host" for every server host, sorted.
+func serverHostList(gws []*Gateway) []string {
+	var out []string
+	for _, g := range gws {
+		for _, s := range g.Spec.GetServers() {
+			for _, sh := range s.GetHosts() {
+				out = append(out, g.Object.Key.Namespace+"/"+g.Object.Key.Name+": "+sh)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // VSGatewayNotFound: a VirtualService binds to a Gateway that does not exist.
 var VSGatewayNotFound = &analysis.Analyzer{
 	Code:     "MD204",
@@ -152,13 +178,7 @@ var VSHostNotInGateway = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
 		for _, vs := range r.VirtualSvcs {
-			refs, _ := boundGateways(vs)
-			var gws []*Gateway
-			for _, ref := range refs {
-				if g := r.Gateway(ref); g != nil {
-					gws = append(gws, g)
-				}
-			}
+			refs, gws := r.existingGateways(vs)
 			if len(gws) == 0 {
 				continue
 			}
@@ -187,15 +207,7 @@ var VSHostNotInGateway = &analysis.Analyzer{
 			}
 			for _, i := range missing {
 				h := virtualService(vs).GetHosts()[i]
-				var offered []string
-				for _, g := range gws {
-					for _, s := range g.Spec.GetServers() {
-						for _, sh := range s.GetHosts() {
-							offered = append(offered, g.Object.Key.Namespace+"/"+g.Object.Key.Name+": "+sh)
-						}
-					}
-				}
-				sort.Strings(offered)
+				offered := serverHostList(gws)
 				f := analysis.Finding{
 					Subject:   vs.Key,
 					Message:   fmt.Sprintf("%s lists host %q, but no server of its gateways (%s) exposes it for namespace %s: the gateway has no route for that host and answers 404.", vs.Ref(), h, strings.Join(refs, ", "), vs.Key.Namespace),
@@ -229,13 +241,9 @@ var GatewayRouteMismatch = &analysis.Analyzer{
 		r := p.ResultOf(RegistryFact).(*Registry)
 		for _, vs := range r.VirtualSvcs {
 			spec := virtualService(vs)
-			refs, _ := boundGateways(vs)
+			_, gws := r.existingGateways(vs)
 			kinds := map[string][]string{} // route kind the servers need -> servers
-			for _, ref := range refs {
-				g := r.Gateway(ref)
-				if g == nil {
-					continue
-				}
+			for _, g := range gws {
 				for si, s := range g.Spec.GetServers() {
 					for _, sh := range s.GetHosts() {
 						admitted := false
