@@ -77,8 +77,10 @@ func sameDecode(t testing.TB, d *Decoder, doc string) bool {
 	}
 	if werr != nil {
 		// Both fail. Messages may differ only in the order in which an
-		// echoed document lists its keys (the reference sorts them).
-		if len(werr.Error()) != len(gerr.Error()) {
+		// echoed document lists its keys (the reference sorts them), or,
+		// when several fields have the wrong type, in which one is named:
+		// the reference visits keys sorted, the tree in document order.
+		if len(werr.Error()) != len(gerr.Error()) && !(typeError(werr) && typeError(gerr)) {
 			t.Fatalf("error messages differ:\n%v\n%v", werr, gerr)
 		}
 		return true
@@ -195,6 +197,8 @@ func TestDecodeTreeOnRepositoryYAML(t *testing.T) {
 		t.Errorf("only %d documents compared", n)
 	}
 }
+
+func typeError(err error) bool { return strings.Contains(err.Error(), "json: cannot unmarshal") }
 
 func FuzzDecodeTree(f *testing.F) {
 	d, _ := New()
