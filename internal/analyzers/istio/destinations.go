@@ -6,25 +6,12 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
 var vsInput = analysis.Kinds(snapshot.KindVirtualService)
-
-// reads merges the registry's declared reads with more.
-func reads(more map[schema.GroupKind][]string) map[schema.GroupKind][]string {
-	out := map[schema.GroupKind][]string{}
-	for k, v := range registryReads {
-		out[k] = append(out[k], v...)
-	}
-	for k, v := range more {
-		out[k] = append(out[k], v...)
-	}
-	return out
-}
 
 // VSHostNotFound: a route sends traffic to a host no Service or
 // ServiceEntry defines.
@@ -39,18 +26,14 @@ var VSHostNotFound = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			for _, d := range Destinations(vs) {
 				host := d.Dest.GetHost()
-				fqdn := FQDN(host, vs.Key.Namespace)
-				state, why := r.LookupHost(fqdn, vs.Key.Namespace)
-				alt := r.guessService(host)
-				if state == HostUnknown && alt != nil {
-					state = HostMissing // "name.namespace" of an existing Service
-				}
-				switch state {
+				dh := r.resolveDestination(host, vs.Key.Namespace)
+				fqdn, alt := dh.fqdn, dh.alt
+				switch dh.state {
 				case HostUnknown:
-					p.NotChecked("destination hosts of %s: %s", vs.Ref(), why)
+					p.NotChecked("destination hosts of %s: %s", vs.Ref(), dh.why)
 					continue
 				case HostFound:
 					continue
@@ -76,30 +59,17 @@ var VSHostNotFound = &analysis.Analyzer{
 }
 
 func consequence(d RouteDest) string {
-	if strings.Contains(d.Path.String(), "mirror") {
+	if d.Mirror {
 		return "Envoy has no cluster for it, so nothing is mirrored."
 	}
 	return "Envoy has no cluster for it, so requests on this route fail (503, flag NC)."
 }
 
 func verb(d RouteDest) string {
-	if strings.Contains(d.Path.String(), "mirror") {
+	if d.Mirror {
 		return "mirrors to"
 	}
 	return "routes to"
-}
-
-// guessService finds the Service a "name.namespace" host probably means.
-func (r *Registry) guessService(host string) *Service {
-	name, ns, ok := strings.Cut(host, ".")
-	if !ok || strings.Contains(ns, ".") && !strings.HasSuffix(ns, ".svc") {
-		return nil
-	}
-	ns = strings.TrimSuffix(ns, ".svc")
-	if s := r.services[name+"."+ns+".svc."+DomainSuffix]; len(s) > 0 {
-		return s[0]
-	}
-	return nil
 }
 
 // VSSubsetNotFound: a destination names a subset no DestinationRule for its
@@ -115,16 +85,17 @@ var VSSubsetNotFound = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			for _, d := range Destinations(vs) {
 				subset := d.Dest.GetSubset()
 				if subset == "" {
 					continue
 				}
-				fqdn := FQDN(d.Dest.GetHost(), vs.Key.Namespace)
-				if state, _ := r.LookupHost(fqdn, vs.Key.Namespace); state == HostMissing || r.guessService(d.Dest.GetHost()) != nil {
+				dh := r.resolveDestination(d.Dest.GetHost(), vs.Key.Namespace)
+				if dh.state == HostMissing {
 					continue // MD201 reports the host itself
 				}
+				fqdn := dh.fqdn
 				drs := r.DestinationRules(fqdn, vs.Key.Namespace)
 				if len(drs) == 0 && !p.Snapshot.Has(snapshot.KindDestinationRule) {
 					p.NotChecked("subsets of %s: the input has no DestinationRules", vs.Ref())
@@ -191,7 +162,7 @@ var SubsetNoPods = &analysis.Analyzer{
 	Summary:  "A DestinationRule subset's labels select no pod of its Service: traffic routed to it fails with 503 UH (no healthy upstream).",
 	Doc:      doc("MD203"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindDestinationRule)},
-	Reads:    reads(podTemplateReads),
+	Reads:    reads(templateReads("metadata.labels")),
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
@@ -263,16 +234,6 @@ var SubsetNoPods = &analysis.Analyzer{
 		}
 		return nil
 	},
-}
-
-// podTemplateReads is what selecting pods and pod templates by label needs.
-var podTemplateReads = map[schema.GroupKind][]string{
-	snapshot.KindDeployment:  {"spec.template.metadata.labels"},
-	snapshot.KindStatefulSet: {"spec.template.metadata.labels"},
-	snapshot.KindDaemonSet:   {"spec.template.metadata.labels"},
-	snapshot.KindReplicaSet:  {"spec.template.metadata.labels"},
-	snapshot.KindJob:         {"spec.template.metadata.labels"},
-	snapshot.KindCronJob:     {"spec.jobTemplate.spec.template.metadata.labels"},
 }
 
 func coversWorkloads(s *snapshot.Snapshot, ns string) bool {

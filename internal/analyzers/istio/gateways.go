@@ -34,6 +34,19 @@ func serverHostAdmits(serverHost, gwNS, host, vsNS string) bool {
 	return hostsMatch(dns, host)
 }
 
+// serverAdmitsAny tells whether server s of Gateway g exposes any of the
+// hosts of a VirtualService in namespace vsNS.
+func serverAdmitsAny(g *Gateway, s *netv1alpha3.Server, hosts []string, vsNS string) bool {
+	for _, sh := range s.GetHosts() {
+		for _, h := range hosts {
+			if serverHostAdmits(sh, g.Object.Key.Namespace, h, vsNS) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // serverRoutes names what a Gateway server does with a connection and so
 // which VirtualService routes apply to it: "http" (plain HTTP, or HTTPS
 // terminated at the gateway), "tls" (TLS passed through, routed by SNI) or
@@ -102,6 +115,18 @@ func (r *Registry) existingGateways(vs *snapshot.Object) (refs []string, gws []*
 	return refs, gws
 }
 
+// exposedBy tells whether any server of gws exposes host to namespace vsNS.
+func exposedBy(gws []*Gateway, host, vsNS string) bool {
+	for _, g := range gws {
+		for _, s := range g.Spec.GetServers() {
+			if serverAdmitsAny(g, s, []string{host}, vsNS) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // serverHostList lists "ns/gateway: host" for every server host, sorted.
 func serverHostList(gws []*Gateway) []string {
 	var out []string
@@ -132,7 +157,7 @@ var VSGatewayNotFound = &analysis.Analyzer{
 		for _, g := range r.Gateways() {
 			byName[g.Object.Key.Name] = append(byName[g.Object.Key.Name], g)
 		}
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			refs, paths := boundGateways(vs)
 			for i, ref := range refs {
 				if r.Gateway(ref) != nil {
@@ -177,7 +202,7 @@ var VSHostNotInGateway = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			refs, gws := r.existingGateways(vs)
 			if len(gws) == 0 {
 				continue
@@ -185,29 +210,19 @@ var VSHostNotInGateway = &analysis.Analyzer{
 			// A VirtualService also bound to mesh legitimately lists hosts
 			// (the in-cluster names) that only sidecars serve: it is wrong
 			// only when its gateways expose none of its hosts.
-			mesh := boundToMesh(vs)
+			hosts := virtualService(vs).GetHosts()
 			var missing []int
-			for i, h := range virtualService(vs).GetHosts() {
-				exposed := false
-				for _, g := range gws {
-					for _, s := range g.Spec.GetServers() {
-						for _, sh := range s.GetHosts() {
-							if serverHostAdmits(sh, g.Object.Key.Namespace, h, vs.Key.Namespace) {
-								exposed = true
-							}
-						}
-					}
-				}
-				if !exposed {
+			for i, h := range hosts {
+				if !exposedBy(gws, h, vs.Key.Namespace) {
 					missing = append(missing, i)
 				}
 			}
-			if mesh && len(missing) < len(virtualService(vs).GetHosts()) {
+			if len(missing) == 0 || boundToMesh(vs) && len(missing) < len(hosts) {
 				continue
 			}
+			offered := serverHostList(gws)
 			for _, i := range missing {
-				h := virtualService(vs).GetHosts()[i]
-				offered := serverHostList(gws)
+				h := hosts[i]
 				f := analysis.Finding{
 					Subject:   vs.Key,
 					Message:   fmt.Sprintf("%s lists host %q, but no server of its gateways (%s) exposes it for namespace %s: the gateway has no route for that host and answers 404.", vs.Ref(), h, strings.Join(refs, ", "), vs.Key.Namespace),
@@ -239,24 +254,15 @@ var GatewayRouteMismatch = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			spec := virtualService(vs)
 			_, gws := r.existingGateways(vs)
 			kinds := map[string][]string{} // route kind the servers need -> servers
 			for _, g := range gws {
 				for si, s := range g.Spec.GetServers() {
-					for _, sh := range s.GetHosts() {
-						admitted := false
-						for _, h := range spec.GetHosts() {
-							if serverHostAdmits(sh, g.Object.Key.Namespace, h, vs.Key.Namespace) {
-								admitted = true
-							}
-						}
-						if admitted {
-							k := serverRoutes(s)
-							kinds[k] = append(kinds[k], fmt.Sprintf("%s servers[%d] (port %d %s, tls mode %s)", g.Object.Ref(), si, s.GetPort().GetNumber(), s.GetPort().GetProtocol(), tlsModeText(s)))
-							break
-						}
+					if serverAdmitsAny(g, s, spec.GetHosts(), vs.Key.Namespace) {
+						k := serverRoutes(s)
+						kinds[k] = append(kinds[k], fmt.Sprintf("%s servers[%d] (port %d %s, tls mode %s)", g.Object.Ref(), si, s.GetPort().GetNumber(), s.GetPort().GetProtocol(), tlsModeText(s)))
 					}
 				}
 			}

@@ -50,13 +50,9 @@ func workloadNamespaces(objs []*snapshot.Object) []string {
 	return out
 }
 
-var gatewayWorkloadReads = func() map[schema.GroupKind][]string {
-	m := map[schema.GroupKind][]string{snapshot.KindSecret: {"data", "stringData", "type"}}
-	for k, v := range podTemplateReads {
-		m[k] = v
-	}
-	return m
-}()
+var gatewayWorkloadReads = reads(templateReads("metadata.labels"), map[schema.GroupKind][]string{
+	snapshot.KindSecret: {"data", "stringData", "type"},
+})
 
 // GatewaySelectorNoWorkload: a Gateway whose selector picks no gateway pod.
 var GatewaySelectorNoWorkload = &analysis.Analyzer{
@@ -66,7 +62,7 @@ var GatewaySelectorNoWorkload = &analysis.Analyzer{
 	Summary:  "A Gateway's selector matches no gateway workload in any namespace, so no proxy serves its listeners.",
 	Doc:      doc("MD207"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindGateway)},
-	Reads:    reads(gatewayWorkloadReads),
+	Reads:    gatewayWorkloadReads,
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
@@ -135,7 +131,7 @@ var GatewayCredential = &analysis.Analyzer{
 	Summary:  "A Gateway server's credentialName Secret is missing from the gateway pods' namespace, lacks a certificate/key pair, or holds an expired certificate.",
 	Doc:      doc("MD208"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindGateway)},
-	Reads:    reads(gatewayWorkloadReads),
+	Reads:    gatewayWorkloadReads,
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
@@ -164,25 +160,27 @@ var GatewayCredential = &analysis.Analyzer{
 						Locations: []analysis.Location{analysis.LocationOf(g.Object, c.path)},
 						Key:       ns + "/" + c.name,
 					}
-					caSecret := p.Snapshot.Get(snapshot.KindSecret, ns, c.name+"-cacert") != nil
-					switch problem, remedy := credentialProblem(sec, c, caSecret, now); {
-					case sec == nil:
+					if sec == nil {
 						f.Message = fmt.Sprintf("%s server %d uses credentialName %q, but Secret %s/%s does not exist in the namespace of its gateway pods: the gateway cannot serve TLS for these hosts and handshakes fail.", g.Object.Ref(), c.server, c.name, ns, c.name)
 						f.Evidence = []string{fmt.Sprintf("gateway workloads in namespace %s; no Secret %s there", ns, c.name)}
 						f.Remedy = fmt.Sprintf("Create the Secret in namespace %s (`kubectl create -n %s secret tls %s --cert=... --key=...`); credentials are read from the gateway workload's namespace, not the Gateway's.", ns, ns, c.name)
-					case problem != "":
-						f.Message = fmt.Sprintf("%s server %d uses credentialName %q, but Secret %s/%s %s.", g.Object.Ref(), c.server, c.name, ns, c.name, problem)
-						f.Evidence = []string{fmt.Sprintf("%s keys: %s", sec.Ref(), orNone(sec.Secret.KeyNames()))}
-						for _, k := range sec.Secret.KeyNames() {
-							for _, ci := range sec.Secret.Keys[k].Certs {
-								f.Evidence = append(f.Evidence, fmt.Sprintf("%s: subject %s, DNS %s, valid %s to %s", k, ci.Subject, orNone(ci.DNSNames), ci.NotBefore.Format(time.DateOnly), ci.NotAfter.Format(time.DateOnly)))
-							}
-						}
-						f.Remedy = remedy
-						f.Related = []analysis.Related{analysis.RelatedOf(sec, "the credential Secret")}
-					default:
+						p.Report(f)
 						continue
 					}
+					caSecret := p.Snapshot.Get(snapshot.KindSecret, ns, c.name+"-cacert") != nil
+					problem, remedy := credentialProblem(sec, c, caSecret, now)
+					if problem == "" {
+						continue
+					}
+					f.Message = fmt.Sprintf("%s server %d uses credentialName %q, but Secret %s/%s %s.", g.Object.Ref(), c.server, c.name, ns, c.name, problem)
+					f.Evidence = []string{fmt.Sprintf("%s keys: %s", sec.Ref(), orNone(sec.Secret.KeyNames()))}
+					for _, k := range sec.Secret.KeyNames() {
+						for _, ci := range sec.Secret.Keys[k].Certs {
+							f.Evidence = append(f.Evidence, fmt.Sprintf("%s: subject %s, DNS %s, valid %s to %s", k, ci.Subject, orNone(ci.DNSNames), ci.NotBefore.Format(time.DateOnly), ci.NotAfter.Format(time.DateOnly)))
+						}
+					}
+					f.Remedy = remedy
+					f.Related = []analysis.Related{analysis.RelatedOf(sec, "the credential Secret")}
 					p.Report(f)
 				}
 			}
@@ -194,8 +192,8 @@ var GatewayCredential = &analysis.Analyzer{
 // credentialProblem says what is wrong with a credential Secret, if
 // anything, and how to fix it.
 func credentialProblem(sec *snapshot.Object, c credRef, caSecret bool, now time.Time) (problem, remedy string) {
-	if sec == nil || sec.Secret == nil {
-		return "", ""
+	if sec.Secret == nil {
+		return "", "" // no data in the input (metadata only)
 	}
 	s := sec.Secret
 	recreate := fmt.Sprintf("Recreate it with the expected keys: `kubectl create -n %s secret tls %s --cert=chain.pem --key=key.pem`.", sec.Key.Namespace, sec.Key.Name)

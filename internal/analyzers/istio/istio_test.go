@@ -2,12 +2,11 @@ package istio_test
 
 import (
 	"context"
-	"strings"
-
-	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
 )
@@ -39,5 +38,32 @@ func TestUnknownIsNotMissing(t *testing.T) {
 		if !strings.Contains(notes[code], want) {
 			t.Errorf("%s not-checked notes %q lack %q", code, notes[code], want)
 		}
+	}
+}
+
+// TestSeverityFollowsConsequence: MD302 is a warning only where the proxy
+// does not verify at all; MD206 is an error only when the mismatched routes
+// are the VirtualService's only routes.
+func TestSeverityFollowsConsequence(t *testing.T) {
+	sev := func(file, code string) []analysis.Severity {
+		var out []analysis.Severity
+		for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
+			if f.Code == code {
+				out = append(out, f.Severity)
+			}
+		}
+		return out
+	}
+	if got := sev("testdata/drca_old_istiod.yaml", "MD302"); len(got) != 1 || got[0] != analysis.Warning {
+		t.Errorf("MD302 with istiod 1.19: %v, want one warning", got)
+	}
+	if got := sev("testdata/drca_positive.yaml", "MD302"); len(got) != 2 || got[0] != analysis.Info {
+		t.Errorf("MD302 without istiod in the input: %v, want info", got)
+	}
+	if got := sev("testdata/gateway_binding_mixed.yaml", "MD206"); len(got) != 1 || got[0] != analysis.Warning {
+		t.Errorf("MD206 with other routes still serving: %v, want one warning", got)
+	}
+	if got := sev("testdata/gateway_binding_positive.yaml", "MD206"); len(got) != 2 || got[0] != analysis.Error || got[1] != analysis.Error {
+		t.Errorf("MD206 with only mismatched routes: %v, want errors", got)
 	}
 }

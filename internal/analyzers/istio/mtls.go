@@ -2,11 +2,9 @@ package istio
 
 import (
 	"fmt"
-	"strings"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -14,13 +12,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/version"
 )
-
-func creation(o *snapshot.Object) metav1.Time {
-	if m, ok := o.Typed.(metav1.Object); ok {
-		return m.GetCreationTimestamp()
-	}
-	return metav1.Time{}
-}
 
 // clientTLS is one TLS setting of a DestinationRule and where it is written.
 type clientTLS struct {
@@ -71,7 +62,9 @@ var DRTLSConflictsMTLS = &analysis.Analyzer{
 	Summary:  "A DestinationRule's TLS mode (DISABLE, SIMPLE or MUTUAL) makes clients send plaintext or non-Istio TLS to workloads whose PeerAuthentication is STRICT: every request fails with 503.",
 	Doc:      doc("MD301"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindDestinationRule), analysis.Kinds(snapshot.KindPeerAuth)},
-	Reads:    reads(mtlsReads),
+	// Backends by label and their container ports (for named target
+	// ports); PeerAuthentications are read by the PeerAuthFact.
+	Reads:    reads(templateReads("metadata.labels", "spec.containers.ports"), map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.ports"}}),
 	Requires: []*analysis.Fact{RegistryFact, PeerAuthFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
@@ -96,16 +89,6 @@ var DRTLSConflictsMTLS = &analysis.Analyzer{
 		return nil
 	},
 }
-
-// mtlsReads: backends by label, and their container ports (named target
-// ports). PeerAuthentications are read by the PeerAuthFact.
-var mtlsReads = func() map[schema.GroupKind][]string {
-	m := map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.ports"}}
-	for k, v := range podTemplateReads {
-		m[k] = append(append([]string(nil), v...), strings.Replace(v[0], "metadata.labels", "spec.containers.ports", 1))
-	}
-	return m
-}()
 
 func clientEffect(mode netv1alpha3.ClientTLSSettings_TLSmode) string {
 	if mode == netv1alpha3.ClientTLSSettings_DISABLE {
@@ -136,7 +119,8 @@ func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *Des
 			if !ok {
 				continue
 			}
-			res := pa.Mode(svc.Object.Key.Namespace, podLabels, containerPort(spec, sp))
+			port := containerPort(spec, sp)
+			res := pa.Mode(svc.Object.Key.Namespace, podLabels, port)
 			if res.Mode != ModeStrict {
 				continue
 			}
@@ -147,7 +131,7 @@ func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *Des
 				Locations: []analysis.Location{analysis.LocationOf(dr.Object, ct.path.Child("mode"))},
 				Evidence: []string{
 					fmt.Sprintf("%s: mode %s", ct.path, ct.tls.GetMode()),
-					fmt.Sprintf("effective PeerAuthentication for %s port %d: STRICT (from %s)", b.Ref(), containerPort(spec, sp), res.From[0].Ref()),
+					fmt.Sprintf("effective PeerAuthentication for %s port %d: STRICT (from %s)", b.Ref(), port, res.From[0].Ref()),
 				},
 				Remedy: "Use tls.mode ISTIO_MUTUAL (or remove the tls block and let auto mTLS choose) for in-mesh destinations; keep DISABLE/SIMPLE only for workloads without a sidecar, or relax the PeerAuthentication to PERMISSIVE for that port.",
 				Key:    fmt.Sprintf("%s/%d", ct.path, sp.Port),
@@ -256,7 +240,7 @@ var DRNoCACertificates = &analysis.Analyzer{
 				f := analysis.Finding{
 					Severity:  analysis.Info,
 					Subject:   o.Key,
-					Message:   fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates: the proxy checks the server certificate against the OS trust store only, so a private CA fails verification (503 UF, CERTIFICATE_VERIFY_FAILED) and no pinning to your CA happens.", o.Ref(), mode, dr.Host, portText2(ct)),
+					Message:   fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates: the proxy checks the server certificate against the OS trust store only, so a private CA fails verification (503 UF, CERTIFICATE_VERIFY_FAILED) and no pinning to your CA happens.", o.Ref(), mode, dr.Host, scopeText(ct)),
 					Locations: []analysis.Location{analysis.LocationOf(o, ct.path.Child("mode"))},
 					Evidence:  []string{fmt.Sprintf("%s: mode %s, caCertificates unset", ct.path, mode)},
 					Remedy:    "Set caCertificates (a file in the proxy) or a credentialName Secret with ca.crt for the CA that signs the server; set insecureSkipVerify: true only if skipping verification is intended.",
@@ -265,7 +249,7 @@ var DRNoCACertificates = &analysis.Analyzer{
 				switch {
 				case known && old:
 					f.Severity = analysis.Warning
-					f.Message = fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates, and istiod is older than %s: the proxy does not verify the server certificate at all.", o.Ref(), mode, dr.Host, portText2(ct), verifyByDefault)
+					f.Message = fmt.Sprintf("%s originates TLS (%s) to %s%s without caCertificates, and istiod is older than %s: the proxy does not verify the server certificate at all.", o.Ref(), mode, dr.Host, scopeText(ct), verifyByDefault)
 				case !known:
 					f.Evidence = append(f.Evidence, "istiod version not in the input: proxies before 1.20 would not verify the server at all")
 				}
@@ -276,7 +260,8 @@ var DRNoCACertificates = &analysis.Analyzer{
 	},
 }
 
-func portText2(ct clientTLS) string {
+// scopeText names the port and subset a TLS setting is limited to, if any.
+func scopeText(ct clientTLS) string {
 	s := ""
 	if ct.port != 0 {
 		s = fmt.Sprintf(" port %d", ct.port)

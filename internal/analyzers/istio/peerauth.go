@@ -5,6 +5,7 @@ import (
 
 	secv1beta1 "istio.io/api/security/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -39,7 +40,6 @@ type PeerAuths struct {
 	meshLevel *peerAuth
 	nsLevel   map[string]*peerAuth
 	workload  map[string][]*peerAuth // by namespace
-	any       bool
 }
 
 // PeerAuthFact builds the PeerAuths index once per run.
@@ -58,7 +58,6 @@ var PeerAuthFact = &analysis.Fact{
 			if !ok {
 				continue
 			}
-			pa.any = true
 			e := &peerAuth{Object: o, Spec: &t.Spec}
 			ns := o.Key.Namespace
 			switch {
@@ -81,6 +80,14 @@ var PeerAuthFact = &analysis.Fact{
 	},
 }
 
+// creation is an object's creationTimestamp (zero when not written).
+func creation(o *snapshot.Object) metav1.Time {
+	if m, ok := o.Typed.(metav1.Object); ok {
+		return m.GetCreationTimestamp()
+	}
+	return metav1.Time{}
+}
+
 // older orders objects by creation time, then input order (stable sort).
 func older(a, b *snapshot.Object) bool {
 	ta, tb := creation(a), creation(b)
@@ -96,9 +103,6 @@ type Resolved struct {
 	// From lists the deciding policy (first) and any it inherited from.
 	From []*snapshot.Object
 }
-
-// Any tells whether the input holds PeerAuthentications at all.
-func (pa *PeerAuths) Any() bool { return pa.any }
 
 // Mode returns the mode for port (a container port; 0 for none) of a
 // workload with podLabels in namespace ns.

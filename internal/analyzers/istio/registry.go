@@ -51,15 +51,13 @@ type Registry struct {
 	Snapshot *snapshot.Snapshot
 	Mesh     *facts.Mesh
 
-	services      map[string][]*Service
-	entries       map[string][]*Entry
-	wildEntries   map[string][]*Entry // by the wildcard host itself
-	rules         map[string][]*DestRule
-	wildRules     []*DestRule
-	ruleByObject  map[*snapshot.Object]*DestRule
-	gateways      map[string]*Gateway // "ns/name"
-	VirtualSvcs   []*snapshot.Object
-	hasEntryInput bool
+	services     map[string][]*Service
+	entries      map[string][]*Entry
+	wildEntries  map[string][]*Entry // by the wildcard host itself
+	rules        map[string][]*DestRule
+	wildRules    []*DestRule
+	ruleByObject map[*snapshot.Object]*DestRule
+	gateways     map[string]*Gateway // "ns/name"
 }
 
 // Reads lists the fields the registry decodes, for analyzers' declarations.
@@ -112,7 +110,6 @@ func buildRegistry(s *snapshot.Snapshot, mesh *facts.Mesh) *Registry {
 		if !ok {
 			continue
 		}
-		r.hasEntryInput = true
 		e := &Entry{Object: o, Spec: &se.Spec}
 		for _, h := range se.Spec.GetHosts() {
 			if wildcarded(h) {
@@ -142,8 +139,12 @@ func buildRegistry(s *snapshot.Snapshot, mesh *facts.Mesh) *Registry {
 		}
 		r.gateways[o.Key.Namespace+"/"+o.Key.Name] = &Gateway{Object: o, Spec: &gw.Spec}
 	}
-	r.VirtualSvcs = s.List(snapshot.KindVirtualService)
 	return r
+}
+
+// VirtualServices returns every VirtualService in input order.
+func (r *Registry) VirtualServices() []*snapshot.Object {
+	return r.Snapshot.List(snapshot.KindVirtualService)
 }
 
 // Services returns the Kubernetes Services named by fqdn visible from
@@ -204,10 +205,51 @@ func (r *Registry) LookupHost(fqdn, from string) (HostState, string) {
 		}
 		return HostMissing, ""
 	}
-	if !r.hasEntryInput {
+	if !r.Snapshot.Has(snapshot.KindServiceEntry) {
 		return HostUnknown, "the input has no ServiceEntries"
 	}
 	return HostMissing, ""
+}
+
+// destHost is a destination host as written, resolved and looked up.
+type destHost struct {
+	fqdn  string
+	state HostState
+	why   string // for HostUnknown
+	// alt is the Service a missing "name.namespace" host probably means.
+	alt *Service
+}
+
+// resolveDestination resolves a host written in namespace ns and looks it
+// up. A "name.namespace" host that is not defined while Service name in
+// namespace exists is missing even when ServiceEntries are not in the
+// input: Istio takes it literally.
+func (r *Registry) resolveDestination(host, ns string) destHost {
+	d := destHost{fqdn: FQDN(host, ns)}
+	d.state, d.why = r.LookupHost(d.fqdn, ns)
+	if d.state != HostFound {
+		if d.alt = r.guessService(host); d.alt != nil {
+			d.state = HostMissing
+		}
+	}
+	return d
+}
+
+// guessService finds the Service a "name.namespace" or "name.namespace.svc"
+// host probably means.
+func (r *Registry) guessService(host string) *Service {
+	name, ns, ok := strings.Cut(host, ".")
+	if !ok {
+		return nil
+	}
+	ns = strings.TrimSuffix(ns, ".svc")
+	if strings.Contains(ns, ".") {
+		return nil
+	}
+	if s := r.services[name+"."+ns+".svc."+DomainSuffix]; len(s) > 0 {
+		return s[0]
+	}
+	return nil
 }
 
 // DestinationRules returns the DestinationRules visible from namespace from

@@ -24,7 +24,7 @@ var VSDestinationPort = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			for _, d := range Destinations(vs) {
 				fqdn := FQDN(d.Dest.GetHost(), vs.Key.Namespace)
 				ports, owner := r.hostPorts(fqdn, vs.Key.Namespace)
@@ -55,7 +55,7 @@ var VSDestinationPort = &analysis.Analyzer{
 					f.Message = fmt.Sprintf("%s %s %s port %d, but %s exposes only %s: Envoy has no cluster outbound|%d||%s and answers 503 (NC).", vs.Ref(), verb(d), d.Dest.GetHost(), n, owner.Ref(), have, n, fqdn)
 					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path.Child("port", "number"))}
 					f.Remedy = fmt.Sprintf("Use the Service port (one of %s), not the container port.", have)
-					if strings.Contains(owner.Ref(), "Service/") {
+					if owner.Key.GroupKind() == snapshot.KindService {
 						f.Evidence = append(f.Evidence, "a destination port is the Service's port, not its targetPort")
 					}
 				default:
@@ -112,7 +112,7 @@ var VSFaultWithRetries = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
-		for _, vs := range r.VirtualSvcs {
+		for _, vs := range r.VirtualServices() {
 			for i, h := range virtualService(vs).GetHttp() {
 				if h.GetFault() == nil {
 					continue

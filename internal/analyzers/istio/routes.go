@@ -15,8 +15,8 @@ type RouteDest struct {
 	// (mirror destinations are http).
 	Path snapshot.Path
 	Kind string
-	// Route is the index of the route among its kind's routes.
-	Route int
+	// Mirror is set for http mirror destinations, which copy traffic.
+	Mirror bool
 }
 
 // virtualService returns the typed spec of a VirtualService object.
@@ -33,36 +33,34 @@ func Destinations(o *snapshot.Object) []RouteDest {
 	if vs == nil {
 		return nil
 	}
-	spec := snapshot.P("spec")
 	var out []RouteDest
+	add := func(kind string, i int, routes []*netv1alpha3.RouteDestination) {
+		for j, rd := range routes {
+			if rd.GetDestination() != nil {
+				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: snapshot.P("spec", kind, i, "route", j, "destination"), Kind: kind})
+			}
+		}
+	}
 	for i, h := range vs.GetHttp() {
 		for j, rd := range h.GetRoute() {
 			if rd.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: spec.Child("http", i, "route", j, "destination"), Kind: "http", Route: i})
+				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: snapshot.P("spec", "http", i, "route", j, "destination"), Kind: "http"})
 			}
 		}
 		if h.GetMirror() != nil {
-			out = append(out, RouteDest{VS: o, Dest: h.GetMirror(), Path: spec.Child("http", i, "mirror"), Kind: "http", Route: i})
+			out = append(out, RouteDest{VS: o, Dest: h.GetMirror(), Path: snapshot.P("spec", "http", i, "mirror"), Kind: "http", Mirror: true})
 		}
 		for j, m := range h.GetMirrors() {
 			if m.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: m.GetDestination(), Path: spec.Child("http", i, "mirrors", j, "destination"), Kind: "http", Route: i})
+				out = append(out, RouteDest{VS: o, Dest: m.GetDestination(), Path: snapshot.P("spec", "http", i, "mirrors", j, "destination"), Kind: "http", Mirror: true})
 			}
 		}
 	}
 	for i, t := range vs.GetTls() {
-		for j, rd := range t.GetRoute() {
-			if rd.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: spec.Child("tls", i, "route", j, "destination"), Kind: "tls", Route: i})
-			}
-		}
+		add("tls", i, t.GetRoute())
 	}
 	for i, t := range vs.GetTcp() {
-		for j, rd := range t.GetRoute() {
-			if rd.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: spec.Child("tcp", i, "route", j, "destination"), Kind: "tcp", Route: i})
-			}
-		}
+		add("tcp", i, t.GetRoute())
 	}
 	return out
 }
