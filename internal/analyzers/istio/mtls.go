@@ -5,6 +5,7 @@ import (
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -110,14 +111,20 @@ func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *Des
 	if len(backends) == 0 {
 		backends = be.Workloads
 	}
+	subsetSel := labels.Everything()
+	for _, ss := range dr.Spec.GetSubsets() {
+		if ct.subset != "" && ss.GetName() == ct.subset {
+			subsetSel = labels.SelectorFromSet(ss.GetLabels())
+		}
+	}
 	for _, sp := range svc.Spec.Spec.Ports {
 		if ct.port != 0 && uint32(sp.Port) != ct.port || ct.overridden[uint32(sp.Port)] {
 			continue
 		}
 		for _, b := range backends {
 			spec, _, podLabels, ok := snapshot.PodSpecOf(b)
-			if !ok {
-				continue
+			if !ok || !subsetSel.Matches(labels.Set(podLabels)) {
+				continue // a subset's setting reaches only the subset's pods
 			}
 			port := containerPort(spec, sp)
 			res := pa.Mode(svc.Object.Key.Namespace, podLabels, port)
