@@ -26,6 +26,20 @@ var (
 	KindPeerAuth        = schema.GroupKind{Group: "security.istio.io", Kind: "PeerAuthentication"}
 	KindAuthzPolicy     = schema.GroupKind{Group: "security.istio.io", Kind: "AuthorizationPolicy"}
 	KindRequestAuth     = schema.GroupKind{Group: "security.istio.io", Kind: "RequestAuthentication"}
+	KindWorkloadEntry   = schema.GroupKind{Group: "networking.istio.io", Kind: "WorkloadEntry"}
+	KindWorkloadGroup   = schema.GroupKind{Group: "networking.istio.io", Kind: "WorkloadGroup"}
+	KindProxyConfig     = schema.GroupKind{Group: "networking.istio.io", Kind: "ProxyConfig"}
+	KindTelemetry       = schema.GroupKind{Group: "telemetry.istio.io", Kind: "Telemetry"}
+	KindWasmPlugin      = schema.GroupKind{Group: "extensions.istio.io", Kind: "WasmPlugin"}
+
+	KindMutatingWebhook   = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}
+	KindValidatingWebhook = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}
+	// CustomResourceDefinitions and Gateway API kinds are not in client-go's
+	// scheme: they decode as *unstructured.Unstructured.
+	KindCRD        = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+	KindK8sGateway = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "Gateway"}
+	KindHTTPRoute  = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
+	KindGRPCRoute  = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GRPCRoute"}
 )
 
 // WorkloadKinds are the kinds that carry a pod spec.

@@ -50,3 +50,25 @@ func Containers(spec *corev1.PodSpec, at Path) []Container {
 	}
 	return out
 }
+
+// PodAnnotationsOf returns the annotations the pods of o carry (the pod's
+// own, or its template's); nil for kinds without a pod spec.
+func PodAnnotationsOf(o *Object) map[string]string {
+	switch v := o.Typed.(type) {
+	case *corev1.Pod:
+		return v.Annotations
+	case *appsv1.Deployment:
+		return v.Spec.Template.Annotations
+	case *appsv1.DaemonSet:
+		return v.Spec.Template.Annotations
+	case *appsv1.StatefulSet:
+		return v.Spec.Template.Annotations
+	case *appsv1.ReplicaSet:
+		return v.Spec.Template.Annotations
+	case *batchv1.Job:
+		return v.Spec.Template.Annotations
+	case *batchv1.CronJob:
+		return v.Spec.JobTemplate.Spec.Template.Annotations
+	}
+	return nil
+}

@@ -1,0 +1,6 @@
+package istio
+
+import "github.com/meshdoctor/meshdoctor/internal/analysis"
+
+// gatewayChecks: Gateway and VirtualService host conflicts, certificates and ports (MD213–MD229).
+var gatewayChecks = []*analysis.Analyzer{}

@@ -1,0 +1,6 @@
+package istio
+
+import "github.com/meshdoctor/meshdoctor/internal/analysis"
+
+// injectionChecks: Injection, proxy versions, annotations and webhooks (MD105–MD129).
+var injectionChecks = []*analysis.Analyzer{}

@@ -1,0 +1,6 @@
+package istio
+
+import "github.com/meshdoctor/meshdoctor/internal/analysis"
+
+// securityChecks: AuthorizationPolicy, RequestAuthentication, Sidecar and policy scope (MD303–MD329).
+var securityChecks = []*analysis.Analyzer{}

@@ -1,0 +1,119 @@
+package istio
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// Labels and annotations that decide whether a workload joins the mesh.
+const (
+	InjectLabel        = "sidecar.istio.io/inject" // label (annotation is the legacy form)
+	NamespaceInjection = "istio-injection"         // enabled / disabled
+	RevisionLabel      = "istio.io/rev"
+	DataplaneModeLabel = "istio.io/dataplane-mode" // ambient / none
+	AmbientRedirection = "ambient.istio.io/redirection"
+	ProxyContainer     = "istio-proxy"
+)
+
+// Dataplane is how a workload's traffic reaches the mesh.
+type Dataplane int
+
+const (
+	// DataplaneUnknown: the input lacks what decides it (the Namespace).
+	DataplaneUnknown Dataplane = iota
+	DataplaneNone
+	DataplaneSidecar
+	DataplaneAmbient
+)
+
+func (d Dataplane) String() string {
+	return [...]string{"unknown", "none", "sidecar", "ambient"}[d]
+}
+
+// Membership is a workload's dataplane and the label or container that
+// decided it, for evidence.
+type Membership struct {
+	Dataplane Dataplane
+	Why       string
+}
+
+// membershipReads are the fields MembershipOf reads.
+func membershipReads() map[schema.GroupKind][]string {
+	out := templateReads("metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork")
+	out[snapshot.KindPod] = []string{"metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork"}
+	out[snapshot.KindNamespace] = []string{"metadata.labels"}
+	return out
+}
+
+// HasProxy reports whether a pod spec carries the injected sidecar.
+func HasProxy(spec *corev1.PodSpec) bool {
+	for _, c := range append(append([]corev1.Container(nil), spec.Containers...), spec.InitContainers...) {
+		if c.Name == ProxyContainer && c.Image != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// MembershipOf judges a Pod by what it runs, and a controller by what its
+// pods will run once admitted, following the injector's order: an injected
+// proxy; hostNetwork; the pod's inject label (then annotation); the pod's
+// and the namespace's ambient labels; the namespace's injection labels.
+func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
+	spec, _, podLabels, ok := snapshot.PodSpecOf(o)
+	if !ok {
+		return Membership{DataplaneNone, "not a workload"}
+	}
+	ann := snapshot.PodAnnotationsOf(o)
+	if HasProxy(spec) {
+		return Membership{DataplaneSidecar, "runs an istio-proxy container"}
+	}
+	if o.Key.GroupKind() == snapshot.KindPod {
+		// An admitted pod runs what it runs, whatever its labels ask for.
+		if ann[AmbientRedirection] == "enabled" {
+			return Membership{DataplaneAmbient, "annotation " + AmbientRedirection + "=enabled"}
+		}
+		return Membership{DataplaneNone, "no istio-proxy container"}
+	}
+	if spec.HostNetwork {
+		return Membership{DataplaneNone, "hostNetwork: true (never injected)"}
+	}
+	if v, ok := podLabels[InjectLabel]; ok {
+		return injectValue(v, "label "+InjectLabel+"="+v)
+	}
+	if v, ok := ann[InjectLabel]; ok {
+		return injectValue(v, "annotation "+InjectLabel+"="+v)
+	}
+	if podLabels[DataplaneModeLabel] == "none" {
+		return Membership{DataplaneNone, "label " + DataplaneModeLabel + "=none"}
+	}
+	if podLabels[DataplaneModeLabel] == "ambient" {
+		return Membership{DataplaneAmbient, "label " + DataplaneModeLabel + "=ambient"}
+	}
+	ns := s.Get(snapshot.KindNamespace, "", o.Key.Namespace)
+	if ns == nil {
+		return Membership{DataplaneUnknown, "the input has no Namespace " + o.Key.Namespace}
+	}
+	switch {
+	case ns.Labels[NamespaceInjection] == "enabled":
+		return Membership{DataplaneSidecar, "namespace label " + NamespaceInjection + "=enabled"}
+	case ns.Labels[NamespaceInjection] != "":
+		return Membership{DataplaneNone, "namespace label " + NamespaceInjection + "=" + ns.Labels[NamespaceInjection]}
+	case ns.Labels[RevisionLabel] != "":
+		return Membership{DataplaneSidecar, "namespace label " + RevisionLabel + "=" + ns.Labels[RevisionLabel]}
+	case ns.Labels[DataplaneModeLabel] == "ambient":
+		return Membership{DataplaneAmbient, "namespace label " + DataplaneModeLabel + "=ambient"}
+	}
+	return Membership{DataplaneNone, "neither the pod nor namespace " + o.Key.Namespace + " enables injection"}
+}
+
+func injectValue(v, why string) Membership {
+	if strings.EqualFold(v, "true") {
+		return Membership{DataplaneSidecar, why}
+	}
+	return Membership{DataplaneNone, why}
+}
