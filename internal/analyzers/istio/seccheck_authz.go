@@ -222,7 +222,7 @@ var AuthzPolicyWithoutRules = &analysis.Analyzer{
 	Summary:  "An AuthorizationPolicy has no rules: with ALLOW it denies every request to its workloads (the allow-nothing policy); with DENY, AUDIT or CUSTOM it never matches.",
 	Doc:      doc("MD305"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
-	Reads:    mergeReads(membershipReads(), policySpecReads()),
+	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
@@ -314,7 +314,7 @@ var AuthzIdentityWithoutMTLS = &analysis.Analyzer{
 	Summary:  "An AuthorizationPolicy matches on source principals or namespaces for workloads whose PeerAuthentication is not STRICT: plaintext requests carry no identity, so ALLOW rules deny them and DENY rules let them through.",
 	Doc:      doc("MD306"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
-	Reads: mergeReads(membershipReads(), policySpecReads(), templateReads("spec.containers.ports"),
+	Reads: mergeReads(secMembershipReads(), policySpecReads(), templateReads("spec.containers.ports"),
 		map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.ports"}}),
 	Requires: []*analysis.Fact{facts.MeshConfig, PeerAuthFact},
 	Run: func(p *analysis.Pass) error {

@@ -80,7 +80,7 @@ var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 	Summary:  "An AuthorizationPolicy matches on requestPrincipals or request.auth.* for workloads no RequestAuthentication applies to: no JWT is ever validated there, so the condition never holds.",
 	Doc:      doc("MD307"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
-	Reads:    mergeReads(membershipReads(), policySpecReads()),
+	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()

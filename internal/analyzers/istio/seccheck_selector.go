@@ -48,7 +48,7 @@ var PolicySelectorNoWorkload = &analysis.Analyzer{
 	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar selects no workload that runs a mesh proxy, so it has no effect.",
 	Doc:      doc("MD303"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar)},
-	Reads:    mergeReads(membershipReads(), policySpecReads()),
+	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()

@@ -47,7 +47,7 @@ func ambientNamespace(s *snapshot.Snapshot, ns string) (bool, string) {
 }
 
 func sidecarReads() map[schema.GroupKind][]string {
-	return mergeReads(membershipReads(), map[schema.GroupKind][]string{snapshot.KindSidecar: {"spec"}})
+	return mergeReads(secMembershipReads(), map[schema.GroupKind][]string{snapshot.KindSidecar: {"spec"}})
 }
 
 func winnerText(list []*snapshot.Object) string {

@@ -87,6 +87,17 @@ func scopedPolicyOf(o *snapshot.Object) (scopedPolicy, bool) {
 	return sp, true
 }
 
+// secMembershipReads are the fields MembershipOf reads, narrowed to the
+// container names and images it looks at (membershipReads decodes whole
+// containers, which costs memory on large inputs).
+func secMembershipReads() map[schema.GroupKind][]string {
+	fields := []string{"metadata.labels", "metadata.annotations", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image", "spec.hostNetwork"}
+	out := templateReads(fields...)
+	out[snapshot.KindPod] = fields
+	out[snapshot.KindNamespace] = []string{"metadata.labels"}
+	return out
+}
+
 // policySpecReads declares the spec of every policy kind scopedPolicyOf
 // reads.
 func policySpecReads() map[schema.GroupKind][]string {
