@@ -87,14 +87,20 @@ func scopedPolicyOf(o *snapshot.Object) (scopedPolicy, bool) {
 	return sp, true
 }
 
-// secMembershipReads are the fields MembershipOf reads, narrowed to the
-// container names and images it looks at (membershipReads decodes whole
-// containers, which costs memory on large inputs).
+// secMembershipReads are the fields MembershipOf reads (membershipReads),
+// with whole containers narrowed to the names and images it looks at:
+// decoding every container costs memory on large inputs.
 func secMembershipReads() map[schema.GroupKind][]string {
-	fields := []string{"metadata.labels", "metadata.annotations", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image", "spec.hostNetwork"}
-	out := templateReads(fields...)
-	out[snapshot.KindPod] = fields
-	out[snapshot.KindNamespace] = []string{"metadata.labels"}
+	out := map[schema.GroupKind][]string{}
+	for gk, fields := range membershipReads() {
+		for _, f := range fields {
+			if strings.HasSuffix(f, "spec.containers") || strings.HasSuffix(f, "spec.initContainers") {
+				out[gk] = append(out[gk], f+".name", f+".image")
+				continue
+			}
+			out[gk] = append(out[gk], f)
+		}
+	}
 	return out
 }
 
