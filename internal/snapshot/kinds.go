@@ -44,3 +44,6 @@ var (
 
 // WorkloadKinds are the kinds that carry a pod spec.
 var WorkloadKinds = []schema.GroupKind{KindPod, KindDeployment, KindDaemonSet, KindStatefulSet, KindReplicaSet, KindJob, KindCronJob}
+
+// KindServiceAccount identifies workload identities (AuthorizationPolicy principals).
+var KindServiceAccount = schema.GroupKind{Kind: "ServiceAccount"}

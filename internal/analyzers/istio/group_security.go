@@ -3,4 +3,9 @@ package istio
 import "github.com/meshdoctor/meshdoctor/internal/analysis"
 
 // securityChecks: AuthorizationPolicy, RequestAuthentication, Sidecar and policy scope (MD303–MD329).
-var securityChecks = []*analysis.Analyzer{}
+var securityChecks = []*analysis.Analyzer{
+	PolicySelectorNoWorkload, AuthzSourceNotFound, AuthzPolicyWithoutRules, AuthzIdentityWithoutMTLS,
+	AuthzJWTWithoutRequestAuthN, JWTClaimRouteWithoutRequestAuthN, RequestAuthJWTRule, JWKSFetchUnrestricted,
+	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
+	SelectorOnK8sGateway,
+}

@@ -67,3 +67,30 @@ func TestSeverityFollowsConsequence(t *testing.T) {
 		t.Errorf("MD206 with only mismatched routes: %v, want errors", got)
 	}
 }
+
+// TestSecuritySeverity: the allow-nothing policy is Info alone and Warning
+// when DENY rules show traffic is expected; a selector on Gateway API pods
+// is Info, and Warning on a waypoint.
+func TestSecuritySeverity(t *testing.T) {
+	sev := func(file, code string) []analysis.Severity {
+		var out []analysis.Severity
+		for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
+			if f.Code == code {
+				out = append(out, f.Severity)
+			}
+		}
+		return out
+	}
+	if got := sev("testdata/seccheck_severity_positive.yaml", "MD305"); len(got) != 1 || got[0] != analysis.Info {
+		t.Errorf("MD305 lockdown alone: %v, want info", got)
+	}
+	if got := sev("testdata/seccheck_severity_positive.yaml", "MD315"); len(got) != 1 || got[0] != analysis.Warning {
+		t.Errorf("MD315 on a waypoint: %v, want warning", got)
+	}
+	if got := sev("testdata/seccheck_selector_positive.yaml", "MD315"); len(got) != 2 || got[0] != analysis.Info {
+		t.Errorf("MD315 on a gateway with the default flag: %v, want info", got)
+	}
+	if got := sev("testdata/seccheck_authz_positive.yaml", "MD305"); len(got) != 2 || got[0] != analysis.Warning || got[1] != analysis.Warning {
+		t.Errorf("MD305 with DENY rules beside it, and DENY without rules: %v, want warnings", got)
+	}
+}

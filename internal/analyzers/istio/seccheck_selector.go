@@ -1,0 +1,303 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// mergeReads merges field declarations.
+func mergeReads(ms ...map[schema.GroupKind][]string) map[schema.GroupKind][]string {
+	out := map[schema.GroupKind][]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = append(out[k], v...)
+		}
+	}
+	return out
+}
+
+// policyEffect says what a policy of a kind would have done, for messages.
+func policyEffect(gk schema.GroupKind) string {
+	switch gk {
+	case snapshot.KindAuthzPolicy:
+		return "its access rules are enforced by no proxy (an ALLOW or DENY meant to protect a workload protects nothing)"
+	case snapshot.KindRequestAuth:
+		return "no proxy validates the JWTs it describes, and request principals stay empty"
+	case snapshot.KindPeerAuth:
+		return "its mTLS mode applies to no proxy"
+	case snapshot.KindSidecar:
+		return "its egress/ingress settings reach no proxy; the selected workloads keep the namespace default"
+	}
+	return "it applies to no proxy"
+}
+
+// PolicySelectorNoWorkload: a workload-scoped policy whose selector picks no
+// workload in the mesh (IST0127; IST0101 "selector" for Sidecars).
+var PolicySelectorNoWorkload = &analysis.Analyzer{
+	Code:     "MD303",
+	Name:     "policy-selector-no-workload",
+	Severity: analysis.Warning,
+	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar selects no workload that runs a mesh proxy, so it has no effect.",
+	Doc:      doc("MD303"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar)},
+	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
+	Requires: []*analysis.Fact{facts.MeshConfig},
+	Run: func(p *analysis.Pass) error {
+		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
+		w := newWorkloadIndex(p.Snapshot)
+		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar} {
+			for _, o := range p.Snapshot.List(gk) {
+				sp, ok := scopedPolicyOf(o)
+				if !ok || len(sp.TargetRefs) > 0 {
+					continue // attached by targetRef: not a selector policy
+				}
+				checkPolicyScope(p, w, sp, gk, root)
+			}
+		}
+		return nil
+	},
+}
+
+func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk schema.GroupKind, root string) {
+	o := sp.Object
+	ns := o.Key.Namespace
+	if gk == snapshot.KindPeerAuth && sp.selects() && ns == root {
+		p.Report(analysis.Finding{
+			Subject:   o.Key,
+			Message:   fmt.Sprintf("%s is in the mesh root namespace %s and has a workload selector: istiod ignores workload-level PeerAuthentications in the root namespace, so %s.", o.Ref(), root, policyEffect(gk)),
+			Locations: []analysis.Location{analysis.LocationOf(o, sp.SelectorPath)},
+			Evidence:  []string{"root namespace: " + root, "selector: " + labelText(sp.Selector)},
+			Remedy:    "Move the PeerAuthentication into the namespace of the workloads it selects, or drop the selector to make it the mesh-wide policy.",
+			Key:       "root-selector",
+		})
+		return
+	}
+	if !sp.selects() && (ns == root || gk == snapshot.KindSidecar) {
+		return // mesh-wide, or a namespace-default Sidecar
+	}
+	scope := ns
+	if sp.selects() && ns == root && (gk == snapshot.KindAuthzPolicy || gk == snapshot.KindRequestAuth) {
+		scope = snapshot.AllNamespaces // root-namespace selectors apply in every namespace
+	}
+	known := w.covered(ns)
+	if scope == snapshot.AllNamespaces {
+		known = w.allCovered()
+	}
+	objs := w.selectIn(scope, sp.labelSelector())
+	var none []*snapshot.Object
+	for _, wl := range objs {
+		switch w.dataplane(wl) {
+		case DataplaneNone:
+			none = append(none, wl)
+		default:
+			// In the mesh, undecidable, or (a Sidecar on) ambient
+			// workloads, which MD314 judges: the policy applies.
+			return // in the mesh (or undecidable): the policy applies
+		}
+	}
+	where := "namespace " + ns
+	if scope == snapshot.AllNamespaces {
+		where = "any namespace (a selector in the root namespace " + root + " applies mesh-wide)"
+	}
+	f := analysis.Finding{Subject: o.Key}
+	sel := "all workloads of " + where
+	if sp.selects() {
+		sel = "labels " + labelText(sp.Selector)
+		f.Locations = []analysis.Location{analysis.LocationOf(o, sp.SelectorPath)}
+		f.Evidence = []string{"selector: " + labelText(sp.Selector)}
+	} else {
+		f.Locations = []analysis.Location{analysis.LocationOf(o, snapshot.P("metadata", "namespace"))}
+		f.Evidence = []string{"no selector: applies to every workload of namespace " + ns}
+	}
+	if len(objs) == 0 {
+		if !known {
+			p.NotChecked("workloads of %s: the input has no Pods or workloads of %s", o.Ref(), where)
+			return
+		}
+		f.Message = fmt.Sprintf("%s selects %s, but no Pod or workload in %s carries them: %s.", o.Ref(), sel, where, policyEffect(o.Key.GroupKind()))
+		f.Evidence = append(f.Evidence, "searched: Pods, else Deployment/StatefulSet/DaemonSet/Job pod templates, in "+where)
+		f.Remedy = "Correct spec.selector.matchLabels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the policy if the workload is gone."
+		if gk == snapshot.KindSidecar {
+			f.Remedy = "Correct spec.workloadSelector.labels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the Sidecar if the workload is gone."
+		}
+		f.Key = "none"
+		p.Report(f)
+		return
+	}
+	sort.Slice(none, func(i, j int) bool { return none[i].Ref() < none[j].Ref() })
+	f.Message = fmt.Sprintf("%s selects only workloads without a mesh proxy (%s): %s.", o.Ref(), refList(none, 3), policyEffect(o.Key.GroupKind()))
+	for i, wl := range none {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
+		f.Related = append(f.Related, analysis.RelatedOf(wl, "selected, but runs no proxy"))
+	}
+	f.Remedy = "Add the workloads to the mesh (label the namespace istio-injection=enabled or istio.io/dataplane-mode=ambient and restart the pods), or remove the policy: without a proxy nothing enforces it."
+	f.Key = "no-proxy"
+	p.Report(f)
+}
+
+// Labels that mark Kubernetes Gateway API gateway pods and waypoints.
+const (
+	GatewayNameLabel    = "gateway.networking.k8s.io/gateway-name"
+	gatewayClassLabel   = "gateway.networking.k8s.io/gateway-class-name"
+	gatewayManagedLabel = "gateway.istio.io/managed"
+	waypointController  = "istio.io-mesh-controller"
+	waypointClass       = "istio-waypoint"
+	selectorGatewayEnv  = "ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY"
+)
+
+func isWaypoint(l map[string]string) bool {
+	return l[gatewayManagedLabel] == waypointController || l[gatewayClassLabel] == waypointClass
+}
+
+// k8sGatewayWorkloads indexes, by namespace, the Pods (else pod templates)
+// of Gateway API gateways: one pass over the workloads.
+func k8sGatewayWorkloads(s *snapshot.Snapshot) map[string][]*snapshot.Object {
+	out := map[string][]*snapshot.Object{}
+	for _, o := range s.List(snapshot.KindPod) {
+		if _, ok := o.Labels[GatewayNameLabel]; ok {
+			out[o.Key.Namespace] = append(out[o.Key.Namespace], o)
+		}
+	}
+	for _, gk := range snapshot.WorkloadKinds[1:] {
+		for _, o := range s.List(gk) {
+			if s.Covers(snapshot.KindPod, o.Key.Namespace) {
+				continue
+			}
+			if _, ok := labelsOf(o)[GatewayNameLabel]; ok {
+				out[o.Key.Namespace] = append(out[o.Key.Namespace], o)
+			}
+		}
+	}
+	return out
+}
+
+// selectorGatewayPolicy reports the value of ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY
+// on the istiod Deployments of the input: off when every one sets it false.
+func selectorGatewayPolicy(s *snapshot.Snapshot) (off bool, evidence string) {
+	n, offs := 0, 0
+	for _, o := range s.List(snapshot.KindDeployment) {
+		if !facts.IsIstiod(o) {
+			continue
+		}
+		n++
+		if v, ok := envValue(o, selectorGatewayEnv); ok {
+			if b, err := strconv.ParseBool(v); err == nil && !b {
+				offs++
+				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), selectorGatewayEnv, v)
+			}
+		}
+	}
+	return n > 0 && offs == n, evidence
+}
+
+// envValue returns the literal value of an environment variable of any
+// container of a workload.
+func envValue(o *snapshot.Object, name string) (string, bool) {
+	spec, _, _, ok := snapshot.PodSpecOf(o)
+	if !ok {
+		return "", false
+	}
+	for _, c := range spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == name && e.ValueFrom == nil {
+				return e.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// SelectorOnK8sGateway: a policy that picks a Gateway API gateway's pods by
+// label instead of attaching to the Gateway with targetRef (IST0166).
+var SelectorOnK8sGateway = &analysis.Analyzer{
+	Code:     "MD315",
+	Name:     "policy-selector-on-k8s-gateway",
+	Severity: analysis.Info,
+	Summary:  "An AuthorizationPolicy, RequestAuthentication, Telemetry or WasmPlugin selects a Kubernetes Gateway API gateway's pods by label instead of attaching with targetRef.",
+	Doc:      doc("MD315"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindTelemetry, snapshot.KindWasmPlugin), analysis.Kinds(snapshot.WorkloadKinds...)},
+	Reads: mergeReads(policySpecReads(), templateReads("metadata.labels"), map[schema.GroupKind][]string{
+		snapshot.KindDeployment: {"spec.template.spec.containers.env"},
+	}),
+	Requires: []*analysis.Fact{facts.MeshConfig},
+	Run: func(p *analysis.Pass) error {
+		gws := k8sGatewayWorkloads(p.Snapshot)
+		if len(gws) == 0 {
+			return nil
+		}
+		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
+		var allGws []*snapshot.Object
+		for _, ns := range sortedKeys(gws) {
+			allGws = append(allGws, gws[ns]...)
+		}
+		off, offWhy := selectorGatewayPolicy(p.Snapshot)
+		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindTelemetry, snapshot.KindWasmPlugin} {
+			for _, o := range p.Snapshot.List(gk) {
+				sp, ok := scopedPolicyOf(o)
+				if !ok || !sp.selects() || len(sp.TargetRefs) > 0 {
+					continue
+				}
+				cands := gws[o.Key.Namespace]
+				if o.Key.Namespace == root {
+					cands = allGws
+				}
+				sel := sp.labelSelector()
+				var hit []*snapshot.Object
+				waypoint := false
+				for _, g := range cands {
+					if sel.Matches(labels.Set(labelsOf(g))) {
+						hit = append(hit, g)
+						waypoint = waypoint || isWaypoint(labelsOf(g))
+					}
+				}
+				if len(hit) == 0 {
+					continue
+				}
+				gwName := labelsOf(hit[0])[GatewayNameLabel]
+				f := analysis.Finding{
+					Subject:   o.Key,
+					Locations: []analysis.Location{analysis.LocationOf(o, sp.SelectorPath)},
+					Evidence:  []string{"selector: " + labelText(sp.Selector)},
+					Remedy:    fmt.Sprintf("Replace spec.selector with spec.targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: %s}] (the policy must be in the Gateway's namespace).", gwName),
+				}
+				for _, g := range hit {
+					f.Evidence = append(f.Evidence, fmt.Sprintf("%s carries %s=%s", g.Ref(), GatewayNameLabel, labelsOf(g)[GatewayNameLabel]))
+					f.Related = append(f.Related, analysis.RelatedOf(g, "Gateway API gateway workload the selector picks"))
+				}
+				switch {
+				case waypoint:
+					f.Severity = analysis.Warning
+					f.Message = fmt.Sprintf("%s selects the pods of waypoint %s by label: waypoints never apply selector-based policies, only those attached with targetRef, so the policy has no effect there.", o.Ref(), gwName)
+				case off:
+					f.Severity = analysis.Warning
+					f.Message = fmt.Sprintf("%s selects the pods of Kubernetes Gateway %s by label, but istiod runs with %s=false: Gateway API gateways ignore selector-based policies, so the policy has no effect on that gateway.", o.Ref(), gwName, selectorGatewayEnv)
+					f.Evidence = append(f.Evidence, offWhy)
+				default:
+					f.Message = fmt.Sprintf("%s selects the pods of Kubernetes Gateway %s by label instead of attaching to the Gateway with targetRef: it applies only while istiod keeps %s=true (the default), and stops applying if it is turned off or the gateway is redeployed with other labels.", o.Ref(), gwName, selectorGatewayEnv)
+				}
+				p.Report(f)
+			}
+		}
+		return nil
+	},
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
