@@ -206,6 +206,7 @@ var SEAddressesRequired = &analysis.Analyzer{
 					f.Severity = analysis.Info
 					f.Message = fmt.Sprintf("%s (resolution NONE) has no addresses and port %d has %s: sidecars listen on 0.0.0.0:%d for it, so every TCP connection on port %d to an address no other Service claims is attributed to %s and gets its DestinationRule and telemetry (it still reaches its original destination).",
 						o.Ref(), port.GetNumber(), protocolText(port), port.GetNumber(), port.GetNumber(), strings.Join(se.Spec.GetHosts(), ", "))
+					f.Remedy = "If the entry is meant for particular servers, set spec.addresses to their IPs or CIDR; if it is meant to admit all traffic on the port, nothing breaks, but give it a dedicated port."
 				}
 				p.Report(f)
 			}
