@@ -81,7 +81,9 @@ var MultiServiceProtocolConflict = &analysis.Analyzer{
 				continue
 			}
 			sel := labels.SelectorFromSet(svc.Spec.Selector)
-			targets := append(s.SelectWorkloads(o.Key.Namespace, sel), s.SelectPods(o.Key.Namespace, sel)...)
+			var targets []*snapshot.Object
+			targets = append(targets, s.SelectWorkloads(o.Key.Namespace, sel)...)
+			targets = append(targets, s.SelectPods(o.Key.Namespace, sel)...)
 			for _, w := range targets {
 				if own.Controller(w) != nil {
 					continue // judged on its controller
