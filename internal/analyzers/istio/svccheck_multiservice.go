@@ -1,0 +1,169 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/workload"
+	"github.com/meshdoctor/meshdoctor/internal/kb"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// WaypointManagedLabel marks the Deployments istiod creates for waypoints.
+const (
+	gatewayManagedLabel = "gateway.istio.io/managed"
+	waypointManaged     = "istio.io-mesh-controller"
+)
+
+// inboundClass is how a sidecar's inbound listener handles a protocol.
+func inboundClass(p kb.Protocol) string {
+	switch {
+	case p == kb.ProtoUnsupported:
+		return "sniffed"
+	case p.IsHTTP():
+		return "HTTP"
+	default:
+		return "TCP"
+	}
+}
+
+// topLevelWorkloads returns the objects that carry a pod spec and that no
+// controller in the input owns, in input order: a Deployment rather than
+// its ReplicaSets and Pods, a standalone Pod on its own.
+func topLevelWorkloads(s *snapshot.Snapshot, own *workload.Ownership) []*snapshot.Object {
+	var out []*snapshot.Object
+	for _, gk := range snapshot.WorkloadKinds {
+		for _, o := range s.List(gk) {
+			if own.Controller(o) == nil {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// servicedPort is a Service port that reaches a workload's container port.
+type servicedPort struct {
+	svc  *snapshot.Object
+	port svcPort
+}
+
+// MultiServiceProtocolConflict covers IST0116/IST0137: Services selecting
+// the same sidecar workload disagree on a container port's protocol.
+var MultiServiceProtocolConflict = &analysis.Analyzer{
+	Code:     "MD233",
+	Name:     "services-conflicting-port-protocol",
+	Severity: analysis.Warning,
+	Summary:  "Several Services select the same sidecar workload and give one container port different protocols (HTTP, TCP or sniffed): the inbound listener takes one of them and the other Service's traffic is handled with the wrong protocol.",
+	Doc:      doc("MD233"),
+	Inputs:   []analysis.Input{serviceInput, analysis.Kinds(snapshot.WorkloadKinds...)},
+	Reads: func() map[schema.GroupKind][]string {
+		m := reads(membershipReads(), templateReads("spec.containers.ports"))
+		m[snapshot.KindPod] = append(m[snapshot.KindPod], "spec.containers.ports")
+		return m
+	}(),
+	Requires: []*analysis.Fact{RegistryFact, workload.OwnershipFact},
+	Run: func(p *analysis.Pass) error {
+		s := p.Snapshot
+		own := p.ResultOf(workload.OwnershipFact).(*workload.Ownership)
+		// Index: workload → the Service ports that reach it. Each Service
+		// selects through the label index, so the cost is the matches.
+		byWorkload := map[*snapshot.Object][]servicedPort{}
+		for _, o := range s.List(snapshot.KindService) {
+			svc, ok := o.Typed.(*corev1.Service)
+			if !ok || len(svc.Spec.Selector) == 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
+				continue
+			}
+			sel := labels.SelectorFromSet(svc.Spec.Selector)
+			var targets []*snapshot.Object
+			targets = append(targets, s.SelectWorkloads(o.Key.Namespace, sel)...)
+			targets = append(targets, s.SelectPods(o.Key.Namespace, sel)...)
+			for _, w := range targets {
+				if own.Controller(w) != nil {
+					continue // judged on its controller
+				}
+				for _, sp := range servicePorts(svc) {
+					if sp.proxied() {
+						byWorkload[w] = append(byWorkload[w], servicedPort{svc: o, port: sp})
+					}
+				}
+			}
+		}
+		for _, w := range topLevelWorkloads(s, own) {
+			ports := byWorkload[w]
+			if len(ports) < 2 {
+				continue
+			}
+			spec, _, podLabels, _ := snapshot.PodSpecOf(w)
+			if w.Labels[gatewayManagedLabel] == waypointManaged || isControlPlane(w.Labels) || isControlPlane(podLabels) {
+				continue
+			}
+			m := MembershipOf(s, w)
+			if m.Dataplane == DataplaneUnknown {
+				p.NotChecked("Service port protocols of %s: %s", w.Ref(), m.Why)
+				continue
+			}
+			if m.Dataplane != DataplaneSidecar {
+				continue // no sidecar inbound listener to conflict on
+			}
+			groups := map[int32][]servicedPort{}
+			var order []int32
+			for _, sp := range ports {
+				cp := containerPort(spec, sp.port.SP)
+				if _, seen := groups[cp]; !seen {
+					order = append(order, cp)
+				}
+				groups[cp] = append(groups[cp], sp)
+			}
+			for _, cp := range order {
+				reportPortConflict(p, w, m, cp, groups[cp])
+			}
+		}
+		return nil
+	},
+}
+
+func reportPortConflict(p *analysis.Pass, w *snapshot.Object, m Membership, cp int32, ports []servicedPort) {
+	classes := map[string][]string{}
+	for _, sp := range ports {
+		c := inboundClass(sp.port.Proto)
+		classes[c] = append(classes[c], fmt.Sprintf("%s %s → %s", sp.svc.Ref(), sp.port.describe(), sp.port.Proto))
+	}
+	if len(classes) < 2 {
+		return
+	}
+	var names []string
+	for c := range classes {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	var evidence []string
+	for _, c := range names {
+		evidence = append(evidence, fmt.Sprintf("%s: %s", c, strings.Join(classes[c], "; ")))
+	}
+	evidence = append(evidence, fmt.Sprintf("%s has a sidecar (%s)", w.Ref(), m.Why))
+	f := analysis.Finding{
+		Subject: w.Key,
+		Message: fmt.Sprintf("Services selecting %s give its container port %d different protocols (%s): a sidecar builds one inbound listener per container port with a single protocol (istiod keeps one and reports a listener conflict), so traffic arriving through the other Service(s) is handled with the wrong protocol — non-HTTP traffic on an HTTP listener fails, HTTP on a TCP listener loses routing, retries and L7 policy.",
+			w.Ref(), cp, strings.Join(names, ", ")),
+		Evidence: evidence,
+		Remedy:   fmt.Sprintf("Give every Service port that targets container port %d the same protocol (port name prefix or appProtocol), or point the Services at different container ports.", cp),
+		Related:  []analysis.Related{analysis.RelatedOf(w, "the workload both Services select")},
+		Key:      fmt.Sprintf("targetPort/%d", cp),
+	}
+	seen := map[*snapshot.Object]bool{}
+	for _, sp := range ports {
+		f.Locations = append(f.Locations, analysis.LocationOf(sp.svc, sp.port.protocolField()))
+		if !seen[sp.svc] {
+			seen[sp.svc] = true
+			f.Related = append(f.Related, analysis.RelatedOf(sp.svc, "selects the workload"))
+		}
+	}
+	p.Report(f)
+}
