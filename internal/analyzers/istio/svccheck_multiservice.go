@@ -15,10 +15,9 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
-// WaypointManagedLabel marks the Deployments istiod creates for waypoints.
+// waypointManaged is the gateway.istio.io/managed value of waypoint Deployments.
 const (
-	gatewayManagedLabel = "gateway.istio.io/managed"
-	waypointManaged     = "istio.io-mesh-controller"
+	waypointManaged = "istio.io-mesh-controller"
 )
 
 // inboundClass is how a sidecar's inbound listener handles a protocol.

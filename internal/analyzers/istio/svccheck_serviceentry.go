@@ -547,14 +547,14 @@ var SEStaticNoEndpoints = &analysis.Analyzer{
 	},
 }
 
-// vsHostIndex is the hosts VirtualServices claim.
-type vsHostIndex struct {
+// claimedHosts is the hosts VirtualServices claim.
+type claimedHosts struct {
 	exact map[string]bool
 	wild  []string
 }
 
-func virtualServiceHosts(r *Registry) vsHostIndex {
-	idx := vsHostIndex{exact: map[string]bool{}}
+func virtualServiceHosts(r *Registry) claimedHosts {
+	idx := claimedHosts{exact: map[string]bool{}}
 	for _, o := range r.VirtualServices() {
 		vs := virtualService(o)
 		for _, h := range vs.GetHosts() {
@@ -569,7 +569,7 @@ func virtualServiceHosts(r *Registry) vsHostIndex {
 	return idx
 }
 
-func (x vsHostIndex) covers(h string) bool {
+func (x claimedHosts) covers(h string) bool {
 	if x.exact[h] {
 		return true
 	}
