@@ -119,6 +119,10 @@ var MeshNetworksUnknownRegistry = &analysis.Analyzer{
 				if _, ok := known[reg]; ok {
 					continue
 				}
+				ev := []string{fmt.Sprintf("networks.%s.endpoints[%d].fromRegistry: %s", name, j, reg), "known registries: " + strings.Join(knownList, ", ")}
+				if reg == defaultClusterID {
+					ev = append(ev, fmt.Sprintf("istiod sets CLUSTER_ID=%s, so its own registry is not named %s", strings.Join(ids, ","), defaultClusterID))
+				}
 				var rel []analysis.Related
 				for _, r := range remotes {
 					rel = append(rel, analysis.RelatedOf(r, "remote secret (its keys are the cluster IDs istiod knows)"))
@@ -127,7 +131,7 @@ var MeshNetworksUnknownRegistry = &analysis.Analyzer{
 					Subject:   cm.Key,
 					Message:   fmt.Sprintf("%s meshNetworks network %q endpoints[%d] takes endpoints from registry %q, but istiod knows no such cluster: no endpoint joins network %s through this entry, so cross-network traffic to it is not sent through its gateway.", cm.Ref(), name, j, reg, name),
 					Locations: []analysis.Location{analysis.LocationOf(cm, at)},
-					Evidence:  []string{fmt.Sprintf("networks.%s.endpoints[%d].fromRegistry: %s", name, j, reg), "known registries: " + strings.Join(knownList, ", ")},
+					Evidence:  ev,
 					Remedy:    fmt.Sprintf("Set fromRegistry to the cluster ID of the cluster whose endpoints are in %s (istiod's CLUSTER_ID, or the data key of its remote secret), or create the remote secret for cluster %q (istioctl create-remote-secret --name %s).", name, reg, reg),
 					Related:   rel,
 					Key:       name + "|" + fmt.Sprint(j),
