@@ -351,30 +351,50 @@ func checkServerTLS(s issueSink, at snapshot.Path, tls *netv1alpha3.ServerTLSSet
 		return
 	}
 	const up = "validateTLSOptions"
+	credential := tls.GetCredentialName() != "" || len(tls.GetCredentialNames()) > 0
 	switch tls.GetMode() {
 	case netv1alpha3.ServerTLSSettings_ISTIO_MUTUAL:
-		for _, f := range []struct{ name, v string }{{"serverCertificate", tls.GetServerCertificate()}, {"privateKey", tls.GetPrivateKey()}, {"caCertificates", tls.GetCaCertificates()}, {"credentialName", tls.GetCredentialName()}} {
-			if f.v != "" {
-				s.err(at.Child(f.name), "istio-mutual-cert", up, fmt.Sprintf("ISTIO_MUTUAL uses Istio's own certificates and cannot have %s", f.name), f.v, "Remove "+f.name+", or use MUTUAL with your own certificates.")
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"serverCertificate", tls.GetServerCertificate() != ""}, {"privateKey", tls.GetPrivateKey() != ""}, {"caCertificates", tls.GetCaCertificates() != ""},
+			{"tlsCertificates", len(tls.GetTlsCertificates()) > 0}, {"credentialName", tls.GetCredentialName() != ""}, {"credentialNames", len(tls.GetCredentialNames()) > 0}} {
+			if f.set {
+				s.err(at.Child(f.name), "istio-mutual-cert", up, fmt.Sprintf("ISTIO_MUTUAL uses Istio's own certificates and cannot have %s", f.name), f.name+" set", "Remove "+f.name+", or use MUTUAL with your own certificates.")
 			}
 		}
 		return
 	case netv1alpha3.ServerTLSSettings_PASSTHROUGH, netv1alpha3.ServerTLSSettings_AUTO_PASSTHROUGH:
-		if tls.GetCaCrl() != "" || tls.GetServerCertificate() != "" || tls.GetPrivateKey() != "" || tls.GetCaCertificates() != "" || tls.GetCredentialName() != "" {
+		if tls.GetCaCrl() != "" || tls.GetServerCertificate() != "" || tls.GetPrivateKey() != "" || tls.GetCaCertificates() != "" || len(tls.GetTlsCertificates()) > 0 || credential {
 			s.warn(at.Child("mode"), "passthrough-certs", up, fmt.Sprintf("%s does not terminate TLS, so the certificates set are ignored", tls.GetMode()), tls.GetMode().String(), "Remove the certificate settings, or use SIMPLE/MUTUAL to terminate TLS at the gateway.")
 		}
 	}
+	sources := 0
+	for _, set := range []bool{tls.GetServerCertificate() != "" && tls.GetPrivateKey() != "", tls.GetCredentialName() != "", len(tls.GetCredentialNames()) > 0, len(tls.GetTlsCertificates()) > 0} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		s.err(at, "tls-sources", up, "only one of credentialName, credentialNames, serverCertificate/privateKey and tlsCertificates may be set", "several certificate sources", "Keep one certificate source (credentialName is the usual one).")
+	}
 	mode := tls.GetMode()
 	mutual := mode == netv1alpha3.ServerTLSSettings_MUTUAL || mode == netv1alpha3.ServerTLSSettings_OPTIONAL_MUTUAL
-	if (mode == netv1alpha3.ServerTLSSettings_SIMPLE || mutual) && tls.GetCredentialName() == "" {
-		if tls.GetServerCertificate() == "" {
-			s.err(at, "tls-server-cert", up, fmt.Sprintf("%s TLS needs a server certificate", mode), "credentialName and serverCertificate missing", "Set credentialName to the Secret holding the certificate and key.")
-		}
-		if tls.GetPrivateKey() == "" {
-			s.err(at, "tls-private-key", up, fmt.Sprintf("%s TLS needs a private key", mode), "credentialName and privateKey missing", "Set credentialName to the Secret holding the certificate and key.")
-		}
+	if (mode == netv1alpha3.ServerTLSSettings_SIMPLE || mutual) && !credential {
 		if mutual && tls.GetCaCertificates() == "" {
-			s.err(at, "tls-client-ca", up, fmt.Sprintf("%s TLS needs a client CA bundle", mode), "caCertificates missing", "Set caCertificates, or a credentialName whose Secret has ca.crt.")
+			s.err(at, "tls-client-ca", up, fmt.Sprintf("%s TLS needs a client CA bundle", mode), "caCertificates missing", "Set caCertificates, or use a credentialName whose Secret has ca.crt.")
+		}
+		certs := tls.GetTlsCertificates()
+		if len(certs) == 0 {
+			certs = []*netv1alpha3.ServerTLSSettings_TLSCertificate{{ServerCertificate: tls.GetServerCertificate(), PrivateKey: tls.GetPrivateKey()}}
+		}
+		for _, c := range certs {
+			if c.GetServerCertificate() == "" {
+				s.err(at, "tls-server-cert", up, fmt.Sprintf("%s TLS needs a server certificate", mode), "no credentialName and no serverCertificate", "Set credentialName to the Secret holding the certificate and key.")
+			}
+			if c.GetPrivateKey() == "" {
+				s.err(at, "tls-private-key", up, fmt.Sprintf("%s TLS needs a private key", mode), "no credentialName and no privateKey", "Set credentialName to the Secret holding the certificate and key.")
+			}
 		}
 	}
 	if tls.GetCaCrl() != "" {
