@@ -1,0 +1,166 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// schemaIssue is one violation of Istio's validation rules: an error the
+// validating webhook rejects, or a warning it prints and accepts.
+type schemaIssue struct {
+	Obj     *snapshot.Object
+	Path    snapshot.Path
+	Warning bool
+	// Rule is a short stable name of the rule (it feeds the fingerprint).
+	Rule    string
+	Problem string
+	Value   string
+	Remedy  string
+	// Upstream is the Istio validation function the rule follows.
+	Upstream string
+}
+
+// schemaIssues is the result of validating every Istio object once; MD010
+// reports the errors and MD011 the warnings.
+type schemaIssues struct {
+	errs, warns []schemaIssue
+}
+
+// issueSink collects the issues of one object.
+type issueSink struct {
+	obj *snapshot.Object
+	out *schemaIssues
+}
+
+func (s issueSink) err(at snapshot.Path, rule, upstream, problem, value, remedy string) {
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+}
+
+func (s issueSink) warn(at snapshot.Path, rule, upstream, problem, value, remedy string) {
+	s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: at, Warning: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+}
+
+// schemaValidators validate one kind each.
+var schemaValidators = []struct {
+	kind schema.GroupKind
+	run  func(issueSink)
+}{
+	{snapshot.KindVirtualService, validateVirtualServiceObj},
+	{snapshot.KindDestinationRule, validateDestinationRuleObj},
+	{snapshot.KindGateway, validateGatewayObj},
+	{snapshot.KindServiceEntry, validateServiceEntryObj},
+	{snapshot.KindSidecar, validateSidecarObj},
+	{snapshot.KindEnvoyFilter, validateEnvoyFilterObj},
+	{snapshot.KindAuthzPolicy, validateAuthorizationPolicyObj},
+	{snapshot.KindPeerAuth, validatePeerAuthenticationObj},
+	{snapshot.KindRequestAuth, validateRequestAuthenticationObj},
+	{snapshot.KindTelemetry, validateTelemetryObj},
+}
+
+func schemaKinds() []schema.GroupKind {
+	out := make([]schema.GroupKind, len(schemaValidators))
+	for i, v := range schemaValidators {
+		out[i] = v.kind
+	}
+	return out
+}
+
+// schemaReads: the validators read the spec of every kind they check.
+var schemaReads = func() map[schema.GroupKind][]string {
+	out := map[schema.GroupKind][]string{}
+	for _, v := range schemaValidators {
+		out[v.kind] = []string{"spec"}
+	}
+	return out
+}()
+
+// SchemaIssuesFact validates every Istio object once.
+var SchemaIssuesFact = &analysis.Fact{
+	Name:  "istio-schema-issues",
+	Doc:   "Violations of Istio's validation rules (meshdoctor's own subset of pkg/config/validation), per object and field.",
+	Reads: schemaReads,
+	Run: func(p *analysis.Pass) (any, error) {
+		out := &schemaIssues{}
+		for _, v := range schemaValidators {
+			for _, o := range p.Snapshot.List(v.kind) {
+				v.run(issueSink{obj: o, out: out})
+			}
+		}
+		return out, nil
+	},
+}
+
+func reportSchemaIssue(p *analysis.Pass, is schemaIssue) {
+	field := is.Path.String()
+	var consequence string
+	if is.Warning {
+		consequence = "Istio accepts the object but warns: it does not do what it seems to"
+	} else {
+		consequence = "Istio's validating webhook rejects the object (kubectl apply fails with `admission webhook \"validation.istio.io\" denied the request`), so this configuration is not in force"
+	}
+	ev := []string{fmt.Sprintf("%s: %s", field, is.Value)}
+	if is.Upstream != "" {
+		ev = append(ev, "rule of Istio's "+is.Upstream)
+	}
+	p.Report(analysis.Finding{
+		Subject:   is.Obj.Key,
+		Message:   fmt.Sprintf("%s %s: %s. %s.", is.Obj.Ref(), field, is.Problem, consequence),
+		Locations: []analysis.Location{analysis.LocationOf(is.Obj, is.Path)},
+		Evidence:  ev,
+		Remedy:    is.Remedy,
+		Key:       field + "|" + is.Rule,
+	})
+}
+
+// SchemaValidationError: the object breaks a rule of Istio's validation.
+var SchemaValidationError = &analysis.Analyzer{
+	Code:     "MD010",
+	Name:     "istio-schema-invalid",
+	Severity: analysis.Error,
+	Summary:  "An Istio object breaks one of Istio's validation rules, so the validating webhook rejects it and it is not in force.",
+	Doc:      doc("MD010"),
+	Inputs:   []analysis.Input{analysis.Kinds(schemaKinds()...)},
+	Reads:    schemaReads,
+	Requires: []*analysis.Fact{SchemaIssuesFact},
+	Run: func(p *analysis.Pass) error {
+		for _, is := range p.ResultOf(SchemaIssuesFact).(*schemaIssues).errs {
+			reportSchemaIssue(p, is)
+		}
+		return nil
+	},
+}
+
+// SchemaWarning: the object is accepted with one of Istio's validation
+// warnings.
+var SchemaWarning = &analysis.Analyzer{
+	Code:     "MD011",
+	Name:     "istio-schema-warning",
+	Severity: analysis.Warning,
+	Summary:  "An Istio object is accepted with one of Istio's validation warnings: part of it is ignored or behaves differently than written.",
+	Doc:      doc("MD011"),
+	Inputs:   []analysis.Input{analysis.Kinds(schemaKinds()...)},
+	Reads:    schemaReads,
+	Requires: []*analysis.Fact{SchemaIssuesFact},
+	Run: func(p *analysis.Pass) error {
+		for _, is := range p.ResultOf(SchemaIssuesFact).(*schemaIssues).warns {
+			reportSchemaIssue(p, is)
+		}
+		return nil
+	},
+}
+
+// sortedKeys returns a map's keys in order, so that findings from map
+// fields come out in a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,114 @@
+package istio
+
+import (
+	"fmt"
+
+	netv1alpha3 "istio.io/api/networking/v1alpha3"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// deprecatedUse is one deprecated field set in an object.
+type deprecatedUse struct {
+	path        snapshot.Path
+	field, repl string
+	value       string
+	// effect says what the deprecated field does today.
+	effect string
+}
+
+// vsDeprecations: fields of VirtualService marked deprecated in the API.
+// fault.delay.percent is what Istio's deprecation analyzer reports
+// (IST0002); mirrorPercent is a warning of validateHTTPRoute (IST0133).
+func vsDeprecations(vs *netv1alpha3.VirtualService) []deprecatedUse {
+	var out []deprecatedUse
+	for i, h := range vs.GetHttp() {
+		at := snapshot.P("spec", "http", i)
+		if d := h.GetFault().GetDelay(); d != nil && delayPercent(d) > 0 {
+			out = append(out, deprecatedUse{at.Child("fault", "delay", "percent"), "fault.delay.percent", "fault.delay.percentage.value", fmt.Sprint(delayPercent(d)),
+				"still honoured when percentage is unset, but slated for removal"})
+		}
+		if mp, ok := mirrorPercent(h); ok {
+			out = append(out, deprecatedUse{at.Child("mirrorPercent"), "mirrorPercent", "mirrorPercentage.value", fmt.Sprint(mp),
+				"still honoured, but slated for removal"})
+		}
+		if ao := corsAllowOrigin(h.GetCorsPolicy()); len(ao) > 0 {
+			out = append(out, deprecatedUse{at.Child("corsPolicy", "allowOrigin"), "corsPolicy.allowOrigin", "corsPolicy.allowOrigins (string matches)", fmt.Sprint(ao),
+				"hidden from the API docs, and current istiod may ignore it"})
+		}
+	}
+	return out
+}
+
+// drDeprecations: fields of DestinationRule marked deprecated in the API
+// (validateOutlierDetection and validateLoadBalancer warn on the first two).
+func drDeprecations(dr *netv1alpha3.DestinationRule) []deprecatedUse {
+	var out []deprecatedUse
+	visit := func(at snapshot.Path, od *netv1alpha3.OutlierDetection, lb *netv1alpha3.LoadBalancerSettings) {
+		if consecutiveErrors(od) != 0 {
+			out = append(out, deprecatedUse{at.Child("outlierDetection", "consecutiveErrors"), "outlierDetection.consecutiveErrors", "consecutive5xxErrors or consecutiveGatewayErrors", fmt.Sprint(consecutiveErrors(od)),
+				"counts only 502/503/504 as errors (it is mapped to consecutiveGatewayErrors), which surprises most users"})
+		}
+		if ch := lb.GetConsistentHash(); ch != nil && minimumRingSize(ch) != 0 {
+			out = append(out, deprecatedUse{at.Child("loadBalancer", "consistentHash", "minimumRingSize"), "consistentHash.minimumRingSize", "consistentHash.ringHash.minimumRingSize", fmt.Sprint(minimumRingSize(ch)),
+				"still honoured, but slated for removal"})
+		}
+		if leastConn(lb) {
+			out = append(out, deprecatedUse{at.Child("loadBalancer", "simple"), "loadBalancer.simple: LEAST_CONN", "LEAST_REQUEST", "LEAST_CONN",
+				"treated as LEAST_REQUEST"})
+		}
+	}
+	policy := func(at snapshot.Path, tp *netv1alpha3.TrafficPolicy) {
+		if tp == nil {
+			return
+		}
+		visit(at, tp.GetOutlierDetection(), tp.GetLoadBalancer())
+		for i, pl := range tp.GetPortLevelSettings() {
+			visit(at.Child("portLevelSettings", i), pl.GetOutlierDetection(), pl.GetLoadBalancer())
+		}
+	}
+	policy(snapshot.P("spec", "trafficPolicy"), dr.GetTrafficPolicy())
+	for i, s := range dr.GetSubsets() {
+		policy(snapshot.P("spec", "subsets", i, "trafficPolicy"), s.GetTrafficPolicy())
+	}
+	return out
+}
+
+// DeprecatedField: a deprecated field is in use.
+var DeprecatedField = &analysis.Analyzer{
+	Code:     "MD012",
+	Name:     "istio-deprecated-field",
+	Severity: analysis.Warning,
+	Summary:  "An Istio object uses a field the Istio API marks deprecated; it may stop working in a future release.",
+	Doc:      doc("MD012"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindVirtualService, snapshot.KindDestinationRule)},
+	Reads:    map[schema.GroupKind][]string{snapshot.KindVirtualService: {"spec"}, snapshot.KindDestinationRule: {"spec"}},
+	Run: func(p *analysis.Pass) error {
+		report := func(o *snapshot.Object, uses []deprecatedUse) {
+			for _, u := range uses {
+				p.Report(analysis.Finding{
+					Subject:   o.Key,
+					Message:   fmt.Sprintf("%s sets the deprecated %s (%s); it is %s.", o.Ref(), u.field, u.path.String(), u.effect),
+					Locations: []analysis.Location{analysis.LocationOf(o, u.path)},
+					Evidence:  []string{fmt.Sprintf("%s: %s", u.path.String(), u.value)},
+					Remedy:    fmt.Sprintf("Use %s instead of %s.", u.repl, u.field),
+					Key:       u.path.String(),
+				})
+			}
+		}
+		for _, o := range p.Snapshot.List(snapshot.KindVirtualService) {
+			if vs := virtualService(o); vs != nil {
+				report(o, vsDeprecations(vs))
+			}
+		}
+		for _, o := range p.Snapshot.List(snapshot.KindDestinationRule) {
+			if dr, ok := o.Typed.(*networkingv1.DestinationRule); ok {
+				report(o, drDeprecations(&dr.Spec))
+			}
+		}
+		return nil
+	},
+}

@@ -1,0 +1,222 @@
+package istio
+
+// Small validation rules shared by the schema checks (MD010/MD011). They
+// restate rules of Istio's pkg/config/validation (and its agent and labels
+// packages) in meshdoctor's words: meshdoctor implements and tests its own
+// subset of Istio's validation instead of importing
+// istio.io/istio/pkg/config/validation, a very heavy dependency that pulls
+// in pilot. Each rule names the upstream function it follows.
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+var (
+	// labels.dns1123LabelFmt and labels.wildcardPrefix.
+	dns1123LabelRE  = regexp.MustCompile(`^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
+	wildcardLabelRE = regexp.MustCompile(`^(\*|(\*|\*-)?[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)$`)
+	// labels.tagRegexp and labels.labelValueRegexp (Kubernetes label syntax).
+	labelKeyRE   = regexp.MustCompile(`^([a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$`)
+	labelValueRE = regexp.MustCompile(`^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+	// validation.validHeaderRegex.
+	headerNameRE = regexp.MustCompile(`^[-_A-Za-z0-9]+$`)
+)
+
+// isDNS1123Label is labels.IsDNS1123Label.
+func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123LabelRE.MatchString(s) }
+
+// isWildcardDNS1123Label is labels.IsWildcardDNS1123Label: a label, "*", or
+// a label led by "*" or "*-" (so "*foo" is accepted, as upstream does).
+func isWildcardDNS1123Label(s string) bool { return len(s) <= 63 && wildcardLabelRE.MatchString(s) }
+
+// checkDomainPreconditions is agent.CheckDNS1123Preconditions.
+func checkDomainPreconditions(name string) error {
+	if len(name) > 255 {
+		return fmt.Errorf("domain name %q is too long (max 255)", name)
+	}
+	if name == "" {
+		return fmt.Errorf("empty domain name")
+	}
+	return nil
+}
+
+// validateDNS1123Labels is agent.ValidateDNS1123Labels: every label valid,
+// the top-level one not all digits, a trailing dot allowed.
+func validateDNS1123Labels(domain string) error {
+	parts := strings.Split(domain, ".")
+	if _, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
+		return fmt.Errorf("the top-level domain of %q is all digits", domain)
+	}
+	for i, l := range parts {
+		if i == len(parts)-1 && l == "" {
+			return nil
+		}
+		if !isDNS1123Label(l) {
+			return fmt.Errorf("label %q is not a DNS-1123 label (a wildcard may only be the first label)", l)
+		}
+	}
+	return nil
+}
+
+// validateFQDN is agent.ValidateFQDN.
+func validateFQDN(s string) error {
+	if err := checkDomainPreconditions(s); err != nil {
+		return err
+	}
+	return validateDNS1123Labels(s)
+}
+
+// validateWildcardDomain is agent.ValidateWildcardDomain: a wildcard is
+// allowed only in the first label.
+func validateWildcardDomain(s string) error {
+	if err := checkDomainPreconditions(s); err != nil {
+		return err
+	}
+	first, rest, more := strings.Cut(s, ".")
+	if !isWildcardDNS1123Label(first) {
+		return fmt.Errorf("domain name %q has an invalid first label %q (a wildcard may only be the whole first label or lead it)", s, first)
+	}
+	if more {
+		if err := validateDNS1123Labels(rest); err != nil {
+			return fmt.Errorf("domain name %q: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// partialWildcard is agent.ValidatePartialWildCard: "*" anywhere except a
+// whole host "*" or a leading "*." label.
+func partialWildcard(host string) bool {
+	return strings.Contains(host, "*") && host != "*" && !strings.HasPrefix(host, "*.")
+}
+
+// isIP is netutil.IsValidIPAddress.
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// validateIPSubnet is agent.ValidateIPSubnet: an address or a CIDR block.
+func validateIPSubnet(s string) error {
+	if strings.Count(s, "/") == 1 {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return fmt.Errorf("%q is not a valid CIDR block", s)
+		}
+		return nil
+	}
+	if !isIP(s) {
+		return fmt.Errorf("%q is not a valid IP address", s)
+	}
+	return nil
+}
+
+// validateIPOrCIDR is security.ValidateIPs for one value.
+func validateIPOrCIDR(s string) error {
+	if strings.Contains(s, "/") {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return fmt.Errorf("%q is not a valid CIDR range", s)
+		}
+		return nil
+	}
+	if !isIP(s) {
+		return fmt.Errorf("%q is not a valid IP address", s)
+	}
+	return nil
+}
+
+// validPort is agent.ValidatePort.
+func validPort(n int64) bool { return n >= 1 && n <= 65535 }
+
+// durationProblem is agent.ValidateDuration: at least 1ms, whole
+// milliseconds.
+func durationProblem(d *durationpb.Duration) string {
+	v := d.AsDuration()
+	if v < time.Millisecond {
+		return fmt.Sprintf("duration %s is shorter than 1ms", v)
+	}
+	if v%time.Millisecond != 0 {
+		return fmt.Sprintf("duration %s is not a whole number of milliseconds", v)
+	}
+	return ""
+}
+
+// labelProblem is labels.Instance.Validate for one label.
+func labelProblem(k, v string) string {
+	m := labelKeyRE.FindStringSubmatch(k)
+	switch {
+	case m == nil:
+		return fmt.Sprintf("label key %q is not a valid Kubernetes label key", k)
+	case len(m[1]) > 0 && len(m[1])-1 > 253:
+		return fmt.Sprintf("label key %q has a DNS prefix longer than 253 characters", k)
+	case len(m[2]) > 63:
+		return fmt.Sprintf("label key %q has a name longer than 63 characters", k)
+	case !labelValueRE.MatchString(v):
+		return fmt.Sprintf("label value %q (key %q) is not a valid Kubernetes label value", v, k)
+	}
+	return ""
+}
+
+// regexProblem is validation.validateStringRegexp: Istio (and Envoy) use
+// RE2, which Go's regexp implements; upstream also caps the length.
+func regexProblem(re string) string {
+	if re == "" {
+		return "the regex is empty"
+	}
+	if len(re) > 1024 {
+		return fmt.Sprintf("the regex is %d characters long (max 1024)", len(re))
+	}
+	if _, err := regexp.Compile(re); err != nil {
+		return fmt.Sprintf("%q is not a valid RE2 regex: %v", re, err)
+	}
+	return ""
+}
+
+// httpMethods is validation.supportedMethods.
+var httpMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "CONNECT": true, "OPTIONS": true, "TRACE": true}
+
+// retryOnPolicies is validation.supportedRetryOnPolicies.
+var retryOnPolicies = map[string]bool{
+	"5xx": true, "gateway-error": true, "reset": true, "reset-before-request": true, "connect-failure": true,
+	"retriable-4xx": true, "refused-stream": true, "retriable-status-codes": true, "retriable-headers": true,
+	"envoy-ratelimited": true, "http3-post-connect-failure": true,
+	"cancelled": true, "deadline-exceeded": true, "internal": true, "resource-exhausted": true, "unavailable": true,
+}
+
+// grpcStatuses is grpc.SupportedGRPCStatus (the canonical gRPC code names).
+var grpcStatuses = map[string]bool{
+	"OK": true, "CANCELLED": true, "UNKNOWN": true, "INVALID_ARGUMENT": true, "DEADLINE_EXCEEDED": true,
+	"NOT_FOUND": true, "ALREADY_EXISTS": true, "PERMISSION_DENIED": true, "RESOURCE_EXHAUSTED": true,
+	"FAILED_PRECONDITION": true, "ABORTED": true, "OUT_OF_RANGE": true, "UNIMPLEMENTED": true,
+	"INTERNAL": true, "UNAVAILABLE": true, "DATA_LOSS": true, "UNAUTHENTICATED": true,
+}
+
+// protocolNames are the names protocol.Parse accepts (case-insensitive).
+var protocolNames = map[string]bool{
+	"TCP": true, "UDP": true, "GRPC": true, "GRPC-WEB": true, "HTTP": true, "HTTP_PROXY": true, "HTTP2": true,
+	"HTTPS": true, "TLS": true, "MONGO": true, "REDIS": true, "MYSQL": true, "HBONE": true,
+}
+
+func knownProtocol(p string) bool { return protocolNames[strings.ToUpper(p)] }
+
+func isHTTPProtocol(p string) bool {
+	switch strings.ToUpper(p) {
+	case "HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY":
+		return true
+	}
+	return false
+}
+
+func isTLSProtocol(p string) bool {
+	switch strings.ToUpper(p) {
+	case "HTTPS", "TLS":
+		return true
+	}
+	return false
+}

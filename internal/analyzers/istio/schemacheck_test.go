@@ -1,0 +1,147 @@
+package istio
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	netv1alpha3 "istio.io/api/networking/v1alpha3"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
+)
+
+func TestValidateWildcardDomain(t *testing.T) {
+	for host, ok := range map[string]bool{
+		"reviews":                          true,
+		"reviews.prod.svc.cluster.local":   true,
+		"*.example.com":                    true,
+		"*foo.example.com":                 true, // upstream accepts a label led by "*"
+		"*":                                true,
+		"foo.*.com":                        false,
+		"example.*":                        false,
+		"10.0.0.1":                         false, // all-numeric top-level label
+		"":                                 false,
+		"under_score.example.com":          false,
+		"trailing-dot.example.com.":        true,
+		strings.Repeat("a", 64) + ".com":   false,
+		"outbound_.80_._.reviews.prod.svc": false, // only for SNI on gateways
+	} {
+		if got := validateWildcardDomain(host) == nil; got != ok {
+			t.Errorf("validateWildcardDomain(%q) ok=%v, want %v", host, got, ok)
+		}
+	}
+	if validateGatewayBoundHost(true, "outbound_.80_._.reviews.prod.svc") != nil {
+		t.Error("generated SNI host on a gateway rejected")
+	}
+}
+
+func TestRuleHelpers(t *testing.T) {
+	if !partialWildcard("*foo.com") || partialWildcard("*.foo.com") || partialWildcard("*") {
+		t.Error("partialWildcard")
+	}
+	for n, want := range map[uint64]bool{1: true, 2: true, 3: true, 4: false, 65537: true, 65535: false, 5000011: true} {
+		if isPrime(n) != want {
+			t.Errorf("isPrime(%d) != %v", n, want)
+		}
+	}
+	if labelProblem("app.kubernetes.io/name", "web") != "" || labelProblem("version/", "v1") == "" || labelProblem("app", "bad value") == "" {
+		t.Error("labelProblem")
+	}
+	if jwksURIProblem("https://a.example.com/jwks") != "" || jwksURIProblem("a.example.com/jwks") == "" || jwksURIProblem("ftp://a/jwks") == "" {
+		t.Error("jwksURIProblem")
+	}
+	if webhookURLProblem("https://istiod.example.com:15017/inject") != "" || webhookURLProblem("http://x/") == "" || webhookURLProblem("https:///x") == "" {
+		t.Error("webhookURLProblem")
+	}
+}
+
+func sm(kind, v string) *netv1alpha3.StringMatch {
+	switch kind {
+	case "exact":
+		return &netv1alpha3.StringMatch{MatchType: &netv1alpha3.StringMatch_Exact{Exact: v}}
+	case "prefix":
+		return &netv1alpha3.StringMatch{MatchType: &netv1alpha3.StringMatch_Prefix{Prefix: v}}
+	case "regex":
+		return &netv1alpha3.StringMatch{MatchType: &netv1alpha3.StringMatch_Regex{Regex: v}}
+	}
+	return &netv1alpha3.StringMatch{}
+}
+
+func TestCovers(t *testing.T) {
+	type M = netv1alpha3.HTTPMatchRequest
+	for _, c := range []struct {
+		name string
+		a, b *M
+		want bool
+	}{
+		{"empty covers all", &M{}, &M{Uri: sm("exact", "/x"), Port: 80}, true},
+		{"prefix / covers all", &M{Uri: sm("prefix", "/")}, &M{Method: sm("exact", "POST")}, true},
+		{"prefix covers longer prefix", &M{Uri: sm("prefix", "/api")}, &M{Uri: sm("prefix", "/api/v2")}, true},
+		{"prefix covers exact", &M{Uri: sm("prefix", "/api")}, &M{Uri: sm("exact", "/api/health")}, true},
+		{"longer prefix does not cover", &M{Uri: sm("prefix", "/api/v2")}, &M{Uri: sm("prefix", "/api")}, false},
+		{"method narrows", &M{Uri: sm("prefix", "/api"), Method: sm("exact", "GET")}, &M{Uri: sm("prefix", "/api/v2")}, false},
+		{"method implied", &M{Method: sm("exact", "GET")}, &M{Uri: sm("prefix", "/x"), Method: sm("exact", "GET")}, true},
+		{"header prefix reversed", &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("prefix", "abc")}}, &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("prefix", "ab")}}, false},
+		{"header prefix covers exact", &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("prefix", "ab")}}, &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("exact", "abc"), "y": sm("exact", "1")}}, true},
+		{"header presence", &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("", "")}}, &M{Headers: map[string]*netv1alpha3.StringMatch{"x": sm("regex", ".+")}}, true},
+		{"different regexes", &M{Uri: sm("regex", "/a.*")}, &M{Uri: sm("regex", "/b.*")}, false},
+		{"same regex", &M{Uri: sm("regex", "/a.*")}, &M{Uri: sm("regex", "/a.*")}, true},
+		{"case-insensitive b", &M{Uri: sm("prefix", "/docs")}, &M{Uri: sm("prefix", "/docs/api"), IgnoreUriCase: true}, false},
+		{"case-insensitive a", &M{Uri: sm("prefix", "/DOCS"), IgnoreUriCase: true}, &M{Uri: sm("prefix", "/docs/api")}, true},
+		{"port", &M{Port: 80}, &M{Port: 8080}, false},
+		{"source labels subset", &M{SourceLabels: map[string]string{"app": "a"}}, &M{SourceLabels: map[string]string{"app": "a", "v": "1"}}, true},
+		{"source labels missing", &M{SourceLabels: map[string]string{"app": "a"}}, &M{}, false},
+		{"gateways", &M{Gateways: []string{"ns/a"}}, &M{Gateways: []string{"ns/a", "ns/b"}}, false},
+		{"scheme narrows", &M{Scheme: sm("exact", "https")}, &M{Uri: sm("prefix", "/")}, false},
+		{"withoutHeaders", &M{WithoutHeaders: map[string]*netv1alpha3.StringMatch{"x": sm("exact", "1")}}, &M{}, false},
+	} {
+		if got := covers(c.a, c.b); got != c.want {
+			t.Errorf("%s: covers=%v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSchemaNotChecked: without the objects that define the answer, the
+// checks say what they could not check instead of reporting.
+func TestSchemaNotChecked(t *testing.T) {
+	for file, want := range map[string]map[string]string{
+		"testdata/telcheck_nomesh.yaml": {
+			"MD250": "no mesh configuration",
+			"MD253": "no mesh configuration",
+		},
+		"testdata/schemacheck_multicluster_unchecked.yaml": {
+			"MD130": "no istiod Deployment in namespace istio-system",
+		},
+	} {
+		snap := analysistest.Load(t, file)
+		res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: Analyzers()})
+		if len(res.Findings) != 0 {
+			t.Errorf("%s: findings on unknown input: %+v", file, res.Findings)
+		}
+		notes := map[string]string{}
+		for _, n := range res.NotChecked {
+			notes[n.Code] += n.Reason + "\n"
+		}
+		for code, w := range want {
+			if !strings.Contains(notes[code], w) {
+				t.Errorf("%s: %s notes %q lack %q", file, code, notes[code], w)
+			}
+		}
+	}
+}
+
+// TestWebhookSeverity: an unusable Istio webhook is an error when the API
+// server fails closed, a warning when it skips the webhook.
+func TestWebhookSeverity(t *testing.T) {
+	file := "testdata/schemacheck_webhooks_positive.yaml"
+	got := map[string]analysis.Severity{}
+	for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
+		if f.Code == "MD131" {
+			got[f.Locations[0].Field] = f.Severity
+		}
+	}
+	if got[".webhooks[0].clientConfig.url"] != analysis.Warning || got[".webhooks[1].clientConfig"] != analysis.Error {
+		t.Errorf("MD131 severities: %v", got)
+	}
+}
