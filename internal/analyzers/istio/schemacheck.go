@@ -2,7 +2,6 @@ package istio
 
 import (
 	"fmt"
-	"sort"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -152,15 +151,4 @@ var SchemaWarning = &analysis.Analyzer{
 		}
 		return nil
 	},
-}
-
-// sortedKeys returns a map's keys in order, so that findings from map
-// fields come out in a stable order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -496,12 +496,8 @@ func validateServiceEntryObj(s issueSink) {
 			checkEndpointPorts(s, at, ep.GetPorts(), portNames)
 			checkLabels(s, at.Child("labels"), ep.GetLabels(), "validateWorkloadEntry")
 		}
-		if len(sp.GetEndpoints()) == 0 && sp.GetWorkloadSelector() == nil {
-			s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: spec.Child("resolution"), Warning: true, Rule: "static-no-endpoints",
-				Problem: "resolution STATIC with neither endpoints nor workloadSelector: the service has no endpoints (Istio accepts this without a warning; every request gets 503 UH, no healthy upstream)",
-				Value:   "resolution STATIC, endpoints: [], workloadSelector unset",
-				Remedy:  "List the endpoints' IPs, add a workloadSelector for the pods or WorkloadEntries, or use resolution DNS to resolve the hosts."})
-		}
+		// STATIC without endpoints or workloadSelector is accepted by Istio;
+		// MD240 reports the empty cluster it produces.
 	case netv1alpha3.ServiceEntry_DNS, netv1alpha3.ServiceEntry_DNS_ROUND_ROBIN:
 		if len(sp.GetEndpoints()) == 0 {
 			for i, h := range sp.GetHosts() {

@@ -231,7 +231,7 @@ func validatePeerAuthenticationObj(s issueSink) {
 	for p := range ports {
 		keys = append(keys, int(p))
 	}
-	for _, p := range sortedInts(keys) {
+	for _, p := range sortInts(keys) {
 		if !validPort(int64(p)) {
 			s.err(spec.Child("portLevelMtls", strconv.Itoa(p)), "port", up, fmt.Sprintf("port %d is outside 1–65535", p), strconv.Itoa(p), "Use the workload's container port.")
 		}
@@ -239,15 +239,6 @@ func validatePeerAuthenticationObj(s issueSink) {
 	if pa.Spec.GetSelector() != nil {
 		checkBetaSelector(s, spec.Child("selector"), pa.Spec.GetSelector().GetMatchLabels(), "PeerAuthentication")
 	}
-}
-
-func sortedInts(v []int) []int {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
-	return v
 }
 
 // validateRequestAuthenticationObj follows

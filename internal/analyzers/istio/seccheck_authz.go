@@ -219,7 +219,7 @@ var AuthzPolicyWithoutRules = &analysis.Analyzer{
 	Code:     "MD305",
 	Name:     "authz-policy-without-rules",
 	Severity: analysis.Info,
-	Summary:  "An AuthorizationPolicy has no rules: with ALLOW it denies every request to its workloads (the allow-nothing policy); with DENY, AUDIT or CUSTOM it never matches.",
+	Summary:  "An AuthorizationPolicy has no rules: with ALLOW it denies every request to its workloads (the allow-nothing policy); with AUDIT it never matches.",
 	Doc:      doc("MD305"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
 	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
@@ -232,11 +232,14 @@ var AuthzPolicyWithoutRules = &analysis.Analyzer{
 			if ap == nil || len(ap.GetRules()) > 0 {
 				continue
 			}
-			if ap.GetAction() != secv1beta1.AuthorizationPolicy_ALLOW {
+			switch ap.GetAction() {
+			case secv1beta1.AuthorizationPolicy_DENY, secv1beta1.AuthorizationPolicy_CUSTOM:
+				continue // rejected by validation: MD010 reports it
+			case secv1beta1.AuthorizationPolicy_AUDIT:
 				p.Report(analysis.Finding{
 					Severity:  analysis.Warning,
 					Subject:   o.Key,
-					Message:   fmt.Sprintf("%s has action %s but no rules: a policy without rules matches no request, so it never %s.", o.Ref(), ap.GetAction(), map[secv1beta1.AuthorizationPolicy_Action]string{secv1beta1.AuthorizationPolicy_DENY: "denies anything", secv1beta1.AuthorizationPolicy_AUDIT: "audits anything", secv1beta1.AuthorizationPolicy_CUSTOM: "consults the external authorizer"}[ap.GetAction()]),
+					Message:   fmt.Sprintf("%s has action %s but no rules: a policy without rules matches no request, so it never %s.", o.Ref(), ap.GetAction(), "audits anything"),
 					Locations: []analysis.Location{analysis.LocationOf(o, snapshot.P("spec", "action"))},
 					Evidence:  []string{"spec.action: " + ap.GetAction().String(), "spec.rules: none"},
 					Remedy:    "Add the rules the policy is meant to match; to match every request use `rules: [{}]` (one empty rule).",

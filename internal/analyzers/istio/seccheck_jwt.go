@@ -255,7 +255,7 @@ var RequestAuthJWTRule = &analysis.Analyzer{
 	Code:     "MD309",
 	Name:     "requestauthn-jwt-rule-invalid",
 	Severity: analysis.Warning,
-	Summary:  "A RequestAuthentication jwtRule has no issuer (rejected by validation) or fetches its signing keys from a plain http jwksUri.",
+	Summary:  "A RequestAuthentication jwtRule fetches its signing keys from a plain http jwksUri.",
 	Doc:      doc("MD309"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindRequestAuth)},
 	Reads:    map[schema.GroupKind][]string{snapshot.KindRequestAuth: {"spec"}},
@@ -267,17 +267,6 @@ var RequestAuthJWTRule = &analysis.Analyzer{
 			}
 			for i, jr := range ra.GetJwtRules() {
 				at := snapshot.P("spec", "jwtRules", i)
-				if jr.GetIssuer() == "" {
-					p.Report(analysis.Finding{
-						Severity:  analysis.Error,
-						Subject:   o.Key,
-						Message:   fmt.Sprintf("%s jwtRules[%d] has no issuer: Istio's validation rejects the RequestAuthentication ('issuer must be set'), so it is never applied and no JWT is validated.", o.Ref(), i),
-						Locations: []analysis.Location{analysis.LocationOf(o, at)},
-						Evidence:  []string{fmt.Sprintf("%s.issuer: unset", at)},
-						Remedy:    "Set issuer to the token's iss claim (e.g. https://accounts.google.com).",
-						Key:       at.Child("issuer").String(),
-					})
-				}
 				uri := jr.GetJwksUri()
 				if uri == "" || jr.GetJwks() != "" {
 					continue

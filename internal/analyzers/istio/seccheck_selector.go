@@ -13,17 +13,6 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
-// mergeReads merges field declarations.
-func mergeReads(ms ...map[schema.GroupKind][]string) map[schema.GroupKind][]string {
-	out := map[schema.GroupKind][]string{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = append(out[k], v...)
-		}
-	}
-	return out
-}
-
 // policyEffect says what a policy of a kind would have done, for messages.
 func policyEffect(gk schema.GroupKind) string {
 	switch gk {
@@ -291,13 +280,4 @@ var SelectorOnK8sGateway = &analysis.Analyzer{
 		}
 		return nil
 	},
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -278,7 +278,7 @@ var SidecarEgressHostNotFound = &analysis.Analyzer{
 	Code:     "MD313",
 	Name:     "sidecar-egress-host-not-found",
 	Severity: analysis.Warning,
-	Summary:  "A Sidecar egress host names a namespace or a service that does not exist there (or a short name, which never matches), so the proxy gets no route to it.",
+	Summary:  "A Sidecar egress host names a namespace or a service that does not exist there so the proxy gets no route to it.",
 	Doc:      doc("MD313"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindSidecar)},
 	Reads:    reads(map[schema.GroupKind][]string{snapshot.KindSidecar: {"spec"}}),
@@ -324,14 +324,7 @@ var SidecarEgressHostNotFound = &analysis.Analyzer{
 						continue
 					}
 					if !strings.Contains(dns, ".") {
-						f.Message = fmt.Sprintf("%s egress[%d] imports %q: Sidecar egress hosts are compared with full host names and a short name is not expanded, so %q matches no service and %s.", o.Ref(), i, h, dns, effect)
-						want := dns + "." + ns + ".svc." + DomainSuffix
-						if ns == "*" {
-							want = dns + ".<namespace>.svc." + DomainSuffix
-						}
-						f.Remedy = fmt.Sprintf("Write the full host name: %s/%s.", ns, want)
-						p.Report(f)
-						continue
+						continue // a short name is rejected by validation: MD010 reports it
 					}
 					if vsHosts == nil {
 						vsHosts = vsHostIndex(r)

@@ -356,13 +356,3 @@ var TelemetryMultipleDefaults = &analysis.Analyzer{
 		return nil
 	},
 }
-
-func mergeReads(ms ...map[schema.GroupKind][]string) map[schema.GroupKind][]string {
-	out := map[schema.GroupKind][]string{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = append(out[k], v...)
-		}
-	}
-	return out
-}
