@@ -2,6 +2,7 @@ package istio
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
@@ -47,7 +48,7 @@ var VSRouteWeights = &analysis.Analyzer{
 				var list []string
 				for _, d := range ds {
 					total += d.weight
-					list = append(list, fmt.Sprintf("%s %d", destText(d.dest), d.weight))
+					list = append(list, fmt.Sprintf("%s: %d", destText(d.dest), d.weight))
 				}
 				at := snapshot.P("spec", kind, i, "route")
 				f := analysis.Finding{
@@ -62,12 +63,12 @@ var VSRouteWeights = &analysis.Analyzer{
 					f.Remedy = "Give the destination(s) that should receive traffic a positive weight (e.g. 100 for the one that takes everything, 0 for the others)."
 				case total != 100 && known && old:
 					f.Message = fmt.Sprintf("%s %s[%d] has destination weights totalling %d, and istiod here is older than %s: its validation rejects the VirtualService (\"total destination weight %d != 100\").", vs.Ref(), kind, i, total, relativeWeights, total)
-					f.Remedy = "Make the weights total 100 (e.g. " + normalised(ds, total) + ")."
+					f.Remedy = "Make the weights total 100, keeping the proportions: " + percentWeights(ds, total) + "."
 					f.Evidence = append(f.Evidence, "istiod version: older than "+relativeWeights.String())
 				case total != 100:
 					f.Severity = analysis.Info
 					f.Message = fmt.Sprintf("%s %s[%d] has destination weights totalling %d, not 100: Istio (1.15 and later) uses them as proportions, so the effective split is %s.", vs.Ref(), kind, i, total, normalised(ds, total))
-					f.Remedy = "Nothing breaks; to make the intent obvious (and to stay valid on istiod older than 1.15), write weights that total 100: " + normalised(ds, total) + "."
+					f.Remedy = "Nothing breaks; to make the intent obvious (and to stay valid on istiod older than 1.15), write weights that total 100: " + percentWeights(ds, total) + "."
 					if !known {
 						f.Evidence = append(f.Evidence, "istiod version not in the input: istiod before 1.15 rejects totals other than 100")
 					}
@@ -123,4 +124,35 @@ func destText(d *netv1alpha3.Destination) string {
 		s += fmt.Sprintf(" port %d", d.GetPort().GetNumber())
 	}
 	return s
+}
+
+// percentWeights rewrites weights as integers totalling 100 with the same
+// proportions (largest remainder first).
+func percentWeights(ds []weighted, total int32) string {
+	type share struct {
+		i    int
+		w    int32
+		frac int64
+	}
+	shares := make([]share, len(ds))
+	var sum int32
+	for i, d := range ds {
+		w := d.weight * 100 / total
+		shares[i] = share{i, w, int64(d.weight)*100 - int64(w)*int64(total)}
+		sum += w
+	}
+	byFrac := make([]int, len(ds))
+	for i := range byFrac {
+		byFrac[i] = i
+	}
+	sort.SliceStable(byFrac, func(a, b int) bool { return shares[byFrac[a]].frac > shares[byFrac[b]].frac })
+	for k := 0; sum < 100 && k < len(byFrac); k++ {
+		shares[byFrac[k]].w++
+		sum++
+	}
+	var out []string
+	for i, d := range ds {
+		out = append(out, fmt.Sprintf("%s weight %d", destText(d.dest), shares[i].w))
+	}
+	return strings.Join(out, ", ")
 }
