@@ -45,9 +45,14 @@ var VSRouteWeights = &analysis.Analyzer{
 					return // a single destination takes all traffic whatever its weight
 				}
 				var total int32
-				var list []string
 				for _, d := range ds {
 					total += d.weight
+				}
+				if total == 100 {
+					return
+				}
+				var list []string
+				for _, d := range ds {
 					list = append(list, fmt.Sprintf("%s: %d", destText(d.dest), d.weight))
 				}
 				at := snapshot.P("spec", kind, i, "route")
