@@ -160,8 +160,8 @@ var VSGatewayNotFound = &analysis.Analyzer{
 		for _, vs := range r.VirtualServices() {
 			refs, paths := boundGateways(vs)
 			for i, ref := range refs {
-				if r.Gateway(ref) != nil {
-					continue
+				if r.Gateway(ref) != nil || isInternalGatewayRef(ref) {
+					continue // internal Gateway API gateways: MD218
 				}
 				ns, name, _ := strings.Cut(ref, "/")
 				similar := byName[name]

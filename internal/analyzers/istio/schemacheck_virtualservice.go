@@ -434,16 +434,13 @@ func routeWeights(rs []*netv1alpha3.HTTPRouteDestination) []int32 {
 // checkWeights is the weight part of validateHTTPRouteDestinations and
 // validateRouteDestinations.
 func checkWeights(s issueSink, at snapshot.Path, weights []int32) {
-	var total int32
 	for i, w := range weights {
 		if w < 0 {
 			s.err(at.Child("route", i, "weight"), "weight-negative", "validateWeight", fmt.Sprintf("weight %d is negative", w), fmt.Sprint(w), "Use weights between 0 and 100 that add up to 100.")
 		}
-		total += w
 	}
-	if len(weights) > 1 && total == 0 {
-		s.err(at.Child("route"), "weight-zero", "validateHTTPRouteDestinations", "several destinations and a total weight of 0", fmt.Sprint(weights), "Give the destinations weights that add up to 100.")
-	}
+	// Several destinations with a total weight of 0 (validateHTTPRouteDestinations
+	// rejects it) is MD219's: it also explains the effective split of other totals.
 }
 
 func checkRouteDestinations(s issueSink, at snapshot.Path, rs []*netv1alpha3.RouteDestination) {
