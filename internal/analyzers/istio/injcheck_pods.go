@@ -118,7 +118,7 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 					f.Severity = analysis.Error
 					f.Message = fmt.Sprintf("%s was admitted with istio-proxy image \"auto\": the injector did not rewrite it, so the kubelet tries to pull an image named \"auto\" and the pod stays in ImagePullBackOff.", o.Ref())
 					f.Evidence = []string{"containers[" + fmt.Sprint(idx) + "] istio-proxy image: auto", "the pod is admitted (uid, creation time or node set)"}
-					f.Remedy = "Delete the pod after fixing injection for it: " + f.Remedy
+					f.Remedy = "Fix injection for the pod, then delete it so that it is re-created through the injector. " + f.Remedy
 					p.Report(f)
 					continue
 				}
