@@ -62,7 +62,7 @@ var (
 
 // removedAnnotations are annotations Istio once read and no longer does.
 var removedAnnotations = map[string]string{
-	"sidecar.istio.io/enableCoreDump": "removed in Istio 1.21; enable core dumps as in samples/proxy-coredump",
+	"sidecar.istio.io/enableCoreDump": "Istio removed it; enable core dumps as in samples/proxy-coredump",
 }
 
 // deprecatedHints say what replaces a deprecated annotation.
@@ -133,7 +133,7 @@ func annFinding(site annSite, key string) analysis.Finding {
 
 func where(site annSite) string {
 	if site.Template {
-		return "the pod template of " + site.Obj.Ref()
+		return "The pod template of " + site.Obj.Ref()
 	}
 	return site.Obj.Ref()
 }
