@@ -86,7 +86,7 @@ var WebhookServiceMissing = &analysis.Analyzer{
 			svc := s.Get(snapshot.KindService, ref.Namespace, ref.Name)
 			var problem string
 			if svc == nil {
-				problem = fmt.Sprintf("Service %s/%s does not exist", ref.Namespace, ref.Name)
+				problem = fmt.Sprintf("Service %s/%s, which does not exist", ref.Namespace, ref.Name)
 				f.Locations = []analysis.Location{analysis.LocationOf(w.Config, at.Child("name"))}
 				f.Evidence = []string{fmt.Sprintf("clientConfig.service: %s/%s port %d", ref.Namespace, ref.Name, port), "the input holds the Services of namespace " + ref.Namespace + ", not this one"}
 				f.Remedy = fmt.Sprintf("Point clientConfig.service at the istiod Service of this revision (e.g. istiod or istiod-<revision> in %s), or delete this leftover webhook configuration.", ref.Namespace)
@@ -100,7 +100,7 @@ var WebhookServiceMissing = &analysis.Analyzer{
 				if found {
 					continue
 				}
-				problem = fmt.Sprintf("Service %s exposes no port %d (it has %s)", svc.Ref(), port, orNone(ports))
+				problem = fmt.Sprintf("port %d of %s, which exposes only %s", port, svc.Ref(), orNone(ports))
 				f.Locations = []analysis.Location{analysis.LocationOf(w.Config, at.Child("port"))}
 				f.Evidence = []string{fmt.Sprintf("clientConfig.service port: %d", port), svc.Ref() + " ports: " + orNone(ports)}
 				f.Related = []analysis.Related{analysis.RelatedOf(svc, "the webhook's Service")}
