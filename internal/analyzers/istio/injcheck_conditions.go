@@ -190,7 +190,7 @@ var NegativeCondition = &analysis.Analyzer{
 				}
 				f := analysis.Finding{
 					Subject:   o.Key,
-					Message:   fmt.Sprintf("%s reports %s=%s%s (reason %s): %s", o.Ref(), c.Type, c.Status, where, orDash(c.Reason), orDash(strings.TrimSpace(c.Message))),
+					Message:   fmt.Sprintf("%s reports %s=%s%s (reason %s: %s): %s.", o.Ref(), c.Type, c.Status, where, orDash(c.Reason), orDash(strings.TrimSuffix(strings.TrimSpace(c.Message), ".")), conditionConsequence(c.Type)),
 					Locations: []analysis.Location{analysis.LocationOf(o, c.Path)},
 					Evidence:  []string{fmt.Sprintf("status%s: type %s, status %s, reason %s, message %q", where, c.Type, c.Status, orDash(c.Reason), c.Message)},
 					Remedy:    "Fix what the condition's reason and message name (a missing backend or parent, a conflicting listener, an unsupported field), then check that the controller reports the condition positive again.",
@@ -204,6 +204,20 @@ var NegativeCondition = &analysis.Analyzer{
 		}
 		return nil
 	},
+}
+
+func conditionConsequence(t string) string {
+	switch t {
+	case "Accepted":
+		return "the controller rejected it there, so it is not served"
+	case "Programmed":
+		return "the data plane was not configured for it, so it does not serve traffic"
+	case "ResolvedRefs":
+		return "references that do not resolve are dropped; requests to their backends fail (500)"
+	case "Conflicted", "OverlappingTLSConfig":
+		return "the conflicting part is not served as configured"
+	}
+	return "the controller did not apply the object as written"
 }
 
 func orDash(s string) string {
