@@ -307,7 +307,8 @@ var annotationValidators = map[string]func(string) error{
 		if err != nil {
 			return fmt.Errorf("not YAML: %v", err)
 		}
-		if err := protojson.Unmarshal(js, &meshv1alpha1.ProxyConfig{}); err != nil {
+		// Istio retries with unknown fields discarded: only wrong types fail.
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, &meshv1alpha1.ProxyConfig{}); err != nil {
 			return fmt.Errorf("not a ProxyConfig: %v", err)
 		}
 		return nil

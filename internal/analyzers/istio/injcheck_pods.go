@@ -75,19 +75,20 @@ func containerNames(spec *corev1.PodSpec) string {
 // podOwner names the controller of a pod and the command that recreates
 // its pods.
 func podOwner(pod *corev1.Pod) (evidence, remedy string) {
-	for _, ref := range pod.OwnerReferences {
-		kind, name := ref.Kind, ref.Name
-		if kind == "ReplicaSet" {
-			if h := pod.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(name, "-"+h) {
-				kind, name = "Deployment", strings.TrimSuffix(name, "-"+h)
-			}
-		}
-		if kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" {
-			return "owned by " + kind + " " + name, fmt.Sprintf("Restart the workload so that its pods are re-created through the injector: `kubectl rollout restart %s/%s -n %s`; if the pods still lack the proxy, check the injection webhook (istiod logs, `kubectl get events`).", strings.ToLower(kind), name, pod.Namespace)
-		}
-		return "owned by " + kind + " " + name, fmt.Sprintf("Delete pod %s so that %s %s re-creates it through the injector.", pod.Name, kind, name)
+	if len(pod.OwnerReferences) == 0 {
+		return "no owner (a bare pod)", fmt.Sprintf("Re-create the pod (`kubectl delete pod %s -n %s` and apply it again) so that it passes through the injector.", pod.Name, pod.Namespace)
 	}
-	return "no owner (a bare pod)", fmt.Sprintf("Re-create the pod (`kubectl delete pod %s -n %s` and apply it again) so that it passes through the injector.", pod.Name, pod.Namespace)
+	ref := pod.OwnerReferences[0]
+	kind, name := ref.Kind, ref.Name
+	if kind == "ReplicaSet" {
+		if h := pod.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(name, "-"+h) {
+			kind, name = "Deployment", strings.TrimSuffix(name, "-"+h)
+		}
+	}
+	if kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" {
+		return "owned by " + kind + " " + name, fmt.Sprintf("Restart the workload so that its pods are re-created through the injector: `kubectl rollout restart %s/%s -n %s`; if the pods still lack the proxy, check the injection webhook (istiod logs, `kubectl get events`).", strings.ToLower(kind), name, pod.Namespace)
+	}
+	return "owned by " + kind + " " + name, fmt.Sprintf("Delete pod %s so that %s %s re-creates it through the injector.", pod.Name, kind, name)
 }
 
 // ImageAutoWithoutInjection: `image: auto` is a placeholder the injector
