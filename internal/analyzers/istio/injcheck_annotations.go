@@ -107,6 +107,9 @@ func annotationSites(s *snapshot.Snapshot) []annSite {
 	for _, k := range annotatedKinds {
 		gk, res := k.gk, k.res
 		for _, o := range s.List(gk) {
+			if ownedByPresent(s, o) {
+				continue // its controller declares (and is reported for) the same metadata
+			}
 			site := annSite{Obj: o, Ann: o.Annotations, At: snapshot.P("metadata", "annotations"), Resource: res, Kind: gk.Kind}
 			if _, at, tl, ok := snapshot.PodSpecOf(o); ok && gk != snapshot.KindPod {
 				tmpl := at[:len(at)-1] // .../template
@@ -120,7 +123,7 @@ func annotationSites(s *snapshot.Snapshot) []annSite {
 	return out
 }
 
-var annReads = mergeReads(membershipReads(), map[schema.GroupKind][]string{})
+var annReads = templateReads("metadata.labels", "metadata.annotations")
 
 // annFinding is the shared shape of the annotation findings.
 func annFinding(site annSite, key string) analysis.Finding {

@@ -8,6 +8,7 @@ import (
 
 	admv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -301,6 +302,29 @@ func (inj *Injection) defaultWebhooks(nsLabels, podLabels map[string]string) Dec
 	return Decision{Known: true, Why: "neither the namespace nor the pod labels enable injection"}
 }
 
+// ownedByPresent tells whether o's controller (a ReplicaSet's Deployment, a
+// Pod's ReplicaSet, a Job's CronJob…) is in the input: findings about what
+// the controller declares are then reported once, on the controller.
+func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
+	acc, err := meta.Accessor(o.Typed)
+	if err != nil {
+		return false
+	}
+	for _, ref := range acc.GetOwnerReferences() {
+		if ref.Controller == nil || !*ref.Controller {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			continue
+		}
+		if s.Get(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, o.Key.Namespace, ref.Name) != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // labelText renders labels sorted, for evidence.
 func labelText(m map[string]string) string {
 	if len(m) == 0 {
@@ -327,6 +351,16 @@ func mergeReads(ms ...map[schema.GroupKind][]string) map[schema.GroupKind][]stri
 		}
 	}
 	return out
+}
+
+// injWorkloadReads are the fields the injection decision and MembershipOf
+// read: template metadata, hostNetwork and the containers' names and images
+// (not their env, probes or resources, which are most of a pod's size).
+func injWorkloadReads() map[schema.GroupKind][]string {
+	return mergeReads(templateReads("metadata.labels", "metadata.annotations"),
+		podAndTemplateReads("spec.hostNetwork", "spec.containers.name", "spec.containers.image",
+			"spec.initContainers.name", "spec.initContainers.image"),
+		map[schema.GroupKind][]string{snapshot.KindNamespace: {}})
 }
 
 // podAndTemplateReads declares fields of pods and of every pod template.

@@ -14,11 +14,16 @@ import (
 
 var nsInput = analysis.Kinds(snapshot.KindNamespace)
 
-// nsWorkloads lists the pods and controllers of a namespace.
+// nsWorkloads lists the pods and controllers of a namespace, leaving out
+// those whose controller is listed too.
 func nsWorkloads(s *snapshot.Snapshot, ns string) []*snapshot.Object {
 	var out []*snapshot.Object
 	for _, gk := range snapshot.WorkloadKinds {
-		out = append(out, s.InNamespace(gk, ns)...)
+		for _, o := range s.InNamespace(gk, ns) {
+			if !ownedByPresent(s, o) {
+				out = append(out, o)
+			}
+		}
 	}
 	return out
 }
@@ -72,7 +77,7 @@ func workloadSample(ws []*snapshot.Object) string {
 	return strings.Join(names, ", ")
 }
 
-var nsReads = mergeReads(membershipReads(), map[schema.GroupKind][]string{})
+var nsReads = injWorkloadReads()
 
 // NamespaceNotInjected: a namespace with workloads and no word about
 // injection, in a cluster that runs Istio.

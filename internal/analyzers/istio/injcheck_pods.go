@@ -11,7 +11,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
-var injPodReads = mergeReads(membershipReads(),
+var injPodReads = mergeReads(injWorkloadReads(),
 	map[schema.GroupKind][]string{snapshot.KindPod: {"status.phase", "spec.nodeName"}})
 
 // PodMissingProxy: an admitted pod without the sidecar the injector would
@@ -100,7 +100,7 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 	Summary:  "An istio-proxy container has `image: auto`, but no injection webhook will rewrite it: the pod fails with ImagePullBackOff.",
 	Doc:      doc("MD109"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.WorkloadKinds...)},
-	Reads:    mergeReads(injPodReads, podAndTemplateReads("spec.containers")),
+	Reads:    injPodReads,
 	Requires: []*analysis.Fact{InjectionFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
@@ -109,8 +109,8 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 			for _, o := range s.List(gk) {
 				spec, at, podLabels, _ := snapshot.PodSpecOf(o)
 				idx := autoProxy(spec)
-				if idx < 0 {
-					continue
+				if idx < 0 || gk != snapshot.KindPod && ownedByPresent(s, o) {
+					continue // a ReplicaSet or Job: judged on its controller
 				}
 				f := analysis.Finding{
 					Subject:   o.Key,

@@ -98,7 +98,7 @@ func namespaceRevision(ns *snapshot.Object) (rev, label string, ok bool) {
 	return "", "", false
 }
 
-var proxyReads = map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers", "spec.initContainers"}}
+var proxyReads = map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image"}}
 
 func sampleLimit[T any](xs []T, n int) []T {
 	if len(xs) > n {
