@@ -77,7 +77,7 @@ func workloadSample(ws []*snapshot.Object) string {
 	return strings.Join(names, ", ")
 }
 
-var nsReads = injWorkloadReads()
+var nsReads = mergeReads(membershipReads(), injWorkloadReads()) // MD105 calls MembershipOf
 
 // NamespaceNotInjected: a namespace with workloads and no word about
 // injection, in a cluster that runs Istio.
