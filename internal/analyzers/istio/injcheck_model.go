@@ -131,7 +131,8 @@ func (h *injHook) matches(nsLabels, podLabels map[string]string) bool {
 type Injection struct {
 	// Hooks are the Istio injection webhooks of the input's
 	// MutatingWebhookConfigurations; HooksKnown is false when the input
-	// has no MutatingWebhookConfiguration at all.
+	// has none (then the webhooks of Istio's charts are assumed: a partial
+	// export with only other webhooks is not taken as "no injector").
 	Hooks      []*injHook
 	HooksKnown bool
 	// Values are the injector ConfigMaps' values by revision ("" default).
@@ -173,7 +174,7 @@ var InjectionFact = &analysis.Fact{
 	},
 	Run: func(p *analysis.Pass) (any, error) {
 		s := p.Snapshot
-		inj := &Injection{Values: map[string]*injectorValues{}, HooksKnown: s.Has(snapshot.KindMutatingWebhook)}
+		inj := &Injection{Values: map[string]*injectorValues{}}
 		for _, o := range s.List(snapshot.KindMutatingWebhook) {
 			c, ok := o.Typed.(*admv1.MutatingWebhookConfiguration)
 			if !ok || !isIstioInjectionConfig(o, c) {
@@ -188,6 +189,7 @@ var InjectionFact = &analysis.Fact{
 				inj.Hooks = append(inj.Hooks, h)
 			}
 		}
+		inj.HooksKnown = len(inj.Hooks) > 0
 		for _, o := range s.List(snapshot.KindConfigMap) {
 			if o.Key.Name != injectorConfigMap && !strings.HasPrefix(o.Key.Name, injectorConfigMap+"-") {
 				continue
