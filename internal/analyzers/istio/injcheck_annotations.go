@@ -1,0 +1,455 @@
+package istio
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"istio.io/api/annotation"
+	"istio.io/api/label"
+	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// Kinds whose annotations are checked beyond those of kinds.go.
+var (
+	kindIngress      = schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}
+	kindGatewayClass = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "GatewayClass"}
+)
+
+// annotatedKinds maps each checked kind to the catalogue's resource type
+// name (istio.io/api/annotation ResourceTypes); "" means none — any Istio
+// annotation there, except those for Any, is misplaced.
+var annotatedKinds = []struct {
+	gk  schema.GroupKind
+	res string
+}{
+	{snapshot.KindNamespace, "Namespace"}, {snapshot.KindService, "Service"}, {snapshot.KindPod, "Pod"},
+	{snapshot.KindServiceEntry, "ServiceEntry"}, {snapshot.KindWorkloadEntry, "WorkloadEntry"},
+	{snapshot.KindAuthzPolicy, "AuthorizationPolicy"}, {snapshot.KindGateway, "Gateway"},
+	{snapshot.KindK8sGateway, "Gateway"}, {kindGatewayClass, "GatewayClass"}, {kindIngress, "Ingress"},
+	{snapshot.KindDeployment, ""}, {snapshot.KindStatefulSet, ""}, {snapshot.KindDaemonSet, ""},
+	{snapshot.KindReplicaSet, ""}, {snapshot.KindJob, ""}, {snapshot.KindCronJob, ""},
+	{snapshot.KindVirtualService, ""}, {snapshot.KindDestinationRule, ""}, {snapshot.KindSidecar, ""},
+	{snapshot.KindEnvoyFilter, ""}, {snapshot.KindPeerAuth, ""}, {snapshot.KindRequestAuth, ""},
+	{snapshot.KindWorkloadGroup, ""}, {snapshot.KindTelemetry, ""}, {snapshot.KindWasmPlugin, ""},
+}
+
+var (
+	annCatalogue = func() map[string]*annotation.Instance {
+		m := map[string]*annotation.Instance{}
+		for _, a := range annotation.AllResourceAnnotations() {
+			m[a.Name] = a
+		}
+		return m
+	}()
+	labelCatalogue = func() map[string]bool {
+		m := map[string]bool{}
+		for _, l := range label.AllResourceLabels() {
+			m[l.Name] = true
+		}
+		return m
+	}()
+)
+
+// removedAnnotations are annotations Istio once read and no longer does.
+var removedAnnotations = map[string]string{
+	"sidecar.istio.io/enableCoreDump": "Istio removed it; enable core dumps as in samples/proxy-coredump",
+}
+
+// deprecatedHints say what replaces a deprecated annotation.
+var deprecatedHints = map[string]string{
+	"sidecar.istio.io/inject":                     "use the label sidecar.istio.io/inject instead (webhook object selectors only see labels)",
+	"sidecar.istio.io/discoveryAddress":           "set discoveryAddress in proxy.istio.io/config instead",
+	"sidecar.istio.io/statsInclusionPrefixes":     "use proxyStatsMatcher in proxy.istio.io/config instead",
+	"sidecar.istio.io/statsInclusionRegexps":      "use proxyStatsMatcher in proxy.istio.io/config instead",
+	"sidecar.istio.io/statsInclusionSuffixes":     "use proxyStatsMatcher in proxy.istio.io/config instead",
+	"sidecar.istio.io/extraStatTags":              "use extraStatTags in proxy.istio.io/config, or the Telemetry API, instead",
+	"sidecar.istio.io/statsCompression":           "set the compression in proxy.istio.io/config instead",
+	"traffic.sidecar.istio.io/kubevirtInterfaces": "use istio.io/reroute-virtual-interfaces instead",
+}
+
+// istioAnnotationName tells whether an annotation key is in an Istio domain.
+func istioAnnotationName(key string) bool {
+	if key == "kubernetes.io/ingress.class" {
+		return true
+	}
+	domain, _, ok := strings.Cut(key, "/")
+	return ok && (domain == "istio.io" || strings.HasSuffix(domain, ".istio.io"))
+}
+
+// annSite is one annotation map to check: an object's own, or its pod
+// template's (judged as a Pod's).
+type annSite struct {
+	Obj      *snapshot.Object
+	Ann      map[string]string
+	At       snapshot.Path // the annotations map
+	Resource string        // catalogue resource type name, "" for none
+	Kind     string        // for messages
+	Template bool
+	// TemplateMeta are the template's labels and annotations, for a
+	// controller's own metadata (to see a misplaced annotation repeated
+	// where it belongs).
+	TemplateLabels, TemplateAnn map[string]string
+}
+
+// annotationSites lists every checked annotation map of the input.
+func annotationSites(s *snapshot.Snapshot) []annSite {
+	var out []annSite
+	for _, k := range annotatedKinds {
+		gk, res := k.gk, k.res
+		for _, o := range s.List(gk) {
+			if ownedByPresent(s, o) {
+				continue // its controller declares (and is reported for) the same metadata
+			}
+			site := annSite{Obj: o, Ann: o.Annotations, At: snapshot.P("metadata", "annotations"), Resource: res, Kind: gk.Kind}
+			if _, at, tl, ok := snapshot.PodSpecOf(o); ok && gk != snapshot.KindPod {
+				tmpl := at[:len(at)-1] // .../template
+				ta := snapshot.PodAnnotationsOf(o)
+				site.TemplateLabels, site.TemplateAnn = tl, ta
+				out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true})
+			}
+			out = append(out, site)
+		}
+	}
+	return out
+}
+
+var annReads = templateReads("metadata.labels", "metadata.annotations")
+
+// annFinding is the shared shape of the annotation findings.
+func annFinding(site annSite, key string) analysis.Finding {
+	return analysis.Finding{
+		Subject:   site.Obj.Key,
+		Locations: []analysis.Location{analysis.LocationOf(site.Obj, site.At.Child(key))},
+		Key:       site.At.Child(key).String(),
+	}
+}
+
+func where(site annSite) string {
+	if site.Template {
+		return "The pod template of " + site.Obj.Ref()
+	}
+	return site.Obj.Ref()
+}
+
+// forEachIstioAnnotation calls fn for every Istio-domain annotation, in key
+// order per site.
+func forEachIstioAnnotation(s *snapshot.Snapshot, fn func(site annSite, key, value string)) {
+	for _, site := range annotationSites(s) {
+		for _, k := range sortedKeys(site.Ann) {
+			if istioAnnotationName(k) {
+				fn(site, k, site.Ann[k])
+			}
+		}
+	}
+}
+
+// misplaced tells whether a known annotation is on a kind it does not
+// apply to, and the kinds it applies to.
+func misplaced(def *annotation.Instance, resource string) (bool, string) {
+	var kinds []string
+	for _, r := range def.Resources {
+		if r == annotation.Any {
+			return false, ""
+		}
+		if r.String() == resource && resource != "" {
+			return false, ""
+		}
+		if r.String() != "Unknown" {
+			kinds = append(kinds, r.String())
+		}
+	}
+	return true, strings.Join(kinds, ", ")
+}
+
+var annInput = analysis.Kinds(snapshot.KindNamespace, snapshot.KindService, snapshot.KindPod, snapshot.KindDeployment,
+	snapshot.KindStatefulSet, snapshot.KindDaemonSet, snapshot.KindJob, snapshot.KindCronJob, snapshot.KindReplicaSet,
+	snapshot.KindServiceEntry, snapshot.KindWorkloadEntry, snapshot.KindAuthzPolicy, snapshot.KindGateway, snapshot.KindK8sGateway)
+
+// AnnotationMisplaced: a known Istio annotation on a kind Istio does not
+// read it from.
+var AnnotationMisplaced = &analysis.Analyzer{
+	Code:     "MD113",
+	Name:     "annotation-misplaced",
+	Severity: analysis.Warning,
+	Summary:  "A known Istio annotation is set on a kind of object Istio does not read it from (e.g. a pod annotation on a Deployment's own metadata): it has no effect.",
+	Doc:      doc("MD113"),
+	Inputs:   []analysis.Input{annInput},
+	Reads:    annReads,
+	Run: func(p *analysis.Pass) error {
+		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+			def := annCatalogue[key]
+			if def == nil {
+				return
+			}
+			bad, kinds := misplaced(def, site.Resource)
+			if !bad {
+				return
+			}
+			if _, ok := site.TemplateAnn[key]; ok {
+				return // repeated where it belongs: redundant, not ineffective
+			}
+			if _, ok := site.TemplateLabels[key]; ok {
+				return
+			}
+			f := annFinding(site, key)
+			f.Message = fmt.Sprintf("%s carries annotation %s=%q, which Istio reads only on %s: here it has no effect.", where(site), key, value, kinds)
+			f.Evidence = []string{fmt.Sprintf("%s: %q on a %s", key, value, site.Kind), "the annotation applies to " + kinds}
+			f.Remedy = fmt.Sprintf("Move %s to a %s.", key, kinds)
+			if kinds == "Pod" && site.TemplateAnn != nil {
+				f.Remedy = fmt.Sprintf("Move %s to the pod template (spec.template.metadata.annotations) so that the pods carry it; then restart the workload.", key)
+				if key == InjectLabel {
+					f.Remedy = "Set sidecar.istio.io/inject as a label of the pod template (spec.template.metadata.labels); then restart the workload."
+				}
+			}
+			p.Report(f)
+		})
+		return nil
+	},
+}
+
+// AnnotationUnknown: an annotation in an Istio domain that Istio does not
+// define.
+var AnnotationUnknown = &analysis.Analyzer{
+	Code:     "MD114",
+	Name:     "annotation-unknown",
+	Severity: analysis.Warning,
+	Summary:  "An annotation in an istio.io domain is not one Istio defines (a typo, a label used as an annotation, or a removed annotation): it has no effect.",
+	Doc:      doc("MD114"),
+	Inputs:   []analysis.Input{annInput},
+	Reads:    annReads,
+	Run: func(p *analysis.Pass) error {
+		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+			if annCatalogue[key] != nil {
+				return
+			}
+			f := annFinding(site, key)
+			why := "Istio defines no such annotation"
+			f.Remedy = "Fix the name (see https://istio.io/latest/docs/reference/config/annotations/) or remove it."
+			switch {
+			case labelCatalogue[key]:
+				why = "it is an Istio label, not an annotation"
+				f.Remedy = fmt.Sprintf("Set %s as a label (metadata.labels) instead of an annotation.", key)
+			case removedAnnotations[key] != "":
+				why = removedAnnotations[key]
+				f.Remedy = "Remove it; " + removedAnnotations[key] + "."
+			default:
+				if s := suggestAnnotation(key); s != "" {
+					why += "; did you mean " + s + "?"
+					f.Remedy = fmt.Sprintf("Rename it to %s.", s)
+				}
+			}
+			f.Message = fmt.Sprintf("%s carries annotation %s, which Istio ignores (%s).", where(site), key, why)
+			f.Evidence = []string{fmt.Sprintf("%s: %q", key, value)}
+			p.Report(f)
+		})
+		return nil
+	},
+}
+
+// suggestAnnotation returns a known annotation equal to key but for case.
+func suggestAnnotation(key string) string {
+	for name := range annCatalogue {
+		if strings.EqualFold(name, key) {
+			return name
+		}
+	}
+	return ""
+}
+
+// annotationValidators check values as the injector does before injecting;
+// an invalid value fails the injection and the webhook rejects the pod.
+var annotationValidators = map[string]func(string) error{
+	"sidecar.istio.io/interceptionMode": func(v string) error {
+		if v != "REDIRECT" && v != "TPROXY" && v != "NONE" {
+			return fmt.Errorf("must be REDIRECT, TPROXY or NONE")
+		}
+		return nil
+	},
+	"status.sidecar.istio.io/port":                          func(v string) error { return portErr(v) },
+	"readiness.status.sidecar.istio.io/initialDelaySeconds": uint32Err,
+	"readiness.status.sidecar.istio.io/periodSeconds":       uint32Err,
+	"readiness.status.sidecar.istio.io/failureThreshold":    uint32Err,
+	"traffic.sidecar.istio.io/includeOutboundIPRanges": func(v string) error {
+		if v == "*" {
+			return nil
+		}
+		return cidrsErr(v)
+	},
+	"traffic.sidecar.istio.io/excludeOutboundIPRanges": cidrsErr,
+	"traffic.sidecar.istio.io/includeInboundPorts": func(v string) error {
+		if v == "*" {
+			return nil
+		}
+		return portsErr(v)
+	},
+	"traffic.sidecar.istio.io/excludeInboundPorts":  portsErr,
+	"traffic.sidecar.istio.io/excludeOutboundPorts": portsErr,
+	"prometheus.istio.io/merge-metrics": func(v string) error {
+		_, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not a boolean")
+		}
+		return nil
+	},
+	"sidecar.istio.io/proxyCPU":         quantityErr,
+	"sidecar.istio.io/proxyMemory":      quantityErr,
+	"sidecar.istio.io/proxyCPULimit":    quantityErr,
+	"sidecar.istio.io/proxyMemoryLimit": quantityErr,
+	"proxy.istio.io/config": func(v string) error {
+		js, err := yaml.YAMLToJSON([]byte(v))
+		if err != nil {
+			return fmt.Errorf("not YAML: %v", err)
+		}
+		// Istio retries with unknown fields discarded: only wrong types fail.
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, &meshv1alpha1.ProxyConfig{}); err != nil {
+			return fmt.Errorf("not a ProxyConfig: %v", err)
+		}
+		return nil
+	},
+}
+
+func uint32Err(v string) error {
+	if _, err := strconv.ParseUint(v, 10, 32); err != nil {
+		return fmt.Errorf("not a non-negative integer")
+	}
+	return nil
+}
+
+func portErr(v string) error {
+	if _, err := strconv.ParseUint(strings.TrimSpace(v), 10, 16); err != nil {
+		return fmt.Errorf("%q is not a port number", v)
+	}
+	return nil
+}
+
+func portsErr(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	for _, p := range strings.Split(v, ",") {
+		if err := portErr(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cidrsErr: the injector splits on commas and parses each item as is, so a
+// space after a comma or an address without /prefix fails.
+func cidrsErr(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, c := range strings.Split(v, ",") {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			return fmt.Errorf("%q is not a CIDR (address/prefix-length, no spaces)", c)
+		}
+	}
+	return nil
+}
+
+func quantityErr(v string) error {
+	if _, err := resource.ParseQuantity(v); err != nil {
+		return fmt.Errorf("%q is not a resource quantity", v)
+	}
+	return nil
+}
+
+// AnnotationInvalid: a value the injector refuses.
+var AnnotationInvalid = &analysis.Analyzer{
+	Code:     "MD115",
+	Name:     "annotation-invalid",
+	Severity: analysis.Warning,
+	Summary:  "An Istio pod annotation has a value the injector refuses: injection of the pod fails and the webhook rejects it.",
+	Doc:      doc("MD115"),
+	Inputs:   []analysis.Input{annInput},
+	Reads:    mergeReads(annReads, injPodReads),
+	Requires: []*analysis.Fact{InjectionFact},
+	Run: func(p *analysis.Pass) error {
+		s := p.Snapshot
+		inj := p.ResultOf(InjectionFact).(*Injection)
+		forEachIstioAnnotation(s, func(site annSite, key, value string) {
+			check := annotationValidators[key]
+			if check == nil || site.Resource != "Pod" {
+				return
+			}
+			err := check(value)
+			if err == nil {
+				return
+			}
+			f := annFinding(site, key)
+			f.Evidence = []string{fmt.Sprintf("%s: %q: %v", key, value, err)}
+			f.Remedy = fmt.Sprintf("Fix the value of %s (%v).", key, err)
+			consequence := "if the pod is injected, the injector fails and the webhook rejects the pod"
+			if spec, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && !admittedPod(site.Obj) {
+				d := inj.Decide(s, site.Obj.Key.Namespace, pl, snapshot.PodAnnotationsOf(site.Obj), spec.HostNetwork)
+				switch {
+				case d.Known && d.Inject:
+					f.Severity = analysis.Error
+					consequence = fmt.Sprintf("its pods are injected (%s), so the injector fails and the API server rejects every pod (FailedCreate: admission webhook denied the request)", d.Why)
+					f.Evidence = append(f.Evidence, "injection applies: "+d.Why)
+				case d.Known:
+					consequence = "its pods are not injected now (" + d.Why + "), so the value is ignored until they are"
+				}
+			}
+			f.Message = fmt.Sprintf("%s sets %s=%q, which the injector refuses (%v): %s.", where(site), key, value, err, consequence)
+			p.Report(f)
+		})
+		return nil
+	},
+}
+
+func admittedPod(o *snapshot.Object) bool {
+	pod, ok := o.Typed.(*corev1.Pod)
+	return ok && (pod.UID != "" || !pod.CreationTimestamp.IsZero() || pod.Spec.NodeName != "")
+}
+
+// AnnotationDeprecated: a deprecated Istio annotation.
+var AnnotationDeprecated = &analysis.Analyzer{
+	Code:     "MD116",
+	Name:     "annotation-deprecated",
+	Severity: analysis.Info,
+	Summary:  "An object uses a deprecated Istio annotation that a later release may stop reading.",
+	Doc:      doc("MD116"),
+	Inputs:   []analysis.Input{annInput},
+	Reads:    annReads,
+	Run: func(p *analysis.Pass) error {
+		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+			def := annCatalogue[key]
+			if def == nil || !def.Deprecated {
+				return
+			}
+			if bad, _ := misplaced(def, site.Resource); bad {
+				return // MD113 says it has no effect at all
+			}
+			if key == InjectLabel {
+				if _, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok {
+					if _, has := pl[InjectLabel]; has {
+						return // the label is there too: kept for old tooling
+					}
+				}
+			}
+			hint := deprecatedHints[key]
+			if hint == "" {
+				hint = "see https://istio.io/latest/docs/reference/config/annotations/ for its replacement"
+			}
+			f := annFinding(site, key)
+			f.Message = fmt.Sprintf("%s uses deprecated annotation %s: it still works but may be removed; %s.", where(site), key, hint)
+			f.Evidence = []string{fmt.Sprintf("%s: %q", key, value)}
+			f.Remedy = strings.ToUpper(hint[:1]) + hint[1:] + "."
+			p.Report(f)
+		})
+		return nil
+	},
+}

@@ -1,0 +1,335 @@
+package istio
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/version"
+)
+
+// runningProxy is the istio-proxy of an admitted pod.
+type runningProxy struct {
+	Pod   *snapshot.Object
+	Image string
+	Path  snapshot.Path
+	V     version.V
+	HasV  bool
+}
+
+// proxyOf returns the pod's istio-proxy container (a regular or, for
+// native sidecars, an init container). ztunnel's container has the same
+// name: it is not a sidecar and is left out.
+func proxyOf(o *snapshot.Object) (runningProxy, bool) {
+	pod, ok := o.Typed.(*corev1.Pod)
+	if !ok || o.Labels["app"] == "ztunnel" {
+		return runningProxy{}, false
+	}
+	for _, c := range snapshot.Containers(&pod.Spec, snapshot.P("spec")) {
+		if c.C.Name != ProxyContainer || c.C.Image == "" || c.C.Image == "auto" || strings.Contains(c.C.Image, "/ztunnel:") {
+			continue
+		}
+		rp := runningProxy{Pod: o, Image: c.C.Image, Path: c.Path.Child("image")}
+		rp.V, rp.HasV = version.FromImage(c.C.Image)
+		return rp, true
+	}
+	return runningProxy{}, false
+}
+
+// proxiesByNamespace groups the running sidecars per namespace.
+func proxiesByNamespace(s *snapshot.Snapshot) (map[string][]runningProxy, []string) {
+	out := map[string][]runningProxy{}
+	for _, o := range s.List(snapshot.KindPod) {
+		if rp, ok := proxyOf(o); ok {
+			out[o.Key.Namespace] = append(out[o.Key.Namespace], rp)
+		}
+	}
+	return out, sortedKeys(out)
+}
+
+// imageTag returns the tag of an image reference without a digest, and
+// with the variant suffixes Istio publishes (-distroless, -debug) removed.
+func imageTag(image, variant string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	tag := ""
+	if c := strings.LastIndexByte(image, ':'); c > strings.LastIndexByte(image, '/') {
+		tag = image[c+1:]
+	}
+	for _, v := range []string{variant, "distroless", "debug"} {
+		if v != "" && v != "default" {
+			tag = strings.TrimSuffix(tag, "-"+v)
+		}
+	}
+	return tag
+}
+
+// sameRelease tells whether two proxy images are the same Istio release,
+// whatever their registry or variant.
+func sameRelease(a, b, variant string) bool {
+	va, oka := version.FromImage(a)
+	vb, okb := version.FromImage(b)
+	if oka && okb {
+		return va.Major == vb.Major && va.Minor == vb.Minor && va.Patch == vb.Patch && imageTag(a, variant) == imageTag(b, variant)
+	}
+	return imageTag(a, variant) == imageTag(b, variant)
+}
+
+// namespaceRevision is the revision whose injector serves a namespace, as
+// the webhooks choose it; ok is false when the namespace is not injected
+// by a namespace label.
+func namespaceRevision(ns *snapshot.Object) (rev, label string, ok bool) {
+	inj, hasInj := ns.Labels[NamespaceInjection]
+	switch {
+	case hasInj && inj == "enabled":
+		return "", NamespaceInjection, true
+	case hasInj:
+		return "", "", false
+	case ns.Labels[RevisionLabel] != "":
+		return normRevision(ns.Labels[RevisionLabel]), RevisionLabel, true
+	}
+	return "", "", false
+}
+
+var proxyReads = map[schema.GroupKind][]string{snapshot.KindPod: {"spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image"}}
+
+func sampleLimit[T any](xs []T, n int) []T {
+	if len(xs) > n {
+		return xs[:n]
+	}
+	return xs
+}
+
+// ProxyImageOutdated: pods still run the proxy of a previous install.
+var ProxyImageOutdated = &analysis.Analyzer{
+	Code:     "MD110",
+	Name:     "proxy-image-outdated",
+	Severity: analysis.Warning,
+	Summary:  "Pods of an injected namespace run an istio-proxy release other than the one the injector now injects: they were not restarted after an upgrade.",
+	Doc:      doc("MD110"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod), analysis.Kinds(snapshot.KindConfigMap)},
+	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
+	Requires: []*analysis.Fact{InjectionFact},
+	Run: func(p *analysis.Pass) error {
+		s := p.Snapshot
+		inj := p.ResultOf(InjectionFact).(*Injection)
+		if len(inj.Values) == 0 {
+			return nil
+		}
+		byNS, order := proxiesByNamespace(s)
+		for _, name := range order {
+			ns := s.Get(snapshot.KindNamespace, "", name)
+			if ns == nil {
+				continue
+			}
+			rev, label, ok := namespaceRevision(ns)
+			if !ok {
+				continue
+			}
+			v := inj.Values[rev]
+			if v == nil {
+				continue
+			}
+			want := v.ProxyImage()
+			var stale []runningProxy
+			for _, rp := range byNS[name] {
+				if rp.Pod.Annotations["sidecar.istio.io/proxyImage"] != "" {
+					continue // a pinned image overrides the injector's
+				}
+				if !sameRelease(rp.Image, want, v.Variant) {
+					stale = append(stale, rp)
+				}
+			}
+			if len(stale) == 0 {
+				continue
+			}
+			locs := []analysis.Location{analysis.LocationOf(ns, snapshot.P("metadata", "labels", label))}
+			ev := []string{fmt.Sprintf("%s injects %s (global.hub/global.tag of its values)", v.Object.Ref(), want)}
+			var names []string
+			for _, rp := range stale {
+				names = append(names, rp.Pod.Key.Name)
+			}
+			for _, rp := range sampleLimit(stale, 10) {
+				locs = append(locs, analysis.LocationOf(rp.Pod, rp.Path))
+				ev = append(ev, fmt.Sprintf("pod %s runs %s", rp.Pod.Key.Name, rp.Image))
+			}
+			p.Report(analysis.Finding{
+				Subject:   ns.Key,
+				Message:   fmt.Sprintf("%d pod(s) of namespace %s run an istio-proxy other than the %s that %s injects now (%s): they were injected before an upgrade or revision change and keep the old proxy until restarted, with its bugs and a growing version skew to istiod.", len(stale), name, want, v.Object.Ref(), strings.Join(sampleLimit(names, 5), ", ")),
+				Locations: locs,
+				Evidence:  ev,
+				Related:   []analysis.Related{analysis.RelatedOf(v.Object, "the injector's values")},
+				Remedy:    fmt.Sprintf("Restart the workloads of namespace %s so that they are re-injected: `kubectl rollout restart deployment,statefulset,daemonset -n %s`.", name, name),
+				Key:       name,
+			})
+		}
+		return nil
+	},
+}
+
+// istiodFor returns the istiod that serves a revision: the one labelled
+// with it, else the only istiod of the input.
+func istiodFor(vers *facts.Versions, rev string) (facts.Component, bool) {
+	for _, c := range vers.Istiod {
+		r := c.Object.Labels[RevisionLabel]
+		if r == "" {
+			r = strings.TrimPrefix(strings.TrimPrefix(c.Object.Key.Name, "istiod"), "-")
+		}
+		if normRevision(r) == rev {
+			return c, true
+		}
+	}
+	if len(vers.Istiod) == 1 {
+		return vers.Istiod[0], true
+	}
+	return facts.Component{}, false
+}
+
+// podRevision is the revision that injected a pod (the injector labels
+// its pods istio.io/rev), else its namespace's.
+func podRevision(s *snapshot.Snapshot, o *snapshot.Object) string {
+	if r, ok := o.Labels[RevisionLabel]; ok {
+		return normRevision(r)
+	}
+	if ns := s.Get(snapshot.KindNamespace, "", o.Key.Namespace); ns != nil {
+		if r, _, ok := namespaceRevision(ns); ok {
+			return r
+		}
+	}
+	return ""
+}
+
+// ProxyControlPlaneSkew: proxies more than one minor release behind istiod,
+// or ahead of it — outside Istio's supported skew.
+var ProxyControlPlaneSkew = &analysis.Analyzer{
+	Code:     "MD111",
+	Name:     "proxy-control-plane-skew",
+	Severity: analysis.Warning,
+	Summary:  "Sidecars run an Istio release more than one minor version older than, or newer than, the istiod that configures them: a skew Istio does not support.",
+	Doc:      doc("MD111"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod), analysis.Kinds(snapshot.KindDeployment)},
+	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
+	Requires: []*analysis.Fact{facts.ComponentVersions},
+	Run: func(p *analysis.Pass) error {
+		s := p.Snapshot
+		vers := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
+		if len(vers.Istiod) == 0 {
+			return nil
+		}
+		byNS, order := proxiesByNamespace(s)
+		for _, name := range order {
+			type group struct {
+				cp   facts.Component
+				dp   version.V
+				pods []runningProxy
+			}
+			groups := map[string]*group{}
+			var keys []string
+			for _, rp := range byNS[name] {
+				if !rp.HasV {
+					continue
+				}
+				cp, ok := istiodFor(vers, podRevision(s, rp.Pod))
+				if !ok || rp.V.Major != cp.Version.Major {
+					continue
+				}
+				behind := cp.Version.Minor - rp.V.Minor
+				if behind >= 0 && behind <= 1 {
+					continue
+				}
+				k := fmt.Sprintf("%s|%d.%d", cp.Object.Ref(), rp.V.Major, rp.V.Minor)
+				if groups[k] == nil {
+					groups[k] = &group{cp: cp, dp: rp.V}
+					keys = append(keys, k)
+				}
+				groups[k].pods = append(groups[k].pods, rp)
+			}
+			for _, k := range keys {
+				g := groups[k]
+				first := g.pods[0]
+				var names []string
+				for _, rp := range g.pods {
+					names = append(names, rp.Pod.Key.Name)
+				}
+				how := fmt.Sprintf("%d minor releases behind", g.cp.Version.Minor-g.dp.Minor)
+				if g.dp.Minor > g.cp.Version.Minor {
+					how = "newer than"
+				}
+				p.Report(analysis.Finding{
+					Subject:   first.Pod.Key,
+					Message:   fmt.Sprintf("%d pod(s) of namespace %s (%s) run istio-proxy %d.%d, %s istiod %s (%s): Istio supports proxies at most one minor release older than istiod and never newer, so xDS configuration the proxy does not understand may be rejected or misapplied.", len(g.pods), name, strings.Join(sampleLimit(names, 5), ", "), g.dp.Major, g.dp.Minor, how, g.cp.Version, g.cp.Object.Ref()),
+					Locations: []analysis.Location{analysis.LocationOf(first.Pod, first.Path)},
+					Evidence:  []string{fmt.Sprintf("istiod %s is %s (%s)", g.cp.Object.Ref(), g.cp.Version, g.cp.From), fmt.Sprintf("pod %s runs %s", first.Pod.Key.Name, first.Image)},
+					Related:   []analysis.Related{analysis.RelatedOf(g.cp.Object, "the control plane of these proxies")},
+					Remedy:    fmt.Sprintf("Restart the workloads of namespace %s so that they get the proxy of the current istiod; when skipping minor releases, upgrade istiod one minor release at a time (canary revisions) and restart workloads in between.", name),
+					Key:       k,
+				})
+			}
+		}
+		return nil
+	},
+}
+
+// ProxyVersionsMixed: one namespace runs several proxy releases; reported
+// only when the injector's values (MD110) are not in the input.
+var ProxyVersionsMixed = &analysis.Analyzer{
+	Code:     "MD112",
+	Name:     "proxy-versions-mixed",
+	Severity: analysis.Info,
+	Summary:  "The pods of one namespace run several istio-proxy releases: an upgrade was rolled out to some workloads only.",
+	Doc:      doc("MD112"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod)},
+	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
+	Requires: []*analysis.Fact{InjectionFact},
+	Run: func(p *analysis.Pass) error {
+		s := p.Snapshot
+		inj := p.ResultOf(InjectionFact).(*Injection)
+		byNS, order := proxiesByNamespace(s)
+		for _, name := range order {
+			if ns := s.Get(snapshot.KindNamespace, "", name); ns != nil {
+				if rev, _, ok := namespaceRevision(ns); ok && inj.Values[rev] != nil {
+					continue // MD110 compares with what the injector injects
+				}
+			}
+			byVer := map[string][]runningProxy{}
+			for _, rp := range byNS[name] {
+				if rp.HasV && rp.Pod.Annotations["sidecar.istio.io/proxyImage"] == "" {
+					k := fmt.Sprintf("%d.%d.%d", rp.V.Major, rp.V.Minor, rp.V.Patch)
+					byVer[k] = append(byVer[k], rp)
+				}
+			}
+			if len(byVer) < 2 {
+				continue
+			}
+			vs := sortedKeys(byVer)
+			sort.Slice(vs, func(i, j int) bool {
+				return version.MustParse(vs[i]).Compare(version.MustParse(vs[j])) < 0
+			})
+			oldest := byVer[vs[0]][0]
+			var ev []string
+			for _, v := range vs {
+				var names []string
+				for _, rp := range byVer[v] {
+					names = append(names, rp.Pod.Key.Name)
+				}
+				ev = append(ev, fmt.Sprintf("istio-proxy %s: %s", v, strings.Join(sampleLimit(names, 5), ", ")))
+			}
+			p.Report(analysis.Finding{
+				Subject:   oldest.Pod.Key,
+				Message:   fmt.Sprintf("The sidecars of namespace %s run %d istio-proxy releases (%s): workloads were not all restarted after an upgrade, so the oldest (%s, e.g. pod %s) keep old behaviour and bugs.", name, len(vs), strings.Join(vs, ", "), vs[0], oldest.Pod.Key.Name),
+				Locations: []analysis.Location{analysis.LocationOf(oldest.Pod, oldest.Path)},
+				Evidence:  ev,
+				Remedy:    fmt.Sprintf("Restart the workloads still on the older releases (`kubectl rollout restart deployment/<name> -n %s`) so that all run the injector's current proxy.", name),
+				Key:       name,
+			})
+		}
+		return nil
+	},
+}

@@ -1,0 +1,139 @@
+package istio
+
+import (
+	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+func TestInjcheckSeverities(t *testing.T) {
+	sev := func(file, code string) map[string]analysis.Severity {
+		out := map[string]analysis.Severity{}
+		for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
+			if f.Code == code {
+				out[f.Subject.String()+" "+f.Locations[0].Field] = f.Severity
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		file, code, at string
+		want           analysis.Severity
+	}{
+		{"testdata/injcheck_crdversion_assumed_positive.yaml", "MD120", "CustomResourceDefinition/backendtlspolicies.gateway.networking.k8s.io " + `.metadata.annotations["gateway.networking.k8s.io/bundle-version"]`, analysis.Info},
+		{"testdata/injcheck_crdversion_positive.yaml", "MD120", "CustomResourceDefinition/tlsroutes.gateway.networking.k8s.io " + `.metadata.annotations["gateway.networking.k8s.io/bundle-version"]`, analysis.Warning},
+		{"testdata/injcheck_pods_positive.yaml", "MD109", "Pod/gateways/ingress-7f9c-abcde .spec.containers[0].image", analysis.Error},
+		{"testdata/injcheck_pods_positive.yaml", "MD109", "Deployment/gateways/ingress .spec.template.spec.containers[0].image", analysis.Warning},
+		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/cart " + `.spec.template.metadata.annotations["traffic.sidecar.istio.io/excludeOutboundIPRanges"]`, analysis.Error},
+		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/tools " + `.spec.template.metadata.annotations["sidecar.istio.io/interceptionMode"]`, analysis.Warning},
+		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[0].clientConfig.service.name", analysis.Error},
+		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[1].clientConfig.service.name", analysis.Warning},
+		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[0].status", analysis.Error},
+		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[1].status", analysis.Warning},
+	} {
+		got := sev(c.file, c.code)
+		if s, ok := got[c.at]; !ok || s != c.want {
+			t.Errorf("%s %s at %s: %v (have %v), want %v", c.file, c.code, c.at, s, got, c.want)
+		}
+	}
+}
+
+func TestInjectionDecide(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/injcheck_pods_negative.yaml")
+	noHooks := &Injection{Values: map[string]*injectorValues{}}
+	for _, c := range []struct {
+		ns          string
+		labels, ann map[string]string
+		host        bool
+		inject      bool
+		known       bool
+	}{
+		{ns: "shop", inject: true, known: true},
+		{ns: "shop", labels: map[string]string{InjectLabel: "false"}, known: true},
+		{ns: "shop", ann: map[string]string{InjectLabel: "no"}, known: true},                   // the injector's own check
+		{ns: "shop", labels: map[string]string{InjectLabel: "yes"}, inject: true, known: true}, // y/yes/true/on
+		{ns: "shop", host: true, known: true},                                                  // hostNetwork
+		{ns: "legacy", labels: map[string]string{InjectLabel: "true"}, known: true},            // object webhook needs no namespace label
+		{ns: "istio-ingress", labels: map[string]string{InjectLabel: "true"}, inject: true, known: true},
+		{ns: "istio-ingress", labels: map[string]string{RevisionLabel: "canary"}, inject: true, known: true},
+		{ns: "istio-ingress", known: true},
+		{ns: "kube-system", known: true}, // ignored by the injector
+		{ns: "absent"},
+	} {
+		d := noHooks.Decide(snap, c.ns, c.labels, c.ann, c.host)
+		if d.Inject != c.inject || d.Known != c.known || d.Why == "" {
+			t.Errorf("Decide(%s, %v, %v, host=%v) = %+v, want inject=%v known=%v", c.ns, c.labels, c.ann, c.host, d, c.inject, c.known)
+		}
+	}
+}
+
+func TestProxyImages(t *testing.T) {
+	v := &injectorValues{Hub: "docker.io/istio", Tag: "1.24.2", Variant: "distroless"}
+	if got := v.ProxyImage(); got != "docker.io/istio/proxyv2:1.24.2-distroless" {
+		t.Errorf("ProxyImage = %s", got)
+	}
+	v = &injectorValues{Hub: "docker.io/istio", Tag: "1.24.2", Image: "registry.corp/istio/proxyv2:1.24.2"}
+	if got := v.ProxyImage(); got != "registry.corp/istio/proxyv2:1.24.2" {
+		t.Errorf("ProxyImage with a full image = %s", got)
+	}
+	for _, c := range []struct {
+		a, b, variant string
+		same          bool
+	}{
+		{"docker.io/istio/proxyv2:1.24.2", "docker.io/istio/proxyv2:1.24.2", "", true},
+		{"docker.io/istio/proxyv2:1.24.2-distroless", "docker.io/istio/proxyv2:1.24.2", "", true},
+		{"mirror.corp/istio/proxyv2:1.24.2", "docker.io/istio/proxyv2:1.24.2", "", true},
+		{"docker.io/istio/proxyv2:1.24.2@sha256:abc", "docker.io/istio/proxyv2:1.24.2", "", true},
+		{"docker.io/istio/proxyv2:1.23.4", "docker.io/istio/proxyv2:1.24.2", "", false},
+		{"docker.io/istio/proxyv2:1.24.2-custom", "docker.io/istio/proxyv2:1.24.2", "", false},
+		{"docker.io/istio/proxyv2:1.24.2-custom", "docker.io/istio/proxyv2:1.24.2", "custom", true},
+	} {
+		if got := sameRelease(c.a, c.b, c.variant); got != c.same {
+			t.Errorf("sameRelease(%s, %s, %q) = %v", c.a, c.b, c.variant, got)
+		}
+	}
+}
+
+func TestAnnotationValidators(t *testing.T) {
+	for _, c := range []struct {
+		key, value string
+		ok         bool
+	}{
+		{"traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.0/8,172.16.0.0/12", true},
+		{"traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.0/8, 172.16.0.0/12", false},
+		{"traffic.sidecar.istio.io/excludeOutboundIPRanges", "10.0.0.1", false},
+		{"traffic.sidecar.istio.io/excludeOutboundIPRanges", "", true},
+		{"traffic.sidecar.istio.io/includeOutboundIPRanges", "*", true},
+		{"traffic.sidecar.istio.io/excludeInboundPorts", "15020, 9090", true},
+		{"traffic.sidecar.istio.io/excludeInboundPorts", "15020,http", false},
+		{"traffic.sidecar.istio.io/includeInboundPorts", "*", true},
+		{"status.sidecar.istio.io/port", "70000", false},
+		{"readiness.status.sidecar.istio.io/periodSeconds", "-1", false},
+		{"prometheus.istio.io/merge-metrics", "True", true},
+		{"prometheus.istio.io/merge-metrics", "yes", false},
+		{"sidecar.istio.io/interceptionMode", "NONE", true},
+		{"sidecar.istio.io/proxyMemory", "128Mi", true},
+		{"sidecar.istio.io/proxyMemory", "128MB", false},
+		{"proxy.istio.io/config", "concurrency: 2", true},
+		{"proxy.istio.io/config", "concurrency: two", false},
+		{"proxy.istio.io/config", "noSuchField: 1", true}, // unknown fields are discarded
+	} {
+		err := annotationValidators[c.key](c.value)
+		if (err == nil) != c.ok {
+			t.Errorf("%s=%q: %v, want ok=%v", c.key, c.value, err, c.ok)
+		}
+	}
+	if !istioAnnotationName("sidecar.istio.io/inject") || !istioAnnotationName("istio.io/rev") || istioAnnotationName("notistio.io/x") || istioAnnotationName("prometheus.io/scrape") {
+		t.Error("istioAnnotationName")
+	}
+}
+
+func TestIstioConditionsDecoded(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/injcheck_conditions_positive.yaml")
+	o := snap.Get(snapshot.KindAuthzPolicy, "shop", "deny-admin")
+	if cs := istioConditions(o); len(cs) != 1 || cs[0].Type != "ZtunnelAccepted" || !cs[0].negative() {
+		t.Fatalf("conditions of %s: %+v", o.Ref(), cs)
+	}
+}
