@@ -153,7 +153,7 @@ func isIstioInjectionConfig(o *snapshot.Object, c *admv1.MutatingWebhookConfigur
 	return false
 }
 
-func selectorOf(sel *metav1.LabelSelector) (labels.Selector, bool) {
+func labelSelectorOf(sel *metav1.LabelSelector) (labels.Selector, bool) {
 	if sel == nil {
 		return labels.Everything(), true
 	}
@@ -183,8 +183,8 @@ var InjectionFact = &analysis.Fact{
 			for i := range c.Webhooks {
 				h := &injHook{Config: o, Index: i, Hook: &c.Webhooks[i]}
 				var ok1, ok2 bool
-				h.ns, ok1 = selectorOf(h.Hook.NamespaceSelector)
-				h.obj, ok2 = selectorOf(h.Hook.ObjectSelector)
+				h.ns, ok1 = labelSelectorOf(h.Hook.NamespaceSelector)
+				h.obj, ok2 = labelSelectorOf(h.Hook.ObjectSelector)
 				h.bad = !ok1 || !ok2
 				inj.Hooks = append(inj.Hooks, h)
 			}
@@ -249,7 +249,7 @@ func (inj *Injection) Decide(s *snapshot.Snapshot, ns string, podLabels, podAnn 
 			}
 		}
 		if len(names) == 0 {
-			return Decision{Known: true, Why: fmt.Sprintf("no Istio injection webhook of the input selects namespace %s (labels %s) and pod labels %s", ns, labelText(nso.Labels), labelText(podLabels))}
+			return Decision{Known: true, Why: fmt.Sprintf("no Istio injection webhook of the input selects namespace %s (labels %s) and pod labels %s", ns, labelSetText(nso.Labels), labelSetText(podLabels))}
 		}
 		d = Decision{Inject: true, Known: true, Why: "webhook " + strings.Join(names, ", ") + " selects it", Revision: revisionOfHooks(inj, names[0])}
 	} else {
@@ -327,8 +327,8 @@ func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
 	return false
 }
 
-// labelText renders labels sorted, for evidence.
-func labelText(m map[string]string) string {
+// labelSetText renders labels sorted, for evidence.
+func labelSetText(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
 	}
@@ -342,17 +342,6 @@ func labelText(m map[string]string) string {
 		parts[i] = k + "=" + m[k]
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-// mergeReads merges field declarations.
-func mergeReads(ms ...map[schema.GroupKind][]string) map[schema.GroupKind][]string {
-	out := map[schema.GroupKind][]string{}
-	for _, m := range ms {
-		for k, v := range m {
-			out[k] = append(out[k], v...)
-		}
-	}
-	return out
 }
 
 // injWorkloadReads are the fields the injection decision and MembershipOf

@@ -2,7 +2,6 @@ package istio
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -116,7 +115,7 @@ var NamespaceNotInjected = &analysis.Analyzer{
 				Subject:   ns.Key,
 				Message:   fmt.Sprintf("Namespace %s has no %s, %s or %s label, so none of its %d workloads (%s) gets a sidecar: their traffic is plain text, outside mesh policy and telemetry, and STRICT mTLS peers refuse it.", name, NamespaceInjection, RevisionLabel, DataplaneModeLabel, len(ws), workloadSample(ws)),
 				Locations: []analysis.Location{analysis.LocationOf(ns, snapshot.P("metadata", "name"))},
-				Evidence:  []string{"namespace labels " + labelText(ns.Labels), "no workload of the namespace runs a proxy or carries " + InjectLabel + "=true / " + RevisionLabel, "Istio is installed: " + evidence},
+				Evidence:  []string{"namespace labels " + labelSetText(ns.Labels), "no workload of the namespace runs a proxy or carries " + InjectLabel + "=true / " + RevisionLabel, "Istio is installed: " + evidence},
 				Remedy:    fmt.Sprintf("Decide and say so: `kubectl label namespace %s istio-injection=enabled` (or istio.io/rev=<revision>) and restart its workloads, or `kubectl label namespace %s istio-injection=disabled` to mark it as deliberately outside the mesh.", name, name),
 				Key:       name,
 			})
@@ -182,7 +181,7 @@ var NamespaceMultipleInjectionLabels = &analysis.Analyzer{
 				Subject:   ns.Key,
 				Message:   fmt.Sprintf("Namespace %s has %s: %s.", ns.Key.Name, strings.Join(set, " and "), effect),
 				Locations: []analysis.Location{analysis.LocationOf(ns, snapshot.P("metadata", "labels", at))},
-				Evidence:  []string{"namespace labels " + labelText(l)},
+				Evidence:  []string{"namespace labels " + labelSetText(l)},
 				Remedy:    remedy,
 				Key:       strings.Join(set, ","),
 			})
@@ -221,7 +220,7 @@ var NamespaceInjectedByDefault = &analysis.Analyzer{
 				Subject:   ns.Key,
 				Message:   fmt.Sprintf("Namespace %s has no injection label, but %s enables injection in every namespace by default: its %d workloads (%s) get sidecars on their next restart whether or not that was intended.", name, v.Object.Ref(), len(ws), workloadSample(ws)),
 				Locations: []analysis.Location{analysis.LocationOf(ns, snapshot.P("metadata", "name"))},
-				Evidence:  []string{"namespace labels " + labelText(ns.Labels), v.Object.Ref() + " values: sidecarInjectorWebhook.enableNamespacesByDefault: true"},
+				Evidence:  []string{"namespace labels " + labelSetText(ns.Labels), v.Object.Ref() + " values: sidecarInjectorWebhook.enableNamespacesByDefault: true"},
 				Related:   []analysis.Related{analysis.RelatedOf(v.Object, "the injector's values")},
 				Remedy:    fmt.Sprintf("Make it explicit: `kubectl label namespace %s istio-injection=enabled`, or `istio-injection=disabled` to keep it out of the mesh.", name),
 				Key:       name,
@@ -229,14 +228,4 @@ var NamespaceInjectedByDefault = &analysis.Analyzer{
 		}
 		return nil
 	},
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

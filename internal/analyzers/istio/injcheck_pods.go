@@ -140,7 +140,7 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 					source = "the MutatingWebhookConfigurations of the input"
 				}
 				f.Message = fmt.Sprintf("%s has an istio-proxy container with image \"auto\", but no injection applies to its pods (%s): the placeholder is never replaced and every pod stays in ImagePullBackOff.", o.Ref(), d.Why)
-				f.Evidence = []string{"containers[" + fmt.Sprint(idx) + "] istio-proxy image: auto", "judged from " + source, "pod labels " + labelText(podLabels)}
+				f.Evidence = []string{"containers[" + fmt.Sprint(idx) + "] istio-proxy image: auto", "judged from " + source, "pod labels " + labelSetText(podLabels)}
 				p.Report(f)
 			}
 		}

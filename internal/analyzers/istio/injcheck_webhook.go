@@ -212,7 +212,7 @@ var WebhookInjectionOverlap = &analysis.Analyzer{
 				for _, h := range hit {
 					o := found[h]
 					if o == nil {
-						o = &overlap{others: map[string]bool{}, example: fmt.Sprintf("namespace labels %s, pod labels %s", labelText(nl), labelText(ol))}
+						o = &overlap{others: map[string]bool{}, example: fmt.Sprintf("namespace labels %s, pod labels %s", labelSetText(nl), labelSetText(ol))}
 						found[h] = o
 					}
 					for _, x := range hit {

@@ -1,8 +1,6 @@
 package istio
 
 import (
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -60,9 +58,9 @@ func HasProxy(spec *corev1.PodSpec) bool {
 }
 
 // MembershipOf judges a Pod by what it runs, and a controller by what its
-// pods will run once admitted, following the injector's order: an injected
-// proxy; hostNetwork; the pod's inject label (then annotation); the pod's
-// and the namespace's ambient labels; the namespace's injection labels.
+// pods will run once admitted: an injected proxy; else what the default
+// injection webhooks and the injector decide (Injection.Decide); else the
+// pod's and the namespace's ambient labels.
 func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
 	spec, _, podLabels, ok := snapshot.PodSpecOf(o)
 	if !ok {
@@ -79,41 +77,23 @@ func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
 		}
 		return Membership{DataplaneNone, "no istio-proxy container"}
 	}
-	if spec.HostNetwork {
-		return Membership{DataplaneNone, "hostNetwork: true (never injected)"}
-	}
-	if v, ok := podLabels[InjectLabel]; ok {
-		return injectValue(v, "label "+InjectLabel+"="+v)
-	}
-	if v, ok := ann[InjectLabel]; ok {
-		return injectValue(v, "annotation "+InjectLabel+"="+v)
-	}
-	if podLabels[DataplaneModeLabel] == "none" {
+	// A controller: what the injection webhooks (as Istio's charts install
+	// them) and the injector would do with its pods, then ambient.
+	d := (&Injection{}).Decide(s, o.Key.Namespace, podLabels, ann, spec.HostNetwork)
+	switch {
+	case !d.Known:
+		return Membership{DataplaneUnknown, d.Why}
+	case d.Inject:
+		return Membership{DataplaneSidecar, d.Why}
+	case spec.HostNetwork:
+		return Membership{DataplaneNone, d.Why}
+	case podLabels[DataplaneModeLabel] == "none":
 		return Membership{DataplaneNone, "label " + DataplaneModeLabel + "=none"}
-	}
-	if podLabels[DataplaneModeLabel] == "ambient" {
+	case podLabels[DataplaneModeLabel] == "ambient":
 		return Membership{DataplaneAmbient, "label " + DataplaneModeLabel + "=ambient"}
 	}
-	ns := s.Get(snapshot.KindNamespace, "", o.Key.Namespace)
-	if ns == nil {
-		return Membership{DataplaneUnknown, "the input has no Namespace " + o.Key.Namespace}
-	}
-	switch {
-	case ns.Labels[NamespaceInjection] == "enabled":
-		return Membership{DataplaneSidecar, "namespace label " + NamespaceInjection + "=enabled"}
-	case ns.Labels[NamespaceInjection] != "":
-		return Membership{DataplaneNone, "namespace label " + NamespaceInjection + "=" + ns.Labels[NamespaceInjection]}
-	case ns.Labels[RevisionLabel] != "":
-		return Membership{DataplaneSidecar, "namespace label " + RevisionLabel + "=" + ns.Labels[RevisionLabel]}
-	case ns.Labels[DataplaneModeLabel] == "ambient":
+	if ns := s.Get(snapshot.KindNamespace, "", o.Key.Namespace); ns != nil && ns.Labels[DataplaneModeLabel] == "ambient" {
 		return Membership{DataplaneAmbient, "namespace label " + DataplaneModeLabel + "=ambient"}
 	}
-	return Membership{DataplaneNone, "neither the pod nor namespace " + o.Key.Namespace + " enables injection"}
-}
-
-func injectValue(v, why string) Membership {
-	if strings.EqualFold(v, "true") {
-		return Membership{DataplaneSidecar, why}
-	}
-	return Membership{DataplaneNone, why}
+	return Membership{DataplaneNone, d.Why}
 }

@@ -26,6 +26,9 @@ func TestMembershipOf(t *testing.T) {
 		{"Deployment", "ambient", "by-ambient-namespace", DataplaneAmbient},
 		{"Deployment", "ambient", "opted-out-of-ambient", DataplaneNone},
 		{"Deployment", "absent", "unknown-namespace", DataplaneUnknown},
+		{"Deployment", "plain", "annotation-only", DataplaneNone},
+		{"Deployment", "plain", "pod-revision", DataplaneSidecar},
+		{"Deployment", "disabled", "opted-in-disabled-namespace", DataplaneNone},
 	} {
 		gk := snapshot.KindPod
 		if c.kind == "Deployment" {

@@ -165,7 +165,7 @@ type istioWebhook struct {
 	failure *admissionv1.FailurePolicyType
 }
 
-func istioWebhooks(s *snapshot.Snapshot) []istioWebhook {
+func istioWebhookClients(s *snapshot.Snapshot) []istioWebhook {
 	var out []istioWebhook
 	for _, o := range s.List(snapshot.KindValidatingWebhook) {
 		w, ok := o.Typed.(*admissionv1.ValidatingWebhookConfiguration)
@@ -221,7 +221,7 @@ var ExternalControlPlaneConfig = &analysis.Analyzer{
 	Inputs:   []analysis.Input{webhookInput},
 	Reads:    webhookReads,
 	Run: func(p *analysis.Pass) error {
-		for _, w := range istioWebhooks(p.Snapshot) {
+		for _, w := range istioWebhookClients(p.Snapshot) {
 			var problem, value string
 			at := w.path
 			switch {
@@ -266,7 +266,7 @@ var ExternalControlPlaneIP = &analysis.Analyzer{
 	Inputs:   []analysis.Input{webhookInput},
 	Reads:    webhookReads,
 	Run: func(p *analysis.Pass) error {
-		for _, w := range istioWebhooks(p.Snapshot) {
+		for _, w := range istioWebhookClients(p.Snapshot) {
 			if w.client.URL == nil || webhookURLProblem(*w.client.URL) != "" {
 				continue
 			}
