@@ -27,7 +27,47 @@ var (
 	labelValueRE = regexp.MustCompile(`^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
 	// validation.validHeaderRegex.
 	headerNameRE = regexp.MustCompile(`^[-_A-Za-z0-9]+$`)
+	// validation.validHeaderNameRegex: the RFC 7230 token characters
+	// (tchar), which ValidateHTTPHeaderNameOrJwtClaimRoute and
+	// ValidateCORSHTTPHeaderName accept in header names.
+	tcharHeaderRE = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~A-Za-z0-9]+$")
 )
+
+// pseudoHeaders are the HTTP/2 pseudo-headers a match may name
+// (validation.pseudoHeaders).
+var pseudoHeaders = map[string]bool{":method": true, ":scheme": true, ":authority": true, ":path": true, ":status": true}
+
+// headerNameProblem is validation.ValidateHTTPHeaderNameOrJwtClaimRoute:
+// a JWT claim key, a pseudo-header, or a token of tchars.
+func headerNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "header name cannot be empty"
+	case isJWTClaimKey(name), pseudoHeaders[name], tcharHeaderRE.MatchString(name):
+		return ""
+	}
+	return fmt.Sprintf("%q is not a valid header name", name)
+}
+
+// jwtClaimPrefix is jwt.HeaderJWTClaim.
+const jwtClaimPrefix = "@request.auth.claims"
+
+// isJWTClaimKey is jwt.ToRoutingClaim(key).Match: the prefix
+// "@request.auth.claims" in any case, followed by ".<claim>[.<claim>...]"
+// or "[<claim>][<claim>...]".
+func isJWTClaimKey(k string) bool {
+	if len(k) < len(jwtClaimPrefix) || !strings.EqualFold(k[:len(jwtClaimPrefix)], jwtClaimPrefix) {
+		return false
+	}
+	rest := k[len(jwtClaimPrefix):]
+	switch {
+	case strings.HasPrefix(rest, ".") && len(rest) > 1:
+		return true
+	case strings.HasPrefix(rest, "[") && strings.HasSuffix(rest, "]") && len(rest) > 2:
+		return true
+	}
+	return false
+}
 
 // isDNS1123Label is labels.IsDNS1123Label.
 func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123LabelRE.MatchString(s) }
@@ -178,8 +218,9 @@ func regexProblem(re string) string {
 	return ""
 }
 
-// httpMethods is validation.supportedMethods.
-var httpMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "CONNECT": true, "OPTIONS": true, "TRACE": true}
+// corsMethods is validation.supportedCORSMethods: Go's method constants and
+// "*".
+var corsMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "CONNECT": true, "OPTIONS": true, "TRACE": true, "*": true}
 
 // retryOnPolicies is validation.supportedRetryOnPolicies.
 var retryOnPolicies = map[string]bool{
