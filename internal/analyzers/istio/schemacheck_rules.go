@@ -261,3 +261,99 @@ func isTLSProtocol(p string) bool {
 	}
 	return false
 }
+
+// headerFormatProblem follows validation.validateHeaderValue (a port of
+// Envoy's header_parser.cc): in a header value "%" starts a command such
+// as %HOSTNAME% or %REQ(x-id)% or %PER_REQUEST_STATE(["a"])%, and a
+// literal percent sign must be written "%%". It returns why Envoy's parser
+// (and Istio's validation) rejects the value, or "".
+func headerFormatProblem(v string) string {
+	const (
+		literal     = iota // plain text
+		name               // inside %NAME
+		wantArray          // after "(": "[" or a bare argument
+		wantString         // inside [...]: expecting a quoted string
+		inString           // inside an argument
+		wantNextArg        // after a string: "," or "]"
+		wantParen          // after "]": ")"
+		wantPercent        // after ")": the closing "%"
+	)
+	state := literal
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch state {
+		case literal:
+			if c != '%' {
+				continue
+			}
+			switch {
+			case i+1 == len(v):
+				return "the value ends with an unescaped '%' (write a literal percent sign as %%)"
+			case v[i+1] == '%':
+				i++
+			default:
+				state = name
+			}
+		case name:
+			switch c {
+			case '%':
+				state = literal
+			case '(':
+				state = wantArray
+			}
+		case wantArray:
+			switch {
+			case c == '[':
+				state = wantString
+			case c != ' ':
+				state = inString
+			}
+		case wantString:
+			switch {
+			case c == '"':
+				state = inString
+			case c != ' ':
+				return "a %COMMAND([...])% argument list expects a quoted string"
+			}
+		case inString:
+			switch c {
+			case '\\':
+				if i+1 == len(v) {
+					return "the value ends inside a backslash escape"
+				}
+				i++
+			case ')':
+				state = wantPercent
+			case '"':
+				state = wantNextArg
+			}
+		case wantNextArg:
+			switch {
+			case c == ',':
+				state = wantString
+			case c == ']':
+				state = wantParen
+			case c != ' ':
+				return "a %COMMAND([...])% argument list expects ',' or ']'"
+			}
+		case wantParen:
+			switch {
+			case c == ')':
+				state = wantPercent
+			case c != ' ':
+				return "a %COMMAND(...)% expects ')' after its arguments"
+			}
+		case wantPercent:
+			switch {
+			case c == '%':
+				state = literal
+			case c != ' ':
+				return "a %COMMAND(...)% expects the closing '%'"
+			}
+		}
+	}
+	if state != literal {
+		return "a %COMMAND% expression is not terminated (write a literal percent sign as %%)"
+	}
+	return ""
+}

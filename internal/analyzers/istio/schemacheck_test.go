@@ -258,3 +258,25 @@ func TestEnvoyRejection(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderFormat(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"plain":                           true,
+		"100%%":                           true,
+		"%HOSTNAME%":                      true,
+		"pre %REQ(x-request-id)% post":    true,
+		`%PER_REQUEST_STATE(["a", "b"])%`: true,
+		"%START_TIME(%s.%3f)%":            true,
+		"100%":                            false,
+		"abc%123":                         false,
+		"%START_TIME%%":                   false,
+		`%PER_REQUEST_STATE(["a" x])%`:    false,
+		`%PER_REQUEST_STATE([a])%`:        false,
+		`%PER_REQUEST_STATE(["a"]) x%`:    false,
+		`%REQ(a\`:                         false,
+	} {
+		if got := headerFormatProblem(v) == ""; got != ok {
+			t.Errorf("headerFormatProblem(%q) ok=%v, want %v", v, got, ok)
+		}
+	}
+}

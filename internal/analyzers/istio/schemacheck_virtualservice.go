@@ -529,7 +529,7 @@ func checkHeaderOps(s issueSink, at snapshot.Path, h *netv1alpha3.Headers, up st
 				return "header value contains a control character"
 			}
 		}
-		return ""
+		return headerFormatProblem(v)
 	}
 	check := func(op *netv1alpha3.Headers_HeaderOperations, side string, name func(string) string) {
 		if op == nil {
@@ -546,7 +546,7 @@ func checkHeaderOps(s issueSink, at snapshot.Path, h *netv1alpha3.Headers, up st
 					s.err(p, "header-op", up, msg, k, "Use rewrite.authority to change the authority; other pseudo-headers cannot be changed.")
 				}
 				if msg := value(m[k]); msg != "" {
-					s.err(p, "header-value", up, msg, fmt.Sprintf("%q", m[k]), "Remove the control character from the value.")
+					s.err(p, "header-value", up, msg, fmt.Sprintf("%q", m[k]), "Remove control characters, write a literal percent sign as %%, and close every %COMMAND% (e.g. %REQ(x-request-id)%).")
 				}
 			}
 		}
