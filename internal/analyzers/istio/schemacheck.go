@@ -15,6 +15,9 @@ type schemaIssue struct {
 	Obj     *snapshot.Object
 	Path    snapshot.Path
 	Warning bool
+	// Envoy marks an error Istio's validation lets through but Envoy
+	// rejects when istiod pushes it (a NACK).
+	Envoy bool
 	// Rule is a short stable name of the rule (it feeds the fingerprint).
 	Rule    string
 	Problem string
@@ -38,6 +41,12 @@ type issueSink struct {
 
 func (s issueSink) err(at snapshot.Path, rule, upstream, problem, value, remedy string) {
 	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+}
+
+// envoyErr records a value Istio accepts but Envoy rejects: the finding
+// says so instead of blaming the webhook.
+func (s issueSink) envoyErr(at snapshot.Path, rule, upstream, problem, value, remedy string) {
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Envoy: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
 }
 
 func (s issueSink) warn(at snapshot.Path, rule, upstream, problem, value, remedy string) {
@@ -97,13 +106,19 @@ var SchemaIssuesFact = &analysis.Fact{
 func reportSchemaIssue(p *analysis.Pass, is schemaIssue) {
 	field := is.Path.String()
 	var consequence string
-	if is.Warning {
+	switch {
+	case is.Warning:
 		consequence = "Istio accepts the object but warns: it does not do what it seems to"
-	} else {
+	case is.Envoy:
+		consequence = "Istio's validation lets it through, but Envoy rejects the route (NACK): the proxies reject the whole route table holding it (every host on that port) and keep the previous version, so neither this change nor any later one to those routes takes effect until it is fixed"
+	default:
 		consequence = "Istio's validating webhook rejects the object (kubectl apply fails with `admission webhook \"validation.istio.io\" denied the request`), so this configuration is not in force"
 	}
 	ev := []string{fmt.Sprintf("%s: %s", field, is.Value)}
-	if is.Upstream != "" {
+	switch {
+	case is.Envoy:
+		ev = append(ev, "Istio's "+is.Upstream+" accepts it; Envoy's route validation does not")
+	case is.Upstream != "":
 		ev = append(ev, "rule of Istio's "+is.Upstream)
 	}
 	p.Report(analysis.Finding{

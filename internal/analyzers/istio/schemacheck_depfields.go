@@ -2,7 +2,10 @@
 
 package istio
 
-import netv1alpha3 "istio.io/api/networking/v1alpha3"
+import (
+	"google.golang.org/protobuf/types/known/durationpb"
+	netv1alpha3 "istio.io/api/networking/v1alpha3"
+)
 
 // Accessors for deprecated API fields, kept in one place.
 
@@ -28,4 +31,8 @@ func minimumRingSize(ch *netv1alpha3.LoadBalancerSettings_ConsistentHashLB) uint
 
 func leastConn(lb *netv1alpha3.LoadBalancerSettings) bool {
 	return lb.GetSimple() == netv1alpha3.LoadBalancerSettings_LEAST_CONN
+}
+
+func warmupDurationSecs(lb *netv1alpha3.LoadBalancerSettings) *durationpb.Duration {
+	return lb.GetWarmupDurationSecs()
 }

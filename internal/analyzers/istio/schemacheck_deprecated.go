@@ -56,6 +56,10 @@ func drDeprecations(dr *netv1alpha3.DestinationRule) []deprecatedUse {
 			out = append(out, deprecatedUse{at.Child("loadBalancer", "consistentHash", "minimumRingSize"), "consistentHash.minimumRingSize", "consistentHash.ringHash.minimumRingSize", fmt.Sprint(minimumRingSize(ch)),
 				"still honoured, but slated for removal"})
 		}
+		if w := warmupDurationSecs(lb); w != nil {
+			out = append(out, deprecatedUse{at.Child("loadBalancer", "warmupDurationSecs"), "loadBalancer.warmupDurationSecs", "loadBalancer.warmup.duration", w.AsDuration().String(),
+				"still honoured (ROUND_ROBIN and LEAST_REQUEST) when warmup is unset, but slated for removal"})
+		}
 		if leastConn(lb) {
 			out = append(out, deprecatedUse{at.Child("loadBalancer", "simple"), "loadBalancer.simple: LEAST_CONN", "LEAST_REQUEST", "LEAST_CONN",
 				"treated as LEAST_REQUEST"})

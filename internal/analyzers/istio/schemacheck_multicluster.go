@@ -28,25 +28,41 @@ const multiClusterSecretLabel = "istio/multiCluster"
 const defaultClusterID = "Kubernetes"
 
 // istiodClusterIDs returns the CLUSTER_ID of the istiod Deployments (label
-// app=istiod) of namespace ns, and whether any is in the input.
-func istiodClusterIDs(s *snapshot.Snapshot, ns string) (ids []string, found bool) {
+// app=istiod) of namespace ns, and whether any is in the input. unknown
+// names a Deployment whose CLUSTER_ID the input does not show: set through
+// valueFrom, or possibly through envFrom.
+func istiodClusterIDs(s *snapshot.Snapshot, ns string) (ids []string, found bool, unknown string) {
 	for _, o := range s.InNamespace(snapshot.KindDeployment, ns) {
 		d, ok := o.Typed.(*appsv1.Deployment)
 		if !ok || d.Spec.Template.Labels["app"] != "istiod" {
 			continue
 		}
 		found = true
-		id := defaultClusterID
+		id, set := defaultClusterID, false
 		for _, c := range d.Spec.Template.Spec.Containers {
 			for _, e := range c.Env {
-				if e.Name == "CLUSTER_ID" && e.Value != "" {
+				if e.Name != "CLUSTER_ID" {
+					continue
+				}
+				set = true
+				switch {
+				case e.ValueFrom != nil:
+					unknown = fmt.Sprintf("%s sets CLUSTER_ID through valueFrom", o.Ref())
+				case e.Value != "":
 					id = e.Value
+				}
+			}
+		}
+		if !set {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				if len(c.EnvFrom) > 0 {
+					unknown = fmt.Sprintf("%s may set CLUSTER_ID through envFrom", o.Ref())
 				}
 			}
 		}
 		ids = append(ids, id)
 	}
-	return ids, found
+	return ids, found, unknown
 }
 
 // MeshNetworksUnknownRegistry: meshNetworks names a registry istiod does
@@ -79,9 +95,13 @@ var MeshNetworksUnknownRegistry = &analysis.Analyzer{
 			return nil
 		}
 		ns := cm.Key.Namespace
-		ids, found := istiodClusterIDs(p.Snapshot, ns)
+		ids, found, unknown := istiodClusterIDs(p.Snapshot, ns)
 		if !found {
 			p.NotChecked("the input has no istiod Deployment in namespace %s, so the local cluster ID is unknown", ns)
+			return nil
+		}
+		if unknown != "" {
+			p.NotChecked("%s, so the local cluster ID is unknown", unknown)
 			return nil
 		}
 		if !p.Snapshot.Covers(snapshot.KindSecret, ns) {

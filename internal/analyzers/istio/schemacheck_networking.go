@@ -67,6 +67,34 @@ func validateDestinationRuleObj(s issueSink) {
 	checkExportTo(s, spec.Child("exportTo"), dr.Spec.GetExportTo(), false)
 	if sel := dr.Spec.GetWorkloadSelector(); sel != nil {
 		checkBetaSelector(s, spec.Child("workloadSelector"), sel.GetMatchLabels(), "DestinationRule")
+		checkSelectorDRExportTo(s, spec.Child("exportTo"), dr.Spec.GetExportTo())
+	}
+}
+
+// checkSelectorDRExportTo is the workloadSelector part of
+// validation.validateExportTo: a DestinationRule with a workloadSelector
+// applies to workloads of its own namespace, so exportTo may name only that
+// namespace ("." or its name), once.
+func checkSelectorDRExportTo(s issueSink, at snapshot.Path, exportTo []string) {
+	const up = "validateExportTo"
+	ns := s.obj.Key.Namespace
+	valid := map[string]bool{}
+	for _, e := range exportTo {
+		key := e
+		if e == "." {
+			key = ns
+		}
+		// Only entries the rest of validateExportTo accepts count.
+		if e == "*" || (e != "~" && isDNS1123Label(key)) {
+			valid[key] = true
+		}
+	}
+	switch {
+	case len(valid) == 0:
+	case !valid[ns]:
+		s.err(at, "exportto-selector", up, fmt.Sprintf("a DestinationRule with a workloadSelector cannot be exported beyond its own namespace %s", ns), fmt.Sprint(exportTo), "Use exportTo: [\".\"] (or remove exportTo): a workloadSelector DestinationRule applies only to workloads of its namespace.")
+	case len(valid) > 1:
+		s.err(at, "exportto-selector", up, "a DestinationRule with a workloadSelector may list only its own namespace in exportTo", fmt.Sprint(exportTo), "Use exportTo: [\".\"] (or remove exportTo).")
 	}
 }
 
@@ -380,7 +408,13 @@ func checkServerTLS(s issueSink, at snapshot.Path, tls *netv1alpha3.ServerTLSSet
 	}
 	mode := tls.GetMode()
 	mutual := mode == netv1alpha3.ServerTLSSettings_MUTUAL || mode == netv1alpha3.ServerTLSSettings_OPTIONAL_MUTUAL
-	if (mode == netv1alpha3.ServerTLSSettings_SIMPLE || mutual) && !credential {
+	if (mode == netv1alpha3.ServerTLSSettings_SIMPLE || mutual) && credential {
+		// Upstream stops here: with a credential the certificates (and a
+		// CRL) come from the Secret, and no further rule applies, not
+		// even the caCrl ones below.
+		return
+	}
+	if mode == netv1alpha3.ServerTLSSettings_SIMPLE || mutual {
 		if mutual && tls.GetCaCertificates() == "" {
 			s.err(at, "tls-client-ca", up, fmt.Sprintf("%s TLS needs a client CA bundle", mode), "caCertificates missing", "Set caCertificates, or use a credentialName whose Secret has ca.crt.")
 		}
@@ -517,9 +551,10 @@ func validateServiceEntryObj(s issueSink) {
 			checkLabels(s, at.Child("labels"), ep.GetLabels(), up)
 			checkEndpointPorts(s, at, ep.GetPorts(), portNames)
 		}
-		if sp.GetWorkloadSelector() != nil {
-			s.warn(spec.Child("workloadSelector"), "selector-resolution", up, fmt.Sprintf("workloadSelector has no effect with resolution %s", res), res.String(), "Use resolution STATIC to send traffic to the selected workloads.")
-		}
+		// A workloadSelector with DNS resolution takes effect: the selected
+		// workloads (e.g. WorkloadEntries with DNS addresses) become the
+		// endpoints. Istio dropped its warning for it (istio/istio#50164,
+		// #55567); only NONE ignores the selector.
 	case netv1alpha3.ServiceEntry_DYNAMIC_DNS:
 	default:
 		s.err(spec.Child("resolution"), "resolution", up, fmt.Sprintf("resolution %s is not supported", res), res.String(), "Use NONE, STATIC, DNS or DNS_ROUND_ROBIN.")

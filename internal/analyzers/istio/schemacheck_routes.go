@@ -210,9 +210,12 @@ type ruleShadow struct {
 
 // shadowedRules walks rules in order. matches(i) returns rule i's match
 // count; cov(pr, pm, r, m) whether match pm of rule pr covers match m of
-// rule r. It returns whole rules never used (match -1) and single matches
-// never used in rules that stay reachable.
-func shadowedRules(n int, matches func(int) int, cov func(pr, pm, r, m int) bool) []ruleShadow {
+// rule r; final(i) whether a request rule i matches ends there (false for
+// an http rule that delegates: istiod merges the delegate's routes in its
+// place, and a request none of them matches falls through to the later
+// rules of the root). It returns whole rules never used (match -1) and
+// single matches never used in rules that stay reachable.
+func shadowedRules(n int, matches func(int) int, cov func(pr, pm, r, m int) bool, final func(int) bool) []ruleShadow {
 	var out []ruleShadow
 	type pm struct{ r, m int }
 	var prior []pm
@@ -223,7 +226,9 @@ func shadowedRules(n int, matches func(int) int, cov func(pr, pm, r, m int) bool
 			continue
 		}
 		if matches(r) == 0 {
-			catchAll = r
+			if final(r) {
+				catchAll = r
+			}
 			continue
 		}
 		var dead []ruleShadow
@@ -247,7 +252,9 @@ func shadowedRules(n int, matches func(int) int, cov func(pr, pm, r, m int) bool
 		} else {
 			out = append(out, dead...)
 		}
-		prior = append(prior, live...)
+		if final(r) {
+			prior = append(prior, live...)
+		}
 	}
 	return out
 }
@@ -255,16 +262,17 @@ func shadowedRules(n int, matches func(int) int, cov func(pr, pm, r, m int) bool
 // vsShadows returns the shadowed rules of each route list of a VirtualService.
 func vsShadows(vs *netv1alpha3.VirtualService) map[string][]ruleShadow {
 	h, t, l := vs.GetHttp(), vs.GetTcp(), vs.GetTls()
+	always := func(int) bool { return true }
 	return map[string][]ruleShadow{
 		"http": shadowedRules(len(h), func(i int) int { return len(h[i].GetMatch()) }, func(pr, pm, r, m int) bool {
 			return covers(h[pr].GetMatch()[pm], h[r].GetMatch()[m])
-		}),
+		}, func(i int) bool { return h[i].GetDelegate() == nil }),
 		"tcp": shadowedRules(len(t), func(i int) int { return len(t[i].GetMatch()) }, func(pr, pm, r, m int) bool {
 			return tcpCovers(t[pr].GetMatch()[pm], t[r].GetMatch()[m])
-		}),
+		}, always),
 		"tls": shadowedRules(len(l), func(i int) int { return len(l[i].GetMatch()) }, func(pr, pm, r, m int) bool {
 			return tlsCovers(l[pr].GetMatch()[pm], l[r].GetMatch()[m])
-		}),
+		}, always),
 	}
 }
 

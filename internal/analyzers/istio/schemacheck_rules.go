@@ -27,7 +27,47 @@ var (
 	labelValueRE = regexp.MustCompile(`^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
 	// validation.validHeaderRegex.
 	headerNameRE = regexp.MustCompile(`^[-_A-Za-z0-9]+$`)
+	// validation.validHeaderNameRegex: the RFC 7230 token characters
+	// (tchar), which ValidateHTTPHeaderNameOrJwtClaimRoute and
+	// ValidateCORSHTTPHeaderName accept in header names.
+	tcharHeaderRE = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~A-Za-z0-9]+$")
 )
+
+// pseudoHeaders are the HTTP/2 pseudo-headers a match may name
+// (validation.pseudoHeaders).
+var pseudoHeaders = map[string]bool{":method": true, ":scheme": true, ":authority": true, ":path": true, ":status": true}
+
+// headerNameProblem is validation.ValidateHTTPHeaderNameOrJwtClaimRoute:
+// a JWT claim key, a pseudo-header, or a token of tchars.
+func headerNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "header name cannot be empty"
+	case isJWTClaimKey(name), pseudoHeaders[name], tcharHeaderRE.MatchString(name):
+		return ""
+	}
+	return fmt.Sprintf("%q is not a valid header name", name)
+}
+
+// jwtClaimPrefix is jwt.HeaderJWTClaim.
+const jwtClaimPrefix = "@request.auth.claims"
+
+// isJWTClaimKey is jwt.ToRoutingClaim(key).Match: the prefix
+// "@request.auth.claims" in any case, followed by ".<claim>[.<claim>...]"
+// or "[<claim>][<claim>...]".
+func isJWTClaimKey(k string) bool {
+	if len(k) < len(jwtClaimPrefix) || !strings.EqualFold(k[:len(jwtClaimPrefix)], jwtClaimPrefix) {
+		return false
+	}
+	rest := k[len(jwtClaimPrefix):]
+	switch {
+	case strings.HasPrefix(rest, ".") && len(rest) > 1:
+		return true
+	case strings.HasPrefix(rest, "[") && strings.HasSuffix(rest, "]") && len(rest) > 2:
+		return true
+	}
+	return false
+}
 
 // isDNS1123Label is labels.IsDNS1123Label.
 func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123LabelRE.MatchString(s) }
@@ -178,8 +218,9 @@ func regexProblem(re string) string {
 	return ""
 }
 
-// httpMethods is validation.supportedMethods.
-var httpMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "CONNECT": true, "OPTIONS": true, "TRACE": true}
+// corsMethods is validation.supportedCORSMethods: Go's method constants and
+// "*".
+var corsMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "CONNECT": true, "OPTIONS": true, "TRACE": true, "*": true}
 
 // retryOnPolicies is validation.supportedRetryOnPolicies.
 var retryOnPolicies = map[string]bool{
@@ -219,4 +260,100 @@ func isTLSProtocol(p string) bool {
 		return true
 	}
 	return false
+}
+
+// headerFormatProblem follows validation.validateHeaderValue (a port of
+// Envoy's header_parser.cc): in a header value "%" starts a command such
+// as %HOSTNAME% or %REQ(x-id)% or %PER_REQUEST_STATE(["a"])%, and a
+// literal percent sign must be written "%%". It returns why Envoy's parser
+// (and Istio's validation) rejects the value, or "".
+func headerFormatProblem(v string) string {
+	const (
+		literal     = iota // plain text
+		name               // inside %NAME
+		wantArray          // after "(": "[" or a bare argument
+		wantString         // inside [...]: expecting a quoted string
+		inString           // inside an argument
+		wantNextArg        // after a string: "," or "]"
+		wantParen          // after "]": ")"
+		wantPercent        // after ")": the closing "%"
+	)
+	state := literal
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch state {
+		case literal:
+			if c != '%' {
+				continue
+			}
+			switch {
+			case i+1 == len(v):
+				return "the value ends with an unescaped '%' (write a literal percent sign as %%)"
+			case v[i+1] == '%':
+				i++
+			default:
+				state = name
+			}
+		case name:
+			switch c {
+			case '%':
+				state = literal
+			case '(':
+				state = wantArray
+			}
+		case wantArray:
+			switch {
+			case c == '[':
+				state = wantString
+			case c != ' ':
+				state = inString
+			}
+		case wantString:
+			switch {
+			case c == '"':
+				state = inString
+			case c != ' ':
+				return "a %COMMAND([...])% argument list expects a quoted string"
+			}
+		case inString:
+			switch c {
+			case '\\':
+				if i+1 == len(v) {
+					return "the value ends inside a backslash escape"
+				}
+				i++
+			case ')':
+				state = wantPercent
+			case '"':
+				state = wantNextArg
+			}
+		case wantNextArg:
+			switch {
+			case c == ',':
+				state = wantString
+			case c == ']':
+				state = wantParen
+			case c != ' ':
+				return "a %COMMAND([...])% argument list expects ',' or ']'"
+			}
+		case wantParen:
+			switch {
+			case c == ')':
+				state = wantPercent
+			case c != ' ':
+				return "a %COMMAND(...)% expects ')' after its arguments"
+			}
+		case wantPercent:
+			switch {
+			case c == '%':
+				state = literal
+			case c != ' ':
+				return "a %COMMAND(...)% expects the closing '%'"
+			}
+		}
+	}
+	if state != literal {
+		return "a %COMMAND% expression is not terminated (write a literal percent sign as %%)"
+	}
+	return ""
 }

@@ -85,19 +85,15 @@ func validateAuthorizationPolicyObj(s issueSink) {
 		}
 		for i, r := range in.GetRules() {
 			for j, f := range r.GetFrom() {
-				src := f.GetSource()
-				for _, c := range []struct {
-					name string
-					set  bool
-				}{{"namespaces", len(src.GetNamespaces()) > 0}, {"notNamespaces", len(src.GetNotNamespaces()) > 0}, {"principals", len(src.GetPrincipals()) > 0}, {"notPrincipals", len(src.GetNotPrincipals()) > 0}, {"requestPrincipals", len(src.GetRequestPrincipals()) > 0}, {"notRequestPrincipals", len(src.GetNotRequestPrincipals()) > 0}} {
-					if c.set {
-						s.err(spec.Child("rules", i, "from", j, "source", c.name), "custom-source", up, fmt.Sprintf("from.source.%s is not supported with the CUSTOM action", c.name), c.name, "Match CUSTOM requests on ipBlocks, to and when fields, and check identities in the external authorizer.")
+				for _, l := range sourceLists(f.GetSource()) {
+					if l.identity && len(l.v) > 0 {
+						s.err(spec.Child("rules", i, "from", j, "source", l.name), "custom-source", up, fmt.Sprintf("from.source.%s is not supported with the CUSTOM action", l.name), l.name, "Match CUSTOM requests on ipBlocks, to and when fields, and check identities in the external authorizer.")
 					}
 				}
 			}
 			for j, w := range r.GetWhen() {
 				k := w.GetKey()
-				if k == "source.namespace" || k == "source.principal" || strings.HasPrefix(k, "request.auth.") {
+				if k == "source.namespace" || k == "source.serviceAccount" || k == "source.principal" || strings.HasPrefix(k, "request.auth.") {
 					s.err(spec.Child("rules", i, "when", j, "key"), "custom-when", up, fmt.Sprintf("when key %q is not supported with the CUSTOM action", k), k, "Check identities in the external authorizer.")
 				}
 			}
@@ -120,29 +116,33 @@ func validateAuthorizationPolicyObj(s issueSink) {
 				continue
 			}
 			fromExist = true
-			lists := []struct {
-				name string
-				v    []string
-				ips  bool
-			}{
-				{"principals", src.GetPrincipals(), false}, {"requestPrincipals", src.GetRequestPrincipals(), false}, {"namespaces", src.GetNamespaces(), false},
-				{"ipBlocks", src.GetIpBlocks(), true}, {"remoteIpBlocks", src.GetRemoteIpBlocks(), true},
-				{"notPrincipals", src.GetNotPrincipals(), false}, {"notRequestPrincipals", src.GetNotRequestPrincipals(), false}, {"notNamespaces", src.GetNotNamespaces(), false},
-				{"notIpBlocks", src.GetNotIpBlocks(), true}, {"notRemoteIpBlocks", src.GetNotRemoteIpBlocks(), true},
-			}
 			empty := true
-			for _, l := range lists {
-				if len(l.v) > 0 {
-					empty = false
+			identities, accounts := 0, 0
+			for _, l := range sourceLists(src) {
+				if len(l.v) == 0 {
+					continue
 				}
-				checkStringList(s, fat.Child("source", l.name), l.v, l.ips)
+				empty = false
+				switch l.name {
+				case "serviceAccounts", "notServiceAccounts":
+					accounts++
+					checkServiceAccounts(s, fat.Child("source", l.name), l.v, "security.CheckServiceAccount")
+				default:
+					checkStringList(s, fat.Child("source", l.name), l.v, l.ips)
+				}
+				switch l.name {
+				case "principals", "notPrincipals", "namespaces", "notNamespaces":
+					identities++
+				}
+				if l.tcp {
+					tcpFrom = true
+				}
 			}
 			if empty {
-				s.err(fat.Child("source"), "from-empty", up, "from.source sets no field, so it matches nothing", "source: {}", "Add the callers to match (principals, namespaces, ipBlocks, ...) or remove the entry.")
+				s.err(fat.Child("source"), "from-empty", up, "from.source sets no field, so it matches nothing", "source: {}", "Add the callers to match (principals, namespaces, serviceAccounts, ipBlocks, ...) or remove the entry.")
 			}
-			if len(src.GetPrincipals()) > 0 || len(src.GetNotPrincipals()) > 0 || len(src.GetIpBlocks()) > 0 || len(src.GetNotIpBlocks()) > 0 ||
-				len(src.GetNamespaces()) > 0 || len(src.GetNotNamespaces()) > 0 || len(src.GetRemoteIpBlocks()) > 0 || len(src.GetNotRemoteIpBlocks()) > 0 {
-				tcpFrom = true
+			if identities > 0 && accounts > 0 {
+				s.err(fat.Child("source"), "from-sa-mixed", up, "serviceAccounts cannot be combined with namespaces or principals in one source", "serviceAccounts and namespaces/principals both set", "Use separate from entries (or rules), or express the service accounts as principals (cluster.local/ns/<ns>/sa/<name>).")
 			}
 		}
 		for j, t := range r.GetTo() {
@@ -173,8 +173,19 @@ func validateAuthorizationPolicyObj(s issueSink) {
 					list = op.GetNotPorts()
 				}
 				for k, p := range list {
-					if n, err := strconv.ParseUint(p, 10, 32); p != "" && (err != nil || n > 65535) {
+					if p != "" && portValueProblem(p) != "" {
 						s.err(tat.Child("operation", f, k), "to-port", "security.ValidatePorts", fmt.Sprintf("%q is not a port number", p), p, "Use port numbers as strings, e.g. \"8080\".")
+					}
+				}
+			}
+			for _, f := range []string{"paths", "notPaths"} {
+				list := op.GetPaths()
+				if f == "notPaths" {
+					list = op.GetNotPaths()
+				}
+				for k, p := range list {
+					if msg := pathTemplateProblem(p); msg != "" {
+						s.err(tat.Child("operation", f, k), "path-template", "security.CheckValidPathTemplate", msg, p, "Use {*} for one path segment and {**} for any number of them (last only), each as a whole segment; other segments are literal path characters, e.g. /api/{*}/items/{**}.")
 					}
 				}
 			}
@@ -189,6 +200,8 @@ func validateAuthorizationPolicyObj(s issueSink) {
 				s.err(wat, "when-key", up, "a when condition needs a key", "key missing", "Set key, e.g. request.headers[x-token].")
 			case len(w.GetValues()) == 0 && len(w.GetNotValues()) == 0:
 				s.err(wat, "when-values", up, fmt.Sprintf("when condition %q has neither values nor notValues", w.GetKey()), w.GetKey(), "Add values or notValues.")
+			default:
+				checkWhenCondition(s, wat, w.GetKey(), w.GetValues(), w.GetNotValues())
 			}
 		}
 		if action == secv1beta1.AuthorizationPolicy_DENY && ((fromExist && !toExist && !tcpFrom) || (toExist && !tcpTo)) {

@@ -113,6 +113,9 @@ func TestSchemaNotChecked(t *testing.T) {
 		"testdata/schemacheck_multicluster_unchecked.yaml": {
 			"MD130": "no istiod Deployment in namespace istio-system",
 		},
+		"testdata/schemacheck_multicluster_valuefrom.yaml": {
+			"MD130": "sets CLUSTER_ID through valueFrom, so the local cluster ID is unknown",
+		},
 	} {
 		snap := analysistest.Load(t, file)
 		res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: Analyzers()})
@@ -143,5 +146,137 @@ func TestWebhookSeverity(t *testing.T) {
 	}
 	if got[".webhooks[0].clientConfig.url"] != analysis.Warning || got[".webhooks[1].clientConfig"] != analysis.Error {
 		t.Errorf("MD131 severities: %v", got)
+	}
+}
+
+func TestHeaderAndClaimNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"x-request-id":               true,
+		"x.request.id":               true, // tchar '.'
+		"x-user~id":                  true,
+		"X_Custom!#$%&'*+^`|":        true,
+		":authority":                 true,
+		":path":                      true,
+		":tenant":                    false, // not a pseudo-header
+		"x user":                     false,
+		"":                           false,
+		"@request.auth.claims.group": true,
+		"@Request.Auth.Claims[grp]":  true, // the prefix is case-insensitive
+		"@request.auth.claims":       false,
+		"@request.auth.claims.":      false,
+		"@request.auth.claims[]":     false,
+		"@request.auth.claimsgroup":  false,
+	} {
+		if got := headerNameProblem(name) == ""; got != ok {
+			t.Errorf("headerNameProblem(%q) ok=%v, want %v", name, got, ok)
+		}
+	}
+}
+
+func TestAutoSNI(t *testing.T) {
+	for host, ok := range map[string]bool{
+		"outbound_.9080_._.reviews.prod.svc.cluster.local": true,
+		"outbound_.80_._.reviews":                          true,
+		"outbound_.http_._.reviews":                        false,
+		"outbound_.80_._.1234":                             false,
+		"outbound_.80":                                     false,
+	} {
+		if got := validateGatewayBoundHost(true, host) == nil; got != ok {
+			t.Errorf("validateGatewayBoundHost(sni, %q) ok=%v, want %v", host, got, ok)
+		}
+	}
+}
+
+func TestAuthzValueRules(t *testing.T) {
+	for path, ok := range map[string]bool{
+		"/api/{*}/items/{**}": true,
+		"/api/{**}":           true,
+		"/static/*":           true, // not a template
+		"/api/{**}/x/{*}":     false,
+		"/api/{**}/{**}":      false,
+		"/api/{id}":           false,
+		"/a b/{*}":            false,
+		"/a*/{*}":             false,
+	} {
+		if got := pathTemplateProblem(path) == ""; got != ok {
+			t.Errorf("pathTemplateProblem(%q) ok=%v, want %v", path, got, ok)
+		}
+	}
+	for sa, ok := range map[string]bool{"frontend": true, "shop/frontend": true, "a/b/c": false, "shop/*": false, "/x": false, "shop/": false, "": false} {
+		if got := serviceAccountProblem(sa) == ""; got != ok {
+			t.Errorf("serviceAccountProblem(%q) ok=%v, want %v", sa, got, ok)
+		}
+	}
+	for key, ok := range map[string]bool{
+		"request.headers[x-token]": true, "request.headers": false, "request.headers[]": false, "request.header[x]": false,
+		"source.serviceAccount": true, "request.auth.claims[iss]": true, "request.auth.claims": false,
+		"destination.labels[app]": false, "destination.namespace": false, "destination.user": false, "connection.sni": true,
+		"experimental.envoy.filters.a.b[c]": true, "request.experimental.inline.headers[x]": true, "source.name": false,
+	} {
+		if msg, _ := whenAttribute(key); (msg == "") != ok {
+			t.Errorf("whenAttribute(%q) = %q, want ok=%v", key, msg, ok)
+		}
+	}
+}
+
+// TestDelegateNeverCovers: a root rule that delegates is neither a
+// catch-all nor a cover, because requests its delegate does not match fall
+// through to the later root rules.
+func TestDelegateNeverCovers(t *testing.T) {
+	deleg := &netv1alpha3.Delegate{Name: "d", Namespace: "ns"}
+	route := []*netv1alpha3.HTTPRouteDestination{{Destination: &netv1alpha3.Destination{Host: "x"}}}
+	vs := &netv1alpha3.VirtualService{Http: []*netv1alpha3.HTTPRoute{
+		{Delegate: deleg},
+		{Match: []*netv1alpha3.HTTPMatchRequest{{Uri: sm("prefix", "/")}}, Delegate: deleg},
+		{Match: []*netv1alpha3.HTTPMatchRequest{{Uri: sm("prefix", "/static")}}, Route: route},
+		{Match: []*netv1alpha3.HTTPMatchRequest{{Uri: sm("prefix", "/static/img")}}, Route: route},
+	}}
+	got := vsShadows(vs)["http"]
+	if len(got) != 1 || got[0].rule != 3 || got[0].byRule != 2 {
+		t.Errorf("shadows = %+v, want only http[3] covered by http[2]", got)
+	}
+}
+
+// TestEnvoyRejection: values Istio accepts but Envoy rejects say so.
+func TestEnvoyRejection(t *testing.T) {
+	for file, field := range map[string]string{
+		"testdata/schemacheck_review_positive.yaml": ".spec.http[1].directResponse.status",
+		"testdata/schemacheck_vs_positive.yaml":     ".spec.http[0].fault.abort.httpStatus",
+	} {
+		found := false
+		for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
+			if f.Code != "MD010" || f.Locations[0].Field != field {
+				continue
+			}
+			found = true
+			if !strings.Contains(f.Message, "Envoy rejects the route (NACK)") || strings.Contains(f.Message, "validating webhook rejects") {
+				t.Errorf("%s %s: message %q does not blame Envoy", file, field, f.Message)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no MD010 at %s", file, field)
+		}
+	}
+}
+
+func TestHeaderFormat(t *testing.T) {
+	for v, ok := range map[string]bool{
+		"plain":                           true,
+		"100%%":                           true,
+		"%HOSTNAME%":                      true,
+		"pre %REQ(x-request-id)% post":    true,
+		`%PER_REQUEST_STATE(["a", "b"])%`: true,
+		"%START_TIME(%s.%3f)%":            true,
+		"100%":                            false,
+		"abc%123":                         false,
+		"%START_TIME%%":                   false,
+		`%PER_REQUEST_STATE(["a" x])%`:    false,
+		`%PER_REQUEST_STATE([a])%`:        false,
+		`%PER_REQUEST_STATE(["a"]) x%`:    false,
+		`%REQ(a\`:                         false,
+	} {
+		if got := headerFormatProblem(v) == ""; got != ok {
+			t.Errorf("headerFormatProblem(%q) ok=%v, want %v", v, got, ok)
+		}
 	}
 }
