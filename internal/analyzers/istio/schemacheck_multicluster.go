@@ -77,7 +77,7 @@ var MeshNetworksUnknownRegistry = &analysis.Analyzer{
 	Reads: map[schema.GroupKind][]string{
 		snapshot.KindConfigMap:  {"data"},
 		snapshot.KindSecret:     {"data", "stringData", "type"},
-		snapshot.KindDeployment: {"spec.template.metadata.labels", "spec.template.spec.containers"},
+		snapshot.KindDeployment: {"spec.template.metadata.labels", "spec.template.spec.containers.env", "spec.template.spec.containers.envFrom"},
 	},
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
