@@ -359,27 +359,34 @@ func reportIdentityWithoutMTLS(p *analysis.Pass, o *snapshot.Object, ri int, act
 		Evidence:  []string{fmt.Sprintf("%s: %q (needs the peer identity of an mTLS connection)", sv.path, sv.value)},
 		Key:       fmt.Sprintf("rule-%d", ri),
 	}
+	// Only the first workloads are named: the list is shared by every
+	// policy with the same selection, and may hold the whole mesh.
 	var names []*snapshot.Object
 	for i, h := range hits {
-		names = append(names, h.wl)
-		if i < 3 {
-			port := ""
-			if h.port != 0 {
-				port = fmt.Sprintf(" port %d", h.port)
-			}
-			f.Evidence = append(f.Evidence, fmt.Sprintf("%s%s: PeerAuthentication mode %s (%s)", h.wl.Ref(), port, h.res.Mode, modeSource(h.res)))
-			if len(h.res.From) > 0 {
-				f.Related = append(f.Related, analysis.RelatedOf(h.res.From[0], "PeerAuthentication in force for "+h.wl.Ref()))
-			}
+		if i == 3 {
+			break
 		}
+		names = append(names, h.wl)
+		port := ""
+		if h.port != 0 {
+			port = fmt.Sprintf(" port %d", h.port)
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s%s: PeerAuthentication mode %s (%s)", h.wl.Ref(), port, h.res.Mode, modeSource(h.res)))
+		if len(h.res.From) > 0 {
+			f.Related = append(f.Related, analysis.RelatedOf(h.res.From[0], "PeerAuthentication in force for "+h.wl.Ref()))
+		}
+	}
+	workloads := refList(names, 3)
+	if len(hits) > 3 {
+		workloads += fmt.Sprintf(", and %d more", len(hits)-3)
 	}
 	mode := hits[0].res.Mode
 	if action == secv1beta1.AuthorizationPolicy_DENY {
-		f.Message = fmt.Sprintf("%s rule %d denies by %s, but the workloads it applies to (%s) accept plaintext (mode %s): a plaintext request has no peer identity, so the DENY rule never matches it and a client outside the mesh (or one sending plaintext) bypasses the deny.", o.Ref(), ri, sv.field, refList(names, 3), mode)
+		f.Message = fmt.Sprintf("%s rule %d denies by %s, but the workloads it applies to (%s) accept plaintext (mode %s): a plaintext request has no peer identity, so the DENY rule never matches it and a client outside the mesh (or one sending plaintext) bypasses the deny.", o.Ref(), ri, sv.field, workloads, mode)
 		f.Remedy = "Make the PeerAuthentication of these workloads STRICT (spec.mtls.mode: STRICT), or also deny requests without an identity: add a DENY policy (or a `from` entry in this rule) with `source: {notPrincipals: [\"*\"]}`."
 	} else {
 		f.Severity = analysis.Info
-		f.Message = fmt.Sprintf("%s rule %d allows by %s, and the workloads it applies to (%s) also accept plaintext (mode %s): a plaintext request has no peer identity, so clients without a sidecar connect but are denied with 403 by this rule. Fine when only mesh clients should get through; STRICT mTLS states that intent and rejects them at the handshake.", o.Ref(), ri, sv.field, refList(names, 3), mode)
+		f.Message = fmt.Sprintf("%s rule %d allows by %s, and the workloads it applies to (%s) also accept plaintext (mode %s): a plaintext request has no peer identity, so clients without a sidecar connect but are denied with 403 by this rule. Fine when only mesh clients should get through; STRICT mTLS states that intent and rejects them at the handshake.", o.Ref(), ri, sv.field, workloads, mode)
 		f.Remedy = "Make the PeerAuthentication of these workloads STRICT if only mesh clients should call them; if plaintext clients must get through, admit them in another `from` entry of this rule (e.g. `source: {ipBlocks: [...]}`)."
 	}
 	p.Report(f)
