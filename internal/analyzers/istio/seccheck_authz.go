@@ -457,8 +457,8 @@ func (pt *plaintextIndex) hits(scope string, sel map[string]string, ports []int3
 	}
 	var out []plainPort
 	for _, wl := range pt.w.selectIn(scope, labels.SelectorFromSet(sel)) {
-		if pt.w.dataplane(wl) == DataplaneNone {
-			continue
+		if pt.w.dataplane(wl) == DataplaneNone || waypointWorkload(wl) {
+			continue // no proxy, or a waypoint: it takes only targetRef policies
 		}
 		if pl, ok := pt.plaintext(wl, ports); ok && !pt.denies.covers(wl, pl.port, pt.root) {
 			out = append(out, pl)

@@ -108,6 +108,9 @@ var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 			}
 			l := &lack{}
 			for _, wl := range w.selectIn(scope, labels.SelectorFromSet(sel)) {
+				if waypointWorkload(wl) {
+					continue // waypoints take only targetRef policies
+				}
 				switch w.dataplane(wl) {
 				case DataplaneNone:
 				case DataplaneAmbient:

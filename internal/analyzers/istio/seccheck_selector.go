@@ -66,6 +66,8 @@ type scopeSummary struct {
 	// none and ambient list the selected workloads without a proxy and in
 	// ambient mode (sorted; complete only when proxied is false).
 	none, ambient []*snapshot.Object
+	// waypoints counts selected waypoint workloads (not in proxied).
+	waypoints int
 }
 
 type scopeChecker struct {
@@ -89,6 +91,10 @@ func (c *scopeChecker) summary(scope string, sel map[string]string) *scopeSummar
 	objs := c.w.selectIn(scope, ls)
 	sum.selected = len(objs)
 	for _, wl := range objs {
+		if waypointWorkload(wl) {
+			sum.waypoints++
+			continue
+		}
 		switch c.w.dataplane(wl) {
 		case DataplaneNone:
 			sum.none = append(sum.none, wl)
@@ -136,6 +142,12 @@ func (c *scopeChecker) check(p *analysis.Pass, sp scopedPolicy, gk schema.GroupK
 	sum := c.summary(scope, sp.Selector)
 	if sum.proxied {
 		return // in the mesh (or undecidable): the policy applies
+	}
+	if sum.waypoints > 0 && (sp.selects() || gk != snapshot.KindRequestAuth) {
+		return // a waypoint's pods: MD315 judges selectors on them
+	}
+	if sum.waypoints > 0 && len(sum.ambient) == 0 {
+		return // a namespace-wide RequestAuthentication beside only a waypoint
 	}
 	// Ambient workloads take AuthorizationPolicies and PeerAuthentications
 	// (ztunnel enforces them) and a Sidecar on them is MD314's; only a
@@ -217,11 +229,11 @@ func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.F
 		target = "{group: gateway.networking.k8s.io, kind: Gateway, name: " + waypoint + "}"
 		f.Evidence = append(f.Evidence, "waypoint in use: "+waypoint)
 		if wpNS != "" && wpNS != o.Key.Namespace {
-			where = fmt.Sprintf(" in namespace %s, the waypoint's", wpNS)
+			where = fmt.Sprintf(", from namespace %s (the waypoint's)", wpNS)
 			f.Evidence[len(f.Evidence)-1] += " (namespace " + wpNS + ")"
 		}
 	}
-	f.Remedy = fmt.Sprintf("Replace spec.selector with spec.targetRefs: [%s] (the waypoint these workloads use; deploy one with `istioctl waypoint apply -n %s --enroll-namespace` if there is none) in a RequestAuthentication%s, or target their Service (kind: Service, group: \"\"), and attach the AuthorizationPolicies that check the JWT the same way.", target, o.Key.Namespace, where)
+	f.Remedy = fmt.Sprintf("Attach it to the waypoint these workloads use with spec.targetRefs: [%s] instead of a selector%s (deploy a waypoint with `istioctl waypoint apply -n %s --enroll-namespace` if there is none), or to their Service (kind: Service, group: \"\"); attach the AuthorizationPolicies that check the JWT the same way.", target, where, o.Key.Namespace)
 	f.Key = "ambient"
 	p.Report(f)
 }
@@ -260,6 +272,15 @@ const (
 
 func isWaypoint(l map[string]string) bool {
 	return l[gatewayManagedLabel] == waypointController || l[gatewayClassLabel] == waypointClass
+}
+
+// waypointWorkload tells whether a workload is a waypoint's (a Gateway API
+// gateway of the waypoint class): istiod applies no selector or
+// namespace-wide policy to it, only those attached with targetRef.
+func waypointWorkload(wl *snapshot.Object) bool {
+	l := labelsOf(wl)
+	_, gw := l[GatewayNameLabel]
+	return gw && isWaypoint(l)
 }
 
 // k8sGatewayWorkloads indexes, by namespace, the Pods (else pod templates)
