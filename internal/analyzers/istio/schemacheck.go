@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -25,6 +26,11 @@ type schemaIssue struct {
 	Remedy  string
 	// Upstream is the Istio validation function the rule follows.
 	Upstream string
+	// Severity and Consequence, when set, replace the analyzer's severity
+	// and the standard consequence text (rules that depend on the Istio
+	// release).
+	Severity    analysis.Severity
+	Consequence string
 }
 
 // schemaIssues is the result of validating every Istio object once; MD010
@@ -35,8 +41,9 @@ type schemaIssues struct {
 
 // issueSink collects the issues of one object.
 type issueSink struct {
-	obj *snapshot.Object
-	out *schemaIssues
+	obj  *snapshot.Object
+	out  *schemaIssues
+	vers *facts.Versions
 }
 
 func (s issueSink) err(at snapshot.Path, rule, upstream, problem, value, remedy string) {
@@ -89,14 +96,16 @@ var schemaReads = func() map[schema.GroupKind][]string {
 
 // SchemaIssuesFact validates every Istio object once.
 var SchemaIssuesFact = &analysis.Fact{
-	Name:  "istio-schema-issues",
-	Doc:   "Violations of Istio's validation rules (meshdoctor's own subset of pkg/config/validation), per object and field.",
-	Reads: schemaReads,
+	Name:     "istio-schema-issues",
+	Doc:      "Violations of Istio's validation rules (meshdoctor's own subset of pkg/config/validation), per object and field.",
+	Reads:    schemaReads,
+	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run: func(p *analysis.Pass) (any, error) {
 		out := &schemaIssues{}
+		vers := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
 		for _, v := range schemaValidators {
 			for _, o := range p.Snapshot.List(v.kind) {
-				v.run(issueSink{obj: o, out: out})
+				v.run(issueSink{obj: o, out: out, vers: vers})
 			}
 		}
 		return out, nil
@@ -114,6 +123,9 @@ func reportSchemaIssue(p *analysis.Pass, is schemaIssue) {
 	default:
 		consequence = "Istio's validating webhook rejects the object (kubectl apply fails with `admission webhook \"validation.istio.io\" denied the request`), so this configuration is not in force"
 	}
+	if is.Consequence != "" {
+		consequence = is.Consequence
+	}
 	ev := []string{fmt.Sprintf("%s: %s", field, is.Value)}
 	switch {
 	case is.Envoy:
@@ -122,6 +134,7 @@ func reportSchemaIssue(p *analysis.Pass, is schemaIssue) {
 		ev = append(ev, "rule of Istio's "+is.Upstream)
 	}
 	p.Report(analysis.Finding{
+		Severity:  is.Severity,
 		Subject:   is.Obj.Key,
 		Message:   fmt.Sprintf("%s %s: %s. %s.", is.Obj.Ref(), field, is.Problem, consequence),
 		Locations: []analysis.Location{analysis.LocationOf(is.Obj, is.Path)},

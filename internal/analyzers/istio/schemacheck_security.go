@@ -10,7 +10,9 @@ import (
 	typev1beta1 "istio.io/api/type/v1beta1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/version"
 )
 
 // checkBetaSelector is validation.validateWorkloadSelector (selector.matchLabels
@@ -267,7 +269,7 @@ func validateRequestAuthenticationObj(s issueSink) {
 	for i, r := range ra.Spec.GetJwtRules() {
 		at := spec.Child("jwtRules", i)
 		if r.GetIssuer() == "" {
-			s.err(at, "jwt-issuer", up, "a JWT rule needs an issuer", "issuer missing", "Set issuer to the token's iss claim, e.g. https://accounts.example.com.")
+			checkJwtIssuer(s, at, r.GetJwksUri())
 		}
 		for j, a := range r.GetAudiences() {
 			if a == "" {
@@ -307,6 +309,39 @@ func validateRequestAuthenticationObj(s issueSink) {
 				s.err(at.Child("timeout"), "duration", up, "timeout: "+msg, r.GetTimeout().AsDuration().String(), "Use a duration of at least 1ms in whole milliseconds.")
 			}
 		}
+	}
+}
+
+// optionalIssuer is the first Istio release whose validateJwtRule accepts a
+// jwtRule without issuer when jwksUri is set (istio/istio#56158, issue
+// #14400; 1.27.0 change notes). Older releases require an issuer.
+var optionalIssuer = version.MustParse("1.27.0")
+
+// checkJwtIssuer judges a jwtRule without issuer: without jwksUri too every
+// release rejects it; with jwksUri only istiod older than optionalIssuer
+// does, so the verdict follows the istiod version of the input.
+func checkJwtIssuer(s issueSink, at snapshot.Path, jwksURI string) {
+	const up = "validateJwtRule"
+	if jwksURI == "" {
+		s.err(at, "jwt-issuer", up, "a JWT rule needs an issuer or a jwksUri (it has neither)", "issuer and jwksUri missing", "Set issuer to the token's iss claim (e.g. https://accounts.example.com) and jwksUri to the issuer's JWKS URL.")
+		return
+	}
+	remedy := "Set issuer to the token's iss claim, e.g. https://accounts.example.com (or upgrade istiod to " + optionalIssuer.String() + " or later, which accepts a jwtRule with only jwksUri)."
+	var vers []string
+	for _, c := range s.vers.Istiod {
+		vers = append(vers, fmt.Sprintf("%s %s (%s)", c.Object.Ref(), c.Version, c.From))
+	}
+	switch old, known := istiodBefore(s.vers, optionalIssuer); {
+	case known && old:
+		s.err(at, "jwt-issuer", up, fmt.Sprintf("a JWT rule needs an issuer: istiod %s rejects a rule with only jwksUri (accepted from Istio %s on)", strings.Join(vers, ", "), optionalIssuer), "issuer missing, jwksUri "+jwksURI, remedy)
+	case !known:
+		s.out.errs = append(s.out.errs, schemaIssue{
+			Obj: s.obj, Path: at, Rule: "jwt-issuer", Upstream: up, Severity: analysis.Info,
+			Problem:     "this JWT rule has jwksUri but no issuer, which only Istio " + optionalIssuer.String() + " and later accept",
+			Consequence: "Istio releases before " + optionalIssuer.String() + " reject the object (`admission webhook \"validation.istio.io\" denied the request`: the JWT rule needs an issuer); the input names no istiod version to tell which applies. Without issuer, tokens of any iss signed by these keys are accepted",
+			Value:       "issuer missing, jwksUri " + jwksURI,
+			Remedy:      remedy,
+		})
 	}
 }
 

@@ -105,7 +105,10 @@ var AuthzSourceNotFound = &analysis.Analyzer{
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		mesh := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
-		domains := map[string]bool{mesh.TrustDomain(): true}
+		// "cluster.local" always stands for the local trust domain: istiod
+		// rewrites it to the trust domain and its aliases
+		// (trustdomain.Bundle.ReplaceTrustDomainAliases).
+		domains := map[string]bool{mesh.TrustDomain(): true, "cluster.local": true}
 		for _, a := range mesh.Config.GetTrustDomainAliases() {
 			domains[a] = true
 		}
@@ -199,17 +202,6 @@ func newAuthzIndex(s *snapshot.Snapshot, root string) *authzIndex {
 		}
 	}
 	return ix
-}
-
-// policyWorkloads returns the workloads a workload-scoped policy applies to
-// (root-namespace policies reach every namespace) and whether the input
-// can tell.
-func policyWorkloads(w *workloadIndex, sp scopedPolicy, root string) ([]*snapshot.Object, bool) {
-	ns := sp.Object.Key.Namespace
-	if ns == root {
-		return w.selectIn(snapshot.AllNamespaces, sp.labelSelector()), w.allCovered()
-	}
-	return w.selectIn(ns, sp.labelSelector()), w.covered(ns)
 }
 
 // AuthzPolicyWithoutRules: an AuthorizationPolicy with no rules. ALLOW:
@@ -314,7 +306,7 @@ var AuthzIdentityWithoutMTLS = &analysis.Analyzer{
 	Code:     "MD306",
 	Name:     "authz-identity-without-strict-mtls",
 	Severity: analysis.Warning,
-	Summary:  "An AuthorizationPolicy matches on source principals or namespaces for workloads whose PeerAuthentication is not STRICT: plaintext requests carry no identity, so ALLOW rules deny them and DENY rules let them through.",
+	Summary:  "An AuthorizationPolicy matches on source principals or namespaces for workloads whose PeerAuthentication is not STRICT: plaintext requests carry no identity, so DENY rules let them through (and ALLOW rules deny them).",
 	Doc:      doc("MD306"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
 	Reads: mergeReads(secMembershipReads(), policySpecReads(), templateReads("spec.containers.ports"),
@@ -322,33 +314,9 @@ var AuthzIdentityWithoutMTLS = &analysis.Analyzer{
 	Requires: []*analysis.Fact{facts.MeshConfig, PeerAuthFact},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
-		pa := p.ResultOf(PeerAuthFact).(*PeerAuths)
-		w := newWorkloadIndex(p.Snapshot)
-		type plain struct {
-			wl   *snapshot.Object
-			port int32
-			res  Resolved
-		}
-		cache := map[*snapshot.Object][]plain{}
-		plaintext := func(wl *snapshot.Object) []plain {
-			if v, ok := cache[wl]; ok {
-				return v
-			}
-			var out []plain
-			spec, _, l, _ := snapshot.PodSpecOf(wl)
-			if res := pa.Mode(wl.Key.Namespace, l, 0); res.Mode != ModeStrict {
-				out = append(out, plain{wl, 0, res})
-			} else {
-				for _, c := range spec.Containers {
-					for _, cp := range c.Ports {
-						if res := pa.Mode(wl.Key.Namespace, l, cp.ContainerPort); res.Mode != ModeStrict {
-							out = append(out, plain{wl, cp.ContainerPort, res})
-						}
-					}
-				}
-			}
-			cache[wl] = out
-			return out
+		pt := &plaintextIndex{
+			w: newWorkloadIndex(p.Snapshot), pa: p.ResultOf(PeerAuthFact).(*PeerAuths), root: root,
+			denies: newPlaintextDenyIndex(p.Snapshot), memo: map[string][]plainPort{},
 		}
 		for _, o := range p.Snapshot.List(snapshot.KindAuthzPolicy) {
 			ap := authzPolicy(o)
@@ -364,61 +332,272 @@ var AuthzIdentityWithoutMTLS = &analysis.Analyzer{
 			for _, sv := range sourceValues(ap, identityFields...) {
 				byRule[sv.rule] = append(byRule[sv.rule], sv)
 			}
-			if len(byRule) == 0 {
-				continue
+			scope := o.Key.Namespace
+			if scope == root {
+				scope = snapshot.AllNamespaces
 			}
-			wls, _ := policyWorkloads(w, sp, root)
 			for _, ri := range sortedInts(byRule) {
-				ports := rulePorts(ap.GetRules()[ri])
-				var hits []plain
-				for _, wl := range wls {
-					if w.dataplane(wl) == DataplaneNone {
-						continue
-					}
-					for _, pl := range plaintext(wl) {
-						if pl.port == 0 || len(ports) == 0 || ports[pl.port] {
-							hits = append(hits, pl)
-							break
-						}
-					}
+				rule := ap.GetRules()[ri]
+				if identitylessEntry(rule, action) {
+					continue // the same rule already decides requests without a peer identity
 				}
+				hits := pt.hits(scope, sp.Selector, rulePortList(rule))
 				if len(hits) == 0 {
 					continue
 				}
-				sv := byRule[ri][0]
-				f := analysis.Finding{
-					Subject:   o.Key,
-					Locations: []analysis.Location{analysis.LocationOf(o, sv.path)},
-					Evidence:  []string{fmt.Sprintf("%s: %q (needs the peer identity of an mTLS connection)", sv.path, sv.value)},
-					Key:       fmt.Sprintf("rule-%d", ri),
-				}
-				var names []*snapshot.Object
-				for i, h := range hits {
-					names = append(names, h.wl)
-					if i < 3 {
-						port := ""
-						if h.port != 0 {
-							port = fmt.Sprintf(" port %d", h.port)
-						}
-						f.Evidence = append(f.Evidence, fmt.Sprintf("%s%s: PeerAuthentication mode %s (%s)", h.wl.Ref(), port, h.res.Mode, modeSource(h.res)))
-						if len(h.res.From) > 0 {
-							f.Related = append(f.Related, analysis.RelatedOf(h.res.From[0], "PeerAuthentication in force for "+h.wl.Ref()))
-						}
-					}
-				}
-				mode := hits[0].res.Mode
-				if action == secv1beta1.AuthorizationPolicy_DENY {
-					f.Message = fmt.Sprintf("%s rule %d denies by %s, but the workloads it applies to (%s) accept plaintext (mode %s): a plaintext request has no peer identity, so the DENY rule never matches it and a client outside the mesh (or one sending plaintext) bypasses the deny.", o.Ref(), ri, sv.field, refList(names, 3), mode)
-					f.Remedy = "Make the PeerAuthentication of these workloads STRICT (spec.mtls.mode: STRICT), or also deny requests without an identity: add a DENY rule with `from: [{source: {notPrincipals: [\"*\"]}}]`."
-				} else {
-					f.Message = fmt.Sprintf("%s rule %d allows by %s, but the workloads it applies to (%s) accept plaintext (mode %s): a plaintext request has no peer identity, so the rule never matches it and clients without a sidecar are denied with 403 even though the PeerAuthentication lets them connect.", o.Ref(), ri, sv.field, refList(names, 3), mode)
-					f.Remedy = "Make the PeerAuthentication of these workloads STRICT so the failure is explicit, or allow the plaintext clients by another attribute (ipBlocks) if they must stay outside the mesh."
-				}
-				p.Report(f)
+				reportIdentityWithoutMTLS(p, o, ri, action, byRule[ri][0], hits)
 			}
 		}
 		return nil
 	},
+}
+
+func reportIdentityWithoutMTLS(p *analysis.Pass, o *snapshot.Object, ri int, action secv1beta1.AuthorizationPolicy_Action, sv sourceValue, hits []plainPort) {
+	f := analysis.Finding{
+		Subject:   o.Key,
+		Locations: []analysis.Location{analysis.LocationOf(o, sv.path)},
+		Evidence:  []string{fmt.Sprintf("%s: %q (needs the peer identity of an mTLS connection)", sv.path, sv.value)},
+		Key:       fmt.Sprintf("rule-%d", ri),
+	}
+	// Only the first workloads are named: the list is shared by every
+	// policy with the same selection, and may hold the whole mesh.
+	var names []*snapshot.Object
+	for i, h := range hits {
+		if i == 3 {
+			break
+		}
+		names = append(names, h.wl)
+		port := ""
+		if h.port != 0 {
+			port = fmt.Sprintf(" port %d", h.port)
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s%s: PeerAuthentication mode %s (%s)", h.wl.Ref(), port, h.res.Mode, modeSource(h.res)))
+		if len(h.res.From) > 0 {
+			f.Related = append(f.Related, analysis.RelatedOf(h.res.From[0], "PeerAuthentication in force for "+h.wl.Ref()))
+		}
+	}
+	workloads := refList(names, 3)
+	if len(hits) > 3 {
+		workloads += fmt.Sprintf(", and %d more", len(hits)-3)
+	}
+	mode := hits[0].res.Mode
+	if action == secv1beta1.AuthorizationPolicy_DENY {
+		f.Message = fmt.Sprintf("%s rule %d denies by %s, but the workloads it applies to (%s) accept plaintext (mode %s): a plaintext request has no peer identity, so the DENY rule never matches it and a client outside the mesh (or one sending plaintext) bypasses the deny.", o.Ref(), ri, sv.field, workloads, mode)
+		f.Remedy = "Make the PeerAuthentication of these workloads STRICT (spec.mtls.mode: STRICT), or also deny requests without an identity: add a DENY policy (or a `from` entry in this rule) with `source: {notPrincipals: [\"*\"]}`."
+	} else {
+		f.Severity = analysis.Info
+		f.Message = fmt.Sprintf("%s rule %d allows by %s, and the workloads it applies to (%s) also accept plaintext (mode %s): a plaintext request has no peer identity, so clients without a sidecar connect but are denied with 403 by this rule. Fine when only mesh clients should get through; STRICT mTLS states that intent and rejects them at the handshake.", o.Ref(), ri, sv.field, workloads, mode)
+		f.Remedy = "Make the PeerAuthentication of these workloads STRICT if only mesh clients should call them; if plaintext clients must get through, admit them in another `from` entry of this rule (e.g. `source: {ipBlocks: [...]}`)."
+	}
+	p.Report(f)
+}
+
+// identitylessEntry tells whether a rule already decides requests without
+// a peer identity through another `from` entry (entries are ORed): for
+// ALLOW, an entry with no principals/namespaces/serviceAccounts admits
+// them (ipBlocks, requestPrincipals, negated identities); for DENY, an
+// entry with only negated identities (notPrincipals, notNamespaces,
+// notServiceAccounts) matches every one of them. A `when` on the peer
+// identity applies to every entry, so it rules this out.
+func identitylessEntry(r *secv1beta1.Rule, action secv1beta1.AuthorizationPolicy_Action) bool {
+	for _, c := range r.GetWhen() {
+		switch c.GetKey() {
+		case "source.principal", "source.namespace", "source.serviceAccount":
+			return false
+		}
+	}
+	for _, from := range r.GetFrom() {
+		s := from.GetSource()
+		if s == nil || len(s.GetPrincipals())+len(s.GetNamespaces())+len(s.GetServiceAccounts()) > 0 {
+			continue
+		}
+		if action == secv1beta1.AuthorizationPolicy_ALLOW || onlyNegatedIdentity(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyNegatedIdentity: a source that sets only negated peer-identity
+// fields, which every request without a peer identity matches.
+func onlyNegatedIdentity(s *secv1beta1.Source) bool {
+	neg := len(s.GetNotPrincipals()) + len(s.GetNotNamespaces()) + len(s.GetNotServiceAccounts())
+	other := len(s.GetPrincipals()) + len(s.GetNamespaces()) + len(s.GetServiceAccounts()) +
+		len(s.GetIpBlocks()) + len(s.GetNotIpBlocks()) + len(s.GetRemoteIpBlocks()) + len(s.GetNotRemoteIpBlocks()) +
+		len(s.GetRequestPrincipals()) + len(s.GetNotRequestPrincipals())
+	return neg > 0 && other == 0
+}
+
+// plainPort is a workload port that accepts plaintext (port 0: the
+// workload as a whole) and the PeerAuthentication mode that decides it.
+type plainPort struct {
+	wl   *snapshot.Object
+	port int32
+	res  Resolved
+}
+
+// plaintextIndex answers, once per distinct (scope, selector, ports), which
+// selected workloads accept plaintext on those ports and are not covered
+// by a DENY policy that rejects requests without a peer identity.
+type plaintextIndex struct {
+	w      *workloadIndex
+	pa     *PeerAuths
+	root   string
+	denies *plaintextDenyIndex
+	memo   map[string][]plainPort
+	// byWorkload caches the plaintext ports of a workload for rules not
+	// limited by port.
+	byWorkload map[*snapshot.Object]*plainPort
+}
+
+func (pt *plaintextIndex) hits(scope string, sel map[string]string, ports []int32) []plainPort {
+	key := fmt.Sprintf("%s|%v", selectorKey(scope, sel), ports)
+	if h, ok := pt.memo[key]; ok {
+		return h
+	}
+	var out []plainPort
+	for _, wl := range pt.w.selectIn(scope, labels.SelectorFromSet(sel)) {
+		if pt.w.dataplane(wl) == DataplaneNone || waypointWorkload(wl) {
+			continue // no proxy, or a waypoint: it takes only targetRef policies
+		}
+		if pl, ok := pt.plaintext(wl, ports); ok && !pt.denies.covers(wl, pl.port, pt.root) {
+			out = append(out, pl)
+		}
+	}
+	pt.memo[key] = out
+	return out
+}
+
+// plaintext returns a port of wl that accepts plaintext: among ports when
+// the rule is limited to them, else the workload as a whole or any of its
+// container ports.
+func (pt *plaintextIndex) plaintext(wl *snapshot.Object, ports []int32) (plainPort, bool) {
+	spec, _, l, _ := snapshot.PodSpecOf(wl)
+	ns := wl.Key.Namespace
+	if len(ports) > 0 {
+		for _, port := range ports {
+			if res := pt.pa.Mode(ns, l, port); res.Mode != ModeStrict {
+				return plainPort{wl, port, res}, true
+			}
+		}
+		return plainPort{}, false
+	}
+	if pt.byWorkload == nil {
+		pt.byWorkload = map[*snapshot.Object]*plainPort{}
+	}
+	if pl, ok := pt.byWorkload[wl]; ok {
+		if pl == nil {
+			return plainPort{}, false
+		}
+		return *pl, true
+	}
+	var found *plainPort
+	if res := pt.pa.Mode(ns, l, 0); res.Mode != ModeStrict {
+		found = &plainPort{wl, 0, res}
+	} else if spec != nil {
+	ports:
+		for _, c := range spec.Containers {
+			for _, cp := range c.Ports {
+				if res := pt.pa.Mode(ns, l, cp.ContainerPort); res.Mode != ModeStrict {
+					found = &plainPort{wl, cp.ContainerPort, res}
+					break ports
+				}
+			}
+		}
+	}
+	pt.byWorkload[wl] = found
+	if found == nil {
+		return plainPort{}, false
+	}
+	return *found, true
+}
+
+// plaintextDeny is a DENY policy rule that matches every request without a
+// peer identity (a `from` entry with only notPrincipals, notNamespaces or
+// notServiceAccounts, or no `from` at all), on every port or on ports.
+type plaintextDeny struct {
+	Object *snapshot.Object
+	sel    labels.Selector
+	ports  map[int32]bool // nil: every port
+}
+
+// plaintextDenyIndex holds those DENY rules by namespace.
+type plaintextDenyIndex struct {
+	byNS map[string][]plaintextDeny
+}
+
+func newPlaintextDenyIndex(s *snapshot.Snapshot) *plaintextDenyIndex {
+	ix := &plaintextDenyIndex{byNS: map[string][]plaintextDeny{}}
+	for _, o := range s.List(snapshot.KindAuthzPolicy) {
+		ap := authzPolicy(o)
+		sp, _ := scopedPolicyOf(o)
+		if ap == nil || len(sp.TargetRefs) > 0 || ap.GetAction() != secv1beta1.AuthorizationPolicy_DENY {
+			continue
+		}
+		for _, r := range ap.GetRules() {
+			if len(r.GetWhen()) > 0 {
+				continue
+			}
+			ports, ok := onlyPorts(r)
+			if !ok {
+				continue
+			}
+			matchesAll := len(r.GetFrom()) == 0
+			for _, from := range r.GetFrom() {
+				if s := from.GetSource(); s != nil && onlyNegatedIdentity(s) {
+					matchesAll = true
+				}
+			}
+			if matchesAll {
+				ix.byNS[o.Key.Namespace] = append(ix.byNS[o.Key.Namespace], plaintextDeny{o, sp.labelSelector(), ports})
+			}
+		}
+	}
+	return ix
+}
+
+// onlyPorts reads a rule's `to`: ok when every operation sets at most
+// numeric ports (nil ports: no `to`, every port).
+func onlyPorts(r *secv1beta1.Rule) (map[int32]bool, bool) {
+	if len(r.GetTo()) == 0 {
+		return nil, true
+	}
+	out := map[int32]bool{}
+	for _, to := range r.GetTo() {
+		op := to.GetOperation()
+		if op == nil || len(op.GetPorts()) == 0 || len(op.GetNotPorts())+len(op.GetHosts())+len(op.GetNotHosts())+len(op.GetMethods())+len(op.GetNotMethods())+len(op.GetPaths())+len(op.GetNotPaths()) > 0 {
+			return nil, false
+		}
+		for _, s := range op.GetPorts() {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return nil, false
+			}
+			out[int32(n)] = true
+		}
+	}
+	return out, true
+}
+
+// covers tells whether a DENY rule of the workload's namespace or the root
+// namespace rejects plaintext requests to port of wl (0: any port, which
+// only a rule on every port covers).
+func (ix *plaintextDenyIndex) covers(wl *snapshot.Object, port int32, root string) bool {
+	if len(ix.byNS) == 0 {
+		return false
+	}
+	l := labels.Set(labelsOf(wl))
+	for _, ns := range []string{wl.Key.Namespace, root} {
+		for _, d := range ix.byNS[ns] {
+			if (d.ports == nil || (port != 0 && d.ports[port])) && d.sel.Matches(l) {
+				return true
+			}
+		}
+		if ns == root {
+			break
+		}
+	}
+	return false
 }
 
 func modeSource(r Resolved) string {
@@ -434,6 +613,20 @@ func sortedInts[V any](m map[int]V) []int {
 		out = append(out, k)
 	}
 	sort.Ints(out)
+	return out
+}
+
+// rulePortList is rulePorts, sorted.
+func rulePortList(r *secv1beta1.Rule) []int32 {
+	m := rulePorts(r)
+	if m == nil {
+		return nil
+	}
+	out := make([]int32, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 

@@ -37,22 +37,33 @@ func newRequestAuthIndex(s *snapshot.Snapshot, root string) *requestAuthIndex {
 }
 
 // applying returns a RequestAuthentication that applies to a workload of
-// namespace ns with pod labels l, or nil.
-func (ix *requestAuthIndex) applying(ns string, l map[string]string) *snapshot.Object {
+// namespace ns with pod labels l, or nil. classic is the networking.istio.io
+// Gateway the workload serves, if the caller knows it (nil otherwise).
+func (ix *requestAuthIndex) applying(ns string, l map[string]string, classic *snapshot.Object) *snapshot.Object {
 	gwName, k8sGateway := l[GatewayNameLabel]
+	if classic != nil {
+		// istiod attaches a policy to a classic Gateway's workloads only
+		// when it is in the Gateway resource's namespace and names it
+		// (WorkloadPolicyMatcher.attachesToClassicGateway); releases
+		// without that path ignore targetRef policies on such workloads.
+		for _, sp := range ix.byNS[classic.Key.Namespace] {
+			for _, ref := range sp.TargetRefs {
+				if ref.GetGroup() == "networking.istio.io" && ref.GetKind() == "Gateway" && ref.GetName() == classic.Key.Name &&
+					(ref.GetNamespace() == "" || ref.GetNamespace() == classic.Key.Namespace) {
+					return sp.Object
+				}
+			}
+		}
+	}
 	for _, n := range []string{ns, ix.root} {
 		for _, sp := range ix.byNS[n] {
 			if len(sp.TargetRefs) > 0 {
-				if n != ns {
+				if n != ns || !k8sGateway {
 					continue
 				}
 				for _, ref := range sp.TargetRefs {
-					switch {
-					case ref.GetKind() != "Gateway":
-					case ref.GetGroup() == "gateway.networking.k8s.io" && k8sGateway && ref.GetName() == gwName:
+					if ref.GetKind() == "Gateway" && ref.GetGroup() == "gateway.networking.k8s.io" && ref.GetName() == gwName {
 						return sp.Object
-					case ref.GetGroup() == "networking.istio.io" && !k8sGateway:
-						return sp.Object // an Istio Gateway of this namespace: assume it is this one
 					}
 				}
 				continue
@@ -72,12 +83,13 @@ func (ix *requestAuthIndex) applying(ns string, l map[string]string) *snapshot.O
 }
 
 // AuthzJWTWithoutRequestAuthN: request-principal conditions on workloads no
-// RequestAuthentication covers.
+// RequestAuthentication covers, or on ambient workloads, whose ztunnel
+// validates no JWT.
 var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 	Code:     "MD307",
 	Name:     "authz-jwt-without-requestauthn",
 	Severity: analysis.Warning,
-	Summary:  "An AuthorizationPolicy matches on requestPrincipals or request.auth.* for workloads no RequestAuthentication applies to: no JWT is ever validated there, so the condition never holds.",
+	Summary:  "An AuthorizationPolicy matches on requestPrincipals or request.auth.* for workloads no RequestAuthentication applies to (or, by selector, for ambient workloads, whose ztunnel validates no JWT): the JWT condition never holds as meant.",
 	Doc:      doc("MD307"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy)},
 	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
@@ -86,6 +98,34 @@ var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
 		w := newWorkloadIndex(p.Snapshot)
 		ras := newRequestAuthIndex(p.Snapshot, root)
+		haveRAs := p.Snapshot.Has(snapshot.KindRequestAuth)
+		type lack struct{ sidecar, ambient []*snapshot.Object }
+		memo := map[string]*lack{}
+		lacking := func(scope string, sel map[string]string) *lack {
+			key := selectorKey(scope, sel)
+			if l, ok := memo[key]; ok {
+				return l
+			}
+			l := &lack{}
+			for _, wl := range w.selectIn(scope, labels.SelectorFromSet(sel)) {
+				if waypointWorkload(wl) {
+					continue // waypoints take only targetRef policies
+				}
+				switch w.dataplane(wl) {
+				case DataplaneNone:
+				case DataplaneAmbient:
+					// ztunnel enforces selector policies and validates no
+					// JWT; selector RequestAuthentications do not apply.
+					l.ambient = append(l.ambient, wl)
+				default:
+					if ras.applying(wl.Key.Namespace, labelsOf(wl), nil) == nil {
+						l.sidecar = append(l.sidecar, wl)
+					}
+				}
+			}
+			memo[key] = l
+			return l
+		}
 		for _, o := range p.Snapshot.List(snapshot.KindAuthzPolicy) {
 			ap := authzPolicy(o)
 			sp, _ := scopedPolicyOf(o)
@@ -99,57 +139,97 @@ var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 			if len(byRule) == 0 {
 				continue
 			}
-			if !p.Snapshot.Has(snapshot.KindRequestAuth) {
+			scope := o.Key.Namespace
+			if scope == root {
+				scope = snapshot.AllNamespaces
+			}
+			l := lacking(scope, sp.Selector)
+			if len(l.sidecar) > 0 && !haveRAs {
 				p.NotChecked("JWT conditions of %s: the input has no RequestAuthentications", o.Ref())
-				continue
-			}
-			wls, _ := policyWorkloads(w, sp, root)
-			var lacking []*snapshot.Object
-			for _, wl := range wls {
-				if w.dataplane(wl) == DataplaneNone {
-					continue
-				}
-				if ras.applying(wl.Key.Namespace, labelsOf(wl)) == nil {
-					lacking = append(lacking, wl)
-				}
-			}
-			if len(lacking) == 0 {
-				continue
 			}
 			for _, ri := range sortedInts(byRule) {
 				sv := byRule[ri][0]
-				f := analysis.Finding{
-					Subject:   o.Key,
-					Locations: []analysis.Location{analysis.LocationOf(o, sv.path)},
-					Evidence:  []string{fmt.Sprintf("%s: %q", sv.path, sv.value), fmt.Sprintf("no RequestAuthentication in %s or %s applies to %s", o.Key.Namespace, root, refList(lacking, 3))},
-					Remedy:    fmt.Sprintf("Add a RequestAuthentication (jwtRules with the token's issuer and jwksUri) in namespace %s whose selector matches these workloads, or in %s for the whole mesh.", o.Key.Namespace, root),
-					Key:       fmt.Sprintf("rule-%d", ri),
+				if len(l.sidecar) > 0 && haveRAs {
+					reportJWTWithoutRequestAuthN(p, o, ap, ri, sv, root, l.sidecar)
 				}
-				for i, wl := range lacking {
-					if i == 3 {
-						break
-					}
-					f.Related = append(f.Related, analysis.RelatedOf(wl, "no RequestAuthentication applies"))
+				if len(l.ambient) > 0 {
+					reportJWTOnZtunnel(p, w, o, ap, ri, sv, l.ambient)
 				}
-				action := ap.GetAction()
-				if sv.negated {
-					switch action {
-					case secv1beta1.AuthorizationPolicy_DENY:
-						f.Severity = analysis.Error
-						f.Message = fmt.Sprintf("%s rule %d denies requests by %s, but no RequestAuthentication applies to %s: no request ever has a validated JWT, so the rule denies every request it reaches, valid token or not (403 'RBAC: access denied').", o.Ref(), ri, sv.field, refList(lacking, 3))
-					case secv1beta1.AuthorizationPolicy_ALLOW:
-						f.Message = fmt.Sprintf("%s rule %d uses %s, but no RequestAuthentication applies to %s: no request ever has a validated JWT, so the exclusion never applies and the rule admits requests without checking any token.", o.Ref(), ri, sv.field, refList(lacking, 3))
-					default:
-						continue
-					}
-				} else {
-					f.Message = fmt.Sprintf("%s rule %d requires %s %q, but no RequestAuthentication applies to %s: no JWT is validated there, the request principal and claims stay empty, and %s.", o.Ref(), ri, sv.field, sv.value, refList(lacking, 3), neverMatchEffect(action))
-				}
-				p.Report(f)
 			}
 		}
 		return nil
 	},
+}
+
+func reportJWTWithoutRequestAuthN(p *analysis.Pass, o *snapshot.Object, ap *secv1beta1.AuthorizationPolicy, ri int, sv sourceValue, root string, lacking []*snapshot.Object) {
+	f := analysis.Finding{
+		Subject:   o.Key,
+		Locations: []analysis.Location{analysis.LocationOf(o, sv.path)},
+		Evidence:  []string{fmt.Sprintf("%s: %q", sv.path, sv.value), fmt.Sprintf("no RequestAuthentication in %s or %s applies to %s", o.Key.Namespace, root, refList(lacking, 3))},
+		Remedy:    fmt.Sprintf("Add a RequestAuthentication (jwtRules with the token's issuer and jwksUri) in namespace %s whose selector matches these workloads, or in %s for the whole mesh.", o.Key.Namespace, root),
+		Key:       fmt.Sprintf("rule-%d", ri),
+	}
+	for i, wl := range lacking {
+		if i == 3 {
+			break
+		}
+		f.Related = append(f.Related, analysis.RelatedOf(wl, "no RequestAuthentication applies"))
+	}
+	action := ap.GetAction()
+	if sv.negated {
+		switch action {
+		case secv1beta1.AuthorizationPolicy_DENY:
+			f.Severity = analysis.Error
+			f.Message = fmt.Sprintf("%s rule %d denies requests by %s, but no RequestAuthentication applies to %s: no request ever has a validated JWT, so the rule denies every request it reaches, valid token or not (403 'RBAC: access denied').", o.Ref(), ri, sv.field, refList(lacking, 3))
+		case secv1beta1.AuthorizationPolicy_ALLOW:
+			f.Message = fmt.Sprintf("%s rule %d uses %s, but no RequestAuthentication applies to %s: no request ever has a validated JWT, so the exclusion never applies and the rule admits requests without checking any token.", o.Ref(), ri, sv.field, refList(lacking, 3))
+		default:
+			return
+		}
+	} else {
+		f.Message = fmt.Sprintf("%s rule %d requires %s %q, but no RequestAuthentication applies to %s: no JWT is validated there, the request principal and claims stay empty, and %s.", o.Ref(), ri, sv.field, sv.value, refList(lacking, 3), neverMatchEffect(action))
+	}
+	p.Report(f)
+}
+
+// reportJWTOnZtunnel: a selector AuthorizationPolicy with JWT conditions on
+// ambient workloads. ztunnel enforces it but handles no HTTP: istiod drops
+// an ALLOW rule with HTTP attributes (it admits nothing) and enforces a
+// DENY rule without them (it denies every connection the rest of the rule
+// matches).
+func reportJWTOnZtunnel(p *analysis.Pass, w *workloadIndex, o *snapshot.Object, ap *secv1beta1.AuthorizationPolicy, ri int, sv sourceValue, ambient []*snapshot.Object) {
+	f := analysis.Finding{
+		Subject:   o.Key,
+		Locations: []analysis.Location{analysis.LocationOf(o, sv.path)},
+		Evidence:  []string{fmt.Sprintf("%s: %q (an HTTP attribute: needs a waypoint)", sv.path, sv.value)},
+		Key:       fmt.Sprintf("rule-%d-ambient", ri),
+	}
+	waypoint := ""
+	for i, wl := range ambient {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
+		f.Related = append(f.Related, analysis.RelatedOf(wl, "ambient workload: ztunnel enforces the selector policy"))
+		if waypoint == "" {
+			waypoint, _ = useWaypoint(w.s, wl)
+		}
+	}
+	target := "<waypoint>"
+	if waypoint != "" {
+		target = waypoint
+	}
+	f.Remedy = fmt.Sprintf("Enforce JWT rules at the waypoint: replace spec.selector with spec.targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: %s}] (or the workloads' Service), and attach a RequestAuthentication to the same target with targetRefs.", target)
+	switch ap.GetAction() {
+	case secv1beta1.AuthorizationPolicy_DENY:
+		f.Severity = analysis.Error
+		f.Message = fmt.Sprintf("%s rule %d matches on %s, but its selector reaches ambient workloads (%s), whose policies ztunnel enforces: ztunnel validates no JWT, so istiod gives it this DENY rule without its HTTP conditions and the rule denies every connection the rest of it matches, valid token or not.", o.Ref(), ri, sv.field, refList(ambient, 3))
+	case secv1beta1.AuthorizationPolicy_ALLOW:
+		f.Message = fmt.Sprintf("%s rule %d matches on %s, but its selector reaches ambient workloads (%s), whose policies ztunnel enforces: ztunnel validates no JWT, so istiod drops this ALLOW rule for ztunnel and it admits no connection (denied unless another rule matches).", o.Ref(), ri, sv.field, refList(ambient, 3))
+	default:
+		return
+	}
+	p.Report(f)
 }
 
 const claimsHeaderPrefix = "@request.auth.claims"
@@ -214,7 +294,7 @@ var JWTClaimRouteWithoutRequestAuthN = &analysis.Analyzer{
 				_, objs, _ := gatewayWorkloads(r, g)
 				var lacking []*snapshot.Object
 				for _, wl := range objs {
-					if ras.applying(wl.Key.Namespace, labelsOf(wl)) == nil {
+					if ras.applying(wl.Key.Namespace, labelsOf(wl), g.Object) == nil {
 						lacking = append(lacking, wl)
 					}
 				}

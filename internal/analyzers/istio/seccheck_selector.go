@@ -29,33 +29,92 @@ func policyEffect(gk schema.GroupKind) string {
 }
 
 // PolicySelectorNoWorkload: a workload-scoped policy whose selector picks no
-// workload in the mesh (IST0127; IST0101 "selector" for Sidecars).
+// workload in the mesh (IST0127; IST0101 "selector" for Sidecars), or a
+// RequestAuthentication whose selector reaches only ambient workloads.
 var PolicySelectorNoWorkload = &analysis.Analyzer{
 	Code:     "MD303",
 	Name:     "policy-selector-no-workload",
 	Severity: analysis.Warning,
-	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar selects no workload that runs a mesh proxy, so it has no effect.",
+	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar selects no workload that runs a mesh proxy (for a RequestAuthentication: only ambient workloads, where no proxy validates JWTs), so it has no effect.",
 	Doc:      doc("MD303"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar)},
-	Reads:    mergeReads(secMembershipReads(), policySpecReads()),
+	Reads:    mergeReads(secMembershipReads(), policySpecReads(), otherWorkloadReads()),
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
-		w := newWorkloadIndex(p.Snapshot)
+		c := &scopeChecker{w: newWorkloadIndex(p.Snapshot), root: root, memo: map[string]*scopeSummary{}}
 		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar} {
 			for _, o := range p.Snapshot.List(gk) {
 				sp, ok := scopedPolicyOf(o)
 				if !ok || len(sp.TargetRefs) > 0 {
 					continue // attached by targetRef: not a selector policy
 				}
-				checkPolicyScope(p, w, sp, gk, root)
+				c.check(p, sp, gk)
 			}
 		}
 		return nil
 	},
 }
 
-func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk schema.GroupKind, root string) {
+// scopeSummary is what a selection (scope and selector) picks, computed
+// once per distinct selection.
+type scopeSummary struct {
+	selected int
+	// proxied: a selected workload runs a sidecar, is undecidable, or is
+	// a VM or custom-controller workload (taken as in the mesh).
+	proxied bool
+	// none and ambient list the selected workloads without a proxy and in
+	// ambient mode (sorted; complete only when proxied is false).
+	none, ambient []*snapshot.Object
+	// waypoints counts selected waypoint workloads (not in proxied).
+	waypoints int
+}
+
+type scopeChecker struct {
+	w    *workloadIndex
+	root string
+	memo map[string]*scopeSummary
+}
+
+func (c *scopeChecker) summary(scope string, sel map[string]string) *scopeSummary {
+	key := selectorKey(scope, sel)
+	if sum, ok := c.memo[key]; ok {
+		return sum
+	}
+	sum := &scopeSummary{}
+	c.memo[key] = sum
+	ls := labels.SelectorFromSet(sel)
+	if other := c.w.selectOther(scope, ls); len(other) > 0 {
+		sum.selected, sum.proxied = len(other), true
+		return sum
+	}
+	objs := c.w.selectIn(scope, ls)
+	sum.selected = len(objs)
+	for _, wl := range objs {
+		if waypointWorkload(wl) {
+			sum.waypoints++
+			continue
+		}
+		switch c.w.dataplane(wl) {
+		case DataplaneNone:
+			sum.none = append(sum.none, wl)
+		case DataplaneAmbient:
+			sum.ambient = append(sum.ambient, wl)
+		default:
+			sum.proxied = true
+			return sum
+		}
+	}
+	byRef := func(l []*snapshot.Object) {
+		sort.Slice(l, func(i, j int) bool { return l[i].Ref() < l[j].Ref() })
+	}
+	byRef(sum.none)
+	byRef(sum.ambient)
+	return sum
+}
+
+func (c *scopeChecker) check(p *analysis.Pass, sp scopedPolicy, gk schema.GroupKind) {
+	w, root := c.w, c.root
 	o := sp.Object
 	ns := o.Key.Namespace
 	if gk == snapshot.KindPeerAuth && sp.selects() && ns == root {
@@ -80,17 +139,21 @@ func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk sc
 	if scope == snapshot.AllNamespaces {
 		known = w.allCovered()
 	}
-	objs := w.selectIn(scope, sp.labelSelector())
-	var none []*snapshot.Object
-	for _, wl := range objs {
-		switch w.dataplane(wl) {
-		case DataplaneNone:
-			none = append(none, wl)
-		default:
-			// In the mesh, undecidable, or (a Sidecar on) ambient
-			// workloads, which MD314 judges: the policy applies.
-			return // in the mesh (or undecidable): the policy applies
-		}
+	sum := c.summary(scope, sp.Selector)
+	if sum.proxied {
+		return // in the mesh (or undecidable): the policy applies
+	}
+	if sum.waypoints > 0 && (sp.selects() || gk != snapshot.KindRequestAuth) {
+		return // a waypoint's pods: MD315 judges selectors on them
+	}
+	if sum.waypoints > 0 && len(sum.ambient) == 0 {
+		return // a namespace-wide RequestAuthentication beside only a waypoint
+	}
+	// Ambient workloads take AuthorizationPolicies and PeerAuthentications
+	// (ztunnel enforces them) and a Sidecar on them is MD314's; only a
+	// RequestAuthentication has no effect there.
+	if len(sum.ambient) > 0 && gk != snapshot.KindRequestAuth {
+		return
 	}
 	where := "namespace " + ns
 	if scope == snapshot.AllNamespaces {
@@ -106,13 +169,13 @@ func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk sc
 		f.Locations = []analysis.Location{analysis.LocationOf(o, snapshot.P("metadata", "namespace"))}
 		f.Evidence = []string{"no selector: applies to every workload of namespace " + ns}
 	}
-	if len(objs) == 0 {
+	if sum.selected == 0 {
 		if !known {
 			p.NotChecked("workloads of %s: the input has no Pods or workloads of %s", o.Ref(), where)
 			return
 		}
 		f.Message = fmt.Sprintf("%s selects %s, but no Pod or workload in %s carries them: %s.", o.Ref(), sel, where, policyEffect(o.Key.GroupKind()))
-		f.Evidence = append(f.Evidence, "searched: Pods, else Deployment/StatefulSet/DaemonSet/Job pod templates, in "+where)
+		f.Evidence = append(f.Evidence, "searched: Pods, else Deployment/StatefulSet/DaemonSet/Job pod templates, WorkloadEntries, WorkloadGroups and custom resources with a pod template, in "+where)
 		f.Remedy = "Correct spec.selector.matchLabels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the policy if the workload is gone."
 		if gk == snapshot.KindSidecar {
 			f.Remedy = "Correct spec.workloadSelector.labels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the Sidecar if the workload is gone."
@@ -121,9 +184,12 @@ func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk sc
 		p.Report(f)
 		return
 	}
-	sort.Slice(none, func(i, j int) bool { return none[i].Ref() < none[j].Ref() })
-	f.Message = fmt.Sprintf("%s selects only workloads without a mesh proxy (%s): %s.", o.Ref(), refList(none, 3), policyEffect(o.Key.GroupKind()))
-	for i, wl := range none {
+	if len(sum.ambient) > 0 {
+		reportRequestAuthOnAmbient(p, w, f, sp, sum)
+		return
+	}
+	f.Message = fmt.Sprintf("%s selects only workloads without a mesh proxy (%s): %s.", o.Ref(), refList(sum.none, 3), policyEffect(o.Key.GroupKind()))
+	for i, wl := range sum.none {
 		if i == 3 {
 			break
 		}
@@ -133,6 +199,65 @@ func checkPolicyScope(p *analysis.Pass, w *workloadIndex, sp scopedPolicy, gk sc
 	f.Remedy = "Add the workloads to the mesh (label the namespace istio-injection=enabled or istio.io/dataplane-mode=ambient and restart the pods), or remove the policy: without a proxy nothing enforces it."
 	f.Key = "no-proxy"
 	p.Report(f)
+}
+
+// reportRequestAuthOnAmbient: a selector RequestAuthentication that reaches
+// only ambient workloads (and maybe some without a proxy). ztunnel handles
+// no HTTP and validates no JWT; waypoints apply only RequestAuthentications
+// attached with targetRefs.
+func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.Finding, sp scopedPolicy, sum *scopeSummary) {
+	o := sp.Object
+	f.Message = fmt.Sprintf("%s selects only ambient-mode workloads (%s)", o.Ref(), refList(sum.ambient, 3))
+	if len(sum.none) > 0 {
+		f.Message += fmt.Sprintf(" and workloads without a mesh proxy (%s)", refList(sum.none, 3))
+	}
+	f.Message += ": ztunnel validates no JWT, and waypoints apply only RequestAuthentications attached with targetRefs, so no proxy validates the JWTs it describes and request principals stay empty."
+	waypoint, wpNS := "", ""
+	for i, wl := range sum.ambient {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
+		f.Related = append(f.Related, analysis.RelatedOf(wl, "ambient workload: no sidecar validates JWTs"))
+		if waypoint == "" {
+			waypoint, wpNS = useWaypoint(w.s, wl)
+		}
+	}
+	target := "{group: gateway.networking.k8s.io, kind: Gateway, name: <waypoint>}"
+	where := ""
+	if waypoint != "" {
+		target = "{group: gateway.networking.k8s.io, kind: Gateway, name: " + waypoint + "}"
+		f.Evidence = append(f.Evidence, "waypoint in use: "+waypoint)
+		if wpNS != "" && wpNS != o.Key.Namespace {
+			where = fmt.Sprintf(", from namespace %s (the waypoint's)", wpNS)
+			f.Evidence[len(f.Evidence)-1] += " (namespace " + wpNS + ")"
+		}
+	}
+	f.Remedy = fmt.Sprintf("Attach it to the waypoint these workloads use with spec.targetRefs: [%s] instead of a selector%s (deploy a waypoint with `istioctl waypoint apply -n %s --enroll-namespace` if there is none), or to their Service (kind: Service, group: \"\"); attach the AuthorizationPolicies that check the JWT the same way.", target, where, o.Key.Namespace)
+	f.Key = "ambient"
+	p.Report(f)
+}
+
+// Labels that name the waypoint a namespace, Service or pod sends its
+// traffic through, and the waypoint's namespace when it is another one.
+const (
+	useWaypointLabel   = "istio.io/use-waypoint"
+	useWaypointNSLabel = "istio.io/use-waypoint-namespace"
+)
+
+// useWaypoint returns the waypoint named by a workload's pod labels or its
+// Namespace, if any ("none" opts out), and the namespace label beside it.
+func useWaypoint(s *snapshot.Snapshot, wl *snapshot.Object) (name, ns string) {
+	if l := labelsOf(wl); l[useWaypointLabel] != "" {
+		if l[useWaypointLabel] == "none" {
+			return "", ""
+		}
+		return l[useWaypointLabel], l[useWaypointNSLabel]
+	}
+	if n := s.Get(snapshot.KindNamespace, "", wl.Key.Namespace); n != nil && n.Labels[useWaypointLabel] != "none" {
+		return n.Labels[useWaypointLabel], n.Labels[useWaypointNSLabel]
+	}
+	return "", ""
 }
 
 // Labels that mark Kubernetes Gateway API gateway pods and waypoints.
@@ -147,6 +272,15 @@ const (
 
 func isWaypoint(l map[string]string) bool {
 	return l[gatewayManagedLabel] == waypointController || l[gatewayClassLabel] == waypointClass
+}
+
+// waypointWorkload tells whether a workload is a waypoint's (a Gateway API
+// gateway of the waypoint class): istiod applies no selector or
+// namespace-wide policy to it, only those attached with targetRef.
+func waypointWorkload(wl *snapshot.Object) bool {
+	l := labelsOf(wl)
+	_, gw := l[GatewayNameLabel]
+	return gw && isWaypoint(l)
 }
 
 // k8sGatewayWorkloads indexes, by namespace, the Pods (else pod templates)

@@ -10,6 +10,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	securityv1 "istio.io/client-go/pkg/apis/security/v1"
 	telemetryv1 "istio.io/client-go/pkg/apis/telemetry/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -121,11 +122,34 @@ func policySpecReads() map[schema.GroupKind][]string {
 type workloadIndex struct {
 	s      *snapshot.Snapshot
 	mode   map[*snapshot.Object]Membership
+	dp     map[*snapshot.Object]Dataplane
 	allCov *bool
+	// other holds, by namespace, the workloads that are neither Pods nor
+	// built-in controllers: VMs (WorkloadEntry, WorkloadGroup) and custom
+	// controllers with a pod template (Argo Rollouts, ...). Built on first
+	// use.
+	other    map[string][]otherWorkload
+	otherAll []otherWorkload
+}
+
+// otherWorkload is a VM or custom-controller workload and the labels its
+// proxy (or pods) carry.
+type otherWorkload struct {
+	Object *snapshot.Object
+	Labels map[string]string
+	// What says where the labels are read, for evidence.
+	What string
 }
 
 func newWorkloadIndex(s *snapshot.Snapshot) *workloadIndex {
-	return &workloadIndex{s: s, mode: map[*snapshot.Object]Membership{}}
+	return &workloadIndex{s: s, mode: map[*snapshot.Object]Membership{}, dp: map[*snapshot.Object]Dataplane{}}
+}
+
+// selectorKey identifies a selection: the scope (a namespace or
+// snapshot.AllNamespaces) and the selector's labels, for memoising results
+// per distinct selection rather than per policy.
+func selectorKey(scope string, sel map[string]string) string {
+	return scope + "|" + labels.SelectorFromSet(sel).String()
 }
 
 // covered tells whether the input holds the workloads of namespace ns.
@@ -141,21 +165,96 @@ func (w *workloadIndex) selectIn(ns string, sel labels.Selector) []*snapshot.Obj
 	return append(w.s.SelectPods(ns, sel), w.s.SelectWorkloads(ns, sel)...)
 }
 
+// otherWorkloadReads are the fields selectOther reads. Custom resources
+// are decoded whole whatever is declared.
+func otherWorkloadReads() map[schema.GroupKind][]string {
+	return map[schema.GroupKind][]string{
+		snapshot.KindWorkloadEntry: {"spec.labels"},
+		snapshot.KindWorkloadGroup: {"spec.metadata.labels"},
+	}
+}
+
+// selectOther returns the VM and custom-controller workloads of namespace
+// ns (or every namespace) whose labels sel matches. Policies select VMs by
+// the labels of their WorkloadEntry (or of the WorkloadGroup that
+// registers them), and custom controllers such as Argo Rollouts run pods
+// with the labels of their spec.template.
+func (w *workloadIndex) selectOther(ns string, sel labels.Selector) []otherWorkload {
+	if w.other == nil {
+		w.other = map[string][]otherWorkload{}
+		add := func(o *snapshot.Object, l map[string]string, what string) {
+			if len(l) > 0 {
+				w.other[o.Key.Namespace] = append(w.other[o.Key.Namespace], otherWorkload{o, l, what})
+			}
+		}
+		for _, o := range w.s.List(snapshot.KindWorkloadEntry) {
+			if we, ok := o.Typed.(*networkingv1.WorkloadEntry); ok {
+				add(o, we.Spec.GetLabels(), "spec.labels (a VM's proxy)")
+			}
+		}
+		for _, o := range w.s.List(snapshot.KindWorkloadGroup) {
+			if wg, ok := o.Typed.(*networkingv1.WorkloadGroup); ok {
+				add(o, wg.Spec.GetMetadata().GetLabels(), "spec.metadata.labels (the VMs it registers)")
+			}
+		}
+		for _, o := range w.s.Objects() {
+			if u, ok := o.Typed.(*unstructured.Unstructured); ok && o.Key.Namespace != "" {
+				if l, ok := customTemplateLabels(u); ok {
+					add(o, l, "spec.template.metadata.labels (the pods it runs)")
+				}
+			}
+		}
+		for _, n := range sortedKeys(w.other) {
+			w.otherAll = append(w.otherAll, w.other[n]...)
+		}
+	}
+	cands := w.other[ns]
+	if ns == snapshot.AllNamespaces {
+		cands = w.otherAll
+	}
+	var out []otherWorkload
+	for _, c := range cands {
+		if sel.Matches(labels.Set(c.Labels)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// customTemplateLabels reads the pod template labels of a custom resource
+// that runs pods (spec.template with metadata.labels and containers), as
+// Argo Rollouts, OpenKruise CloneSets or Knative revisions do.
+func customTemplateLabels(u *unstructured.Unstructured) (map[string]string, bool) {
+	cs, found, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if err != nil || !found || len(cs) == 0 {
+		return nil, false
+	}
+	l, found, err := unstructured.NestedStringMap(u.Object, "spec", "template", "metadata", "labels")
+	if err != nil || !found {
+		return nil, false
+	}
+	return l, true
+}
+
 // dataplane is the dataplane a policy can count on for a workload. A Pod
 // without a proxy whose labels and namespace ask for injection is taken as
 // undecided: the input may hold the manifest rather than the admitted pod
 // (and a pod that missed injection is the injection checks' finding).
+// Results are cached per object.
 func (w *workloadIndex) dataplane(o *snapshot.Object) Dataplane {
-	m := w.membership(o)
-	if m.Dataplane != DataplaneNone || o.Key.GroupKind() != snapshot.KindPod {
-		return m.Dataplane
+	if d, ok := w.dp[o]; ok {
+		return d
 	}
-	asTemplate := *o
-	asTemplate.Key.Kind = "PodTemplate"
-	if d := MembershipOf(w.s, &asTemplate).Dataplane; d != DataplaneNone {
-		return DataplaneUnknown
+	d := w.membership(o).Dataplane
+	if d == DataplaneNone && o.Key.GroupKind() == snapshot.KindPod {
+		asTemplate := *o
+		asTemplate.Key.Kind = "PodTemplate"
+		if MembershipOf(w.s, &asTemplate).Dataplane != DataplaneNone {
+			d = DataplaneUnknown
+		}
 	}
-	return DataplaneNone
+	w.dp[o] = d
+	return d
 }
 
 // membership caches MembershipOf.
