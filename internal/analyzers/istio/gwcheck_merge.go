@@ -3,6 +3,7 @@ package istio
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -172,3 +173,46 @@ var listenerReads = mergeReads(templateReads("spec.containers.ports"), map[schem
 	snapshot.KindPod:     {"spec.containers.ports"},
 	snapshot.KindService: {"metadata.labels", "spec.selector", "spec.ports"},
 })
+
+// hostCover finds, among the hosts kept on one listener, the one a request
+// for host h lands on: the same host, else the most specific wildcard that
+// covers it. Hosts carry istiod's "ns/" prefix, which SNI and Host matching
+// ignore.
+type hostCover map[string]serverRef
+
+func (hc hostCover) add(h string, ref serverRef) {
+	h = bareHost(h)
+	if _, ok := hc[h]; !ok {
+		hc[h] = ref
+	}
+}
+
+func (hc hostCover) lookup(h string) (serverRef, string, bool) {
+	h = bareHost(h)
+	if ref, ok := hc[h]; ok {
+		return ref, h, true
+	}
+	rest := strings.TrimPrefix(h, "*.")
+	for {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			break
+		}
+		rest = rest[i+1:]
+		if ref, ok := hc["*."+rest]; ok {
+			return ref, "*." + rest, true
+		}
+	}
+	if ref, ok := hc["*"]; ok && h != "*" {
+		return ref, "*", true
+	}
+	return serverRef{}, "", false
+}
+
+// bareHost drops a "namespace/" prefix.
+func bareHost(h string) string {
+	if _, after, ok := strings.Cut(h, "/"); ok {
+		return after
+	}
+	return h
+}

@@ -120,12 +120,13 @@ func gatewayProxies(r *Registry, scoped bool) []*gatewayProxy {
 		groups["\x00sel\x00"+k] = gp
 		order = append(order, "\x00sel\x00"+k)
 	}
-	// Drop groups with the same Gateways as an earlier one.
+	// Drop groups with the same Gateways as an earlier one (a single Gateway
+	// stays: its own servers can conflict).
 	var out []*gatewayProxy
 	same := map[string]bool{}
 	for _, k := range order {
 		gp := groups[k]
-		if len(gp.Gateways) < 2 {
+		if len(gp.Gateways) == 0 {
 			continue
 		}
 		sort.SliceStable(gp.Gateways, func(i, j int) bool { return olderFirst(gp.Gateways[i].Object, gp.Gateways[j].Object) })
