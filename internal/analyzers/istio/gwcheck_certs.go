@@ -152,7 +152,195 @@ var GatewayDuplicateCertificate = &analysis.Analyzer{
 					Key:       key,
 				})
 			}
+			reportSANCoverage(p, gp, m, done)
 		}
 		return nil
 	},
+}
+
+// sanScanLimit bounds the servers looked at per certificate name, keeping
+// the SAN check linear however many servers share a domain.
+const sanScanLimit = 256
+
+// certSANs returns the DNS names of the leaf certificate a server presents,
+// from its credential Secret(s) in the proxy's namespace; nil when the input
+// does not hold them.
+func certSANs(p *analysis.Pass, s *netv1alpha3.Server, ns string) []string {
+	if ns == "" {
+		return nil
+	}
+	names := s.GetTls().GetCredentialNames()
+	if n := s.GetTls().GetCredentialName(); n != "" {
+		names = []string{n}
+	}
+	var out []string
+	for _, n := range names {
+		if strings.Contains(n, "/") || strings.Contains(n, ":") {
+			continue
+		}
+		sec := p.Snapshot.Get(snapshot.KindSecret, ns, n)
+		if sec == nil || sec.Secret == nil {
+			continue
+		}
+		for _, k := range []string{"tls.crt", "cert"} {
+			if c := sec.Secret.Keys[k].Certs; len(c) > 0 {
+				out = append(out, c[0].DNSNames...)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// reportSANCoverage: a server's certificate whose SANs also cover the host
+// of another server on the same listener (with its own certificate and
+// route table). A browser that connected for the first reuses the
+// connection for that host (istio/istio#13589) and gets the first server's
+// route table: 404.
+func reportSANCoverage(p *analysis.Pass, gp *gatewayProxy, m *mergedProxy, done map[string]bool) {
+	type entry struct {
+		ref  serverRef
+		lk   listenerKey
+		cert string
+	}
+	byListener := map[listenerKey][]entry{}
+	var lks []listenerKey
+	for i, ps := range m.placed {
+		s := ps.server()
+		if _, gone := m.dropped[i]; gone || !terminates(s) || serverRoutes(s) != "http" {
+			continue
+		}
+		id, _ := serverCertificate(s, gp.Namespace)
+		if id == "" {
+			continue
+		}
+		if byListener[ps.lk] == nil {
+			lks = append(lks, ps.lk)
+		}
+		byListener[ps.lk] = append(byListener[ps.lk], entry{ps.serverRef, ps.lk, id})
+	}
+	for _, lk := range lks {
+		entries := byListener[lk]
+		exact := map[string][]int{}  // host -> entries
+		parent := map[string][]int{} // parent domain of an exact host -> entries
+		for i, e := range entries {
+			for _, h := range e.ref.server().GetHosts() {
+				h = strings.ToLower(bareHost(h))
+				if strings.Contains(h, "*") {
+					continue
+				}
+				exact[h] = append(exact[h], i)
+				if _, rest, ok := strings.Cut(h, "."); ok {
+					parent[rest] = append(parent[rest], i)
+				}
+			}
+		}
+		seenCert := map[string]bool{}
+		for _, a := range entries {
+			if seenCert[a.cert] {
+				continue
+			}
+			seenCert[a.cert] = true
+			sans := certSANs(p, a.ref.server(), gp.Namespace)
+			if len(sans) == 0 {
+				continue
+			}
+			own := hostCover{}
+			for _, h := range a.ref.server().GetHosts() {
+				own.add(strings.ToLower(h), a.ref)
+			}
+			type hit struct {
+				ref  serverRef
+				host string
+				san  string
+			}
+			var hits []hit
+			hitSeen := map[serverRef]bool{}
+			count := 0
+			for _, san := range sans {
+				san = strings.ToLower(san)
+				var cands []int
+				if rest, ok := strings.CutPrefix(san, "*."); ok {
+					cands = parent[rest]
+				} else {
+					cands = exact[san]
+				}
+				for n, ci := range cands {
+					if n >= sanScanLimit {
+						break
+					}
+					b := entries[ci]
+					if b.cert == a.cert || hitSeen[b.ref] {
+						continue
+					}
+					for _, h := range b.ref.server().GetHosts() {
+						h = strings.ToLower(bareHost(h))
+						if !sanCovers(san, h) {
+							continue
+						}
+						if _, _, ok := own.lookup(h); ok {
+							continue // the first server's routes cover the host too
+						}
+						hitSeen[b.ref] = true
+						count++
+						if len(hits) < certLimit {
+							hits = append(hits, hit{b.ref, h, san})
+						}
+						break
+					}
+				}
+			}
+			if len(hits) == 0 {
+				continue
+			}
+			s := a.ref.server()
+			_, certText := serverCertificate(s, gp.Namespace)
+			key := fmt.Sprintf("san/%d/%s/%s", lk.port, lk.bind, a.cert)
+			if done[a.ref.g.Object.Ref()+"\x00"+key] {
+				continue
+			}
+			done[a.ref.g.Object.Ref()+"\x00"+key] = true
+			var named []string
+			ev := []string{
+				"served by " + gp.Describe(),
+				fmt.Sprintf("%s servers[%d]: %s, hosts %s, %s with DNS names %s", a.ref.g.Object.Ref(), a.ref.si, lk.text(s.GetPort().GetNumber()), strings.Join(s.GetHosts(), ", "), certText, strings.Join(sans, ", ")),
+			}
+			var rel []analysis.Related
+			for _, h := range hits {
+				_, other := serverCertificate(h.ref.server(), gp.Namespace)
+				named = append(named, fmt.Sprintf("%s (%s server %d)", h.host, h.ref.g.Object.Ref(), h.ref.si))
+				ev = append(ev, fmt.Sprintf("%s servers[%d]: hosts %s, %s; %s is covered by %s", h.ref.g.Object.Ref(), h.ref.si, strings.Join(h.ref.server().GetHosts(), ", "), other, h.host, h.san))
+				if h.ref.g != a.ref.g {
+					rel = append(rel, analysis.RelatedOf(h.ref.g.Object, "a Gateway whose host the certificate also covers"))
+				}
+			}
+			list := strings.Join(named, ", ")
+			if more := count - len(hits); more > 0 {
+				list += fmt.Sprintf(" and %d more", more)
+			}
+			p.Report(analysis.Finding{
+				Subject:   a.ref.g.Object.Key,
+				Message:   fmt.Sprintf("%s server %d presents %s on %s of %s, and that certificate's DNS names also cover %s, served there by other servers with their own certificate and route table: a browser that opened an HTTP/2 connection for %s reuses it for those hosts (the certificate is valid for them), the requests reach the route table of %s server %d, which has no route for them, and get 404 (NR) (istio/istio#13589).", a.ref.g.Object.Ref(), a.ref.si, certText, lk.text(s.GetPort().GetNumber()), gp.Describe(), list, strings.Join(s.GetHosts(), ", "), a.ref.g.Object.Ref(), a.ref.si),
+				Locations: []analysis.Location{analysis.LocationOf(a.ref.g.Object, certPath(s, a.ref.si))},
+				Evidence:  ev,
+				Remedy:    fmt.Sprintf("Give %s server %d a certificate that covers only its own hosts (%s), or serve all these hosts from one server with one certificate.", a.ref.g.Object.Ref(), a.ref.si, strings.Join(s.GetHosts(), ", ")),
+				Related:   rel,
+				Key:       key,
+			})
+		}
+	}
+}
+
+// sanCovers tells whether certificate name san is valid for host h: equal,
+// or a wildcard for exactly one more label.
+func sanCovers(san, h string) bool {
+	if san == h {
+		return true
+	}
+	rest, ok := strings.CutPrefix(san, "*.")
+	if !ok {
+		return false
+	}
+	_, hr, ok := strings.Cut(h, ".")
+	return ok && hr == rest && !strings.HasPrefix(h, "*")
 }

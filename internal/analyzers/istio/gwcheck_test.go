@@ -147,3 +147,30 @@ spec:
 		t.Errorf("message lacks the count: %s", f.Message)
 	}
 }
+
+func TestSANCoversAndHostCover(t *testing.T) {
+	for _, c := range []struct {
+		san, host string
+		want      bool
+	}{
+		{"*.example.com", "b.example.com", true},
+		{"*.example.com", "a.b.example.com", false},
+		{"*.example.com", "example.com", false},
+		{"*.example.com", "*.example.com", true},
+		{"b.example.com", "b.example.com", true},
+		{"b.example.com", "c.example.com", false},
+	} {
+		if got := sanCovers(c.san, c.host); got != c.want {
+			t.Errorf("sanCovers(%q, %q) = %v", c.san, c.host, got)
+		}
+	}
+	hc := hostCover{}
+	hc.add("ns/a.example.com", serverRef{si: 1})
+	hc.add("*.shop.example.com", serverRef{si: 2})
+	for h, want := range map[string]int{"a.example.com": 1, "x.shop.example.com": 2, "y.z.shop.example.com": 2, "b.example.com": -1} {
+		ref, _, ok := hc.lookup(h)
+		if got := map[bool]int{true: ref.si, false: -1}[ok]; got != want {
+			t.Errorf("hostCover.lookup(%q) = %d, want %d", h, got, want)
+		}
+	}
+}
