@@ -3,6 +3,7 @@ package istio
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -20,12 +22,33 @@ import (
 // cannot tell: it holds no pods or workloads in the Gateway's namespace
 // or the mesh root namespace, where gateway deployments live.
 func gatewayWorkloads(r *Registry, g *Gateway) (sel labels.Selector, objs []*snapshot.Object, known bool) {
+	return selectGatewayWorkloads(r, g, false)
+}
+
+// selectGatewayWorkloads is gatewayWorkloads, limited to the Gateway's own
+// namespace when istiod scopes Gateways to it (scoped, see gatewayScope).
+// Gateways configure only gateway (router) proxies: an empty selector keeps
+// only the pods that look like gateway proxies.
+func selectGatewayWorkloads(r *Registry, g *Gateway, scoped bool) (sel labels.Selector, objs []*snapshot.Object, known bool) {
 	sel = labels.SelectorFromSet(g.Spec.GetSelector())
+	ns := snapshot.AllNamespaces
+	if scoped {
+		ns = g.Object.Key.Namespace
+	}
 	if r.Snapshot.Has(snapshot.KindPod) {
-		objs = r.Snapshot.SelectPods(snapshot.AllNamespaces, sel)
+		objs = r.Snapshot.SelectPods(ns, sel)
 	}
 	if len(objs) == 0 {
-		objs = r.Snapshot.SelectWorkloads(snapshot.AllNamespaces, sel)
+		objs = r.Snapshot.SelectWorkloads(ns, sel)
+	}
+	if sel.Empty() {
+		kept := objs[:0:0]
+		for _, o := range objs {
+			if looksLikeGatewayProxy(o) {
+				kept = append(kept, o)
+			}
+		}
+		objs = kept
 	}
 	if len(objs) > 0 {
 		return sel, objs, true
@@ -33,7 +56,59 @@ func gatewayWorkloads(r *Registry, g *Gateway) (sel labels.Selector, objs []*sna
 	covered := func(ns string) bool {
 		return r.Snapshot.Covers(snapshot.KindPod, ns) || coversWorkloads(r.Snapshot, ns)
 	}
+	if scoped {
+		return sel, nil, covered(g.Object.Key.Namespace)
+	}
 	return sel, nil, covered(g.Object.Key.Namespace) && covered(r.Mesh.RootNamespace())
+}
+
+// looksLikeGatewayProxy tells whether a pod or pod template runs a gateway
+// (router) proxy: its proxy container runs "proxy router", it is injected
+// with the gateway template, it carries an istio=…gateway label, or it was
+// deployed for a Kubernetes Gateway.
+func looksLikeGatewayProxy(o *snapshot.Object) bool {
+	spec, _, l, _ := snapshot.PodSpecOf(o)
+	if strings.HasSuffix(l["istio"], "gateway") || l[GatewayNameLabel] != "" {
+		return true
+	}
+	for _, t := range strings.Split(snapshot.PodAnnotationsOf(o)["inject.istio.io/templates"], ",") {
+		if strings.TrimSpace(t) == "gateway" {
+			return true
+		}
+	}
+	if spec != nil {
+		for _, c := range spec.Containers {
+			for _, a := range c.Args {
+				if a == "router" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// scopeGatewayEnv makes istiod apply a Gateway only to gateway pods in the
+// Gateway's own namespace.
+const scopeGatewayEnv = "PILOT_SCOPE_GATEWAY_TO_NAMESPACE"
+
+// gatewayScope reads PILOT_SCOPE_GATEWAY_TO_NAMESPACE from the istiod
+// Deployments of the input: scoped when every one of them sets it true.
+func gatewayScope(s *snapshot.Snapshot) (scoped bool, evidence string) {
+	n, on := 0, 0
+	for _, o := range s.List(snapshot.KindDeployment) {
+		if !facts.IsIstiod(o) {
+			continue
+		}
+		n++
+		if v, ok := envValue(o, scopeGatewayEnv); ok {
+			if b, err := strconv.ParseBool(v); err == nil && b {
+				on++
+				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), scopeGatewayEnv, v)
+			}
+		}
+	}
+	return n > 0 && on == n, evidence
 }
 
 // workloadNamespaces lists the distinct namespaces of objs, sorted.
@@ -50,8 +125,10 @@ func workloadNamespaces(objs []*snapshot.Object) []string {
 	return out
 }
 
-var gatewayWorkloadReads = reads(templateReads("metadata.labels"), map[schema.GroupKind][]string{
-	snapshot.KindSecret: {"data", "stringData", "type"},
+var gatewayWorkloadReads = reads(templateReads("metadata.labels", "metadata.annotations", "spec.containers.args"), map[schema.GroupKind][]string{
+	snapshot.KindSecret:     {"data", "stringData", "type"},
+	snapshot.KindPod:        {"metadata.annotations", "spec.containers.args"},
+	snapshot.KindDeployment: {"spec.template.spec.containers.env"},
 })
 
 // GatewaySelectorNoWorkload: a Gateway whose selector picks no gateway pod.
@@ -66,8 +143,9 @@ var GatewaySelectorNoWorkload = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
+		scoped, scopeWhy := gatewayScope(p.Snapshot)
 		for _, g := range r.Gateways() {
-			sel, objs, known := gatewayWorkloads(r, g)
+			sel, objs, known := selectGatewayWorkloads(r, g, scoped)
 			if len(objs) > 0 {
 				continue
 			}
@@ -75,11 +153,20 @@ var GatewaySelectorNoWorkload = &analysis.Analyzer{
 				p.NotChecked("workloads of %s: the input has no pods or workloads in namespace %s or %s", g.Object.Ref(), g.Object.Key.Namespace, r.Mesh.RootNamespace())
 				continue
 			}
+			where, searched := "in any namespace", "in every namespace"
+			if scoped {
+				where = "in its namespace " + g.Object.Key.Namespace + " (istiod applies Gateways only to gateway pods of their own namespace)"
+				searched = "in namespace " + g.Object.Key.Namespace + " only: " + scopeWhy
+			}
+			ev := []string{"selector: " + selectorText(sel), "searched: pods, else Deployment/StatefulSet/DaemonSet pod templates, " + searched}
+			if sel.Empty() {
+				ev = append(ev, "an empty selector picks only gateway proxies (proxy args \"router\", inject.istio.io/templates: gateway, istio=…gateway labels)")
+			}
 			p.Report(analysis.Finding{
 				Subject:   g.Object.Key,
-				Message:   fmt.Sprintf("%s selects gateway pods with %s, but no pod or workload in any namespace carries those labels: its servers are configured on no proxy, and clients get connection refused or 404 from whatever gateway they reach.", g.Object.Ref(), selectorText(sel)),
+				Message:   fmt.Sprintf("%s selects gateway pods with %s, but no gateway pod or workload %s carries those labels: its servers are configured on no proxy, and clients get connection refused or 404 from whatever gateway they reach.", g.Object.Ref(), selectorText(sel), where),
 				Locations: []analysis.Location{analysis.LocationOf(g.Object, snapshot.P("spec", "selector"))},
-				Evidence:  []string{"selector: " + selectorText(sel), "searched: pods, else Deployment/StatefulSet/DaemonSet pod templates, in every namespace"},
+				Evidence:  ev,
 				Remedy:    "Use the labels of the gateway deployment (`kubectl get pods -A -l istio=ingressgateway --show-labels`), e.g. istio: ingressgateway for the default ingress gateway.",
 			})
 		}
@@ -136,12 +223,13 @@ var GatewayCredential = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
 		now := time.Now()
+		scoped, _ := gatewayScope(p.Snapshot)
 		for _, g := range r.Gateways() {
 			refs := credentialRefs(g)
 			if len(refs) == 0 {
 				continue
 			}
-			_, objs, _ := gatewayWorkloads(r, g)
+			_, objs, _ := selectGatewayWorkloads(r, g, scoped)
 			if len(objs) == 0 {
 				continue // MD207, or not checked there
 			}

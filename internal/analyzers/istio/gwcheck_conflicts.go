@@ -2,9 +2,9 @@ package istio
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -49,113 +49,173 @@ func sanitizedHosts(hosts []string, ns string) []string {
 	return out
 }
 
-// mergeTLSServers replays istiod's MergeGateways for one proxy: every server
-// with TLS settings claims its hosts on its port (per bind address); a later
-// server naming a host already claimed there is skipped whole.
-func mergeTLSServers(gp *gatewayProxy) map[serverRef]droppedServer {
-	type portBind struct {
-		port uint32
-		bind string
-	}
-	known := map[portBind]map[string]serverRef{}
-	dropped := map[serverRef]droppedServer{}
-	for _, g := range gp.Gateways {
-		for si, s := range g.Spec.GetServers() {
-			if s.GetTls() == nil {
-				continue
-			}
-			pb := portBind{s.GetPort().GetNumber(), s.GetBind()}
-			if known[pb] == nil {
-				known[pb] = map[string]serverRef{}
-			}
-			hosts := sanitizedHosts(s.GetHosts(), g.Object.Key.Namespace)
-			var d droppedServer
-			for i, h := range hosts {
-				if by, ok := known[pb][h]; ok {
-					if len(d.hosts) == 0 {
-						d.by, d.first = by, i
-					}
-					d.hosts = append(d.hosts, h)
-				}
-			}
-			me := serverRef{g, si}
-			if len(d.hosts) > 0 {
-				dropped[me] = d
-				continue
-			}
-			for _, h := range hosts {
-				known[pb][h] = me
-			}
-		}
-	}
-	return dropped
-}
-
-// GatewayServerConflict: two Gateways of one proxy declare the same host on
-// the same TLS port; istiod drops the later server.
+// GatewayServerConflict: two servers of one gateway proxy declare the same
+// host on the same port with TLS settings; istiod drops the later server.
 var GatewayServerConflict = &analysis.Analyzer{
 	Code:     "MD216",
 	Name:     "gateway-server-conflict",
 	Severity: analysis.Error,
-	Summary:  "Two Gateways served by the same gateway proxy declare the same host on the same HTTPS/TLS port; istiod skips the later server entirely.",
+	Summary:  "Two servers served by the same gateway proxy (of two Gateways or of one) declare the same host on the same port with TLS settings (HTTPS, TLS, or an HTTP server redirecting to HTTPS); istiod skips the later server entirely.",
 	Doc:      doc("MD216"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindGateway)},
-	Reads:    gatewayWorkloadReads,
+	Reads:    reads(gatewayWorkloadReads, listenerReads),
 	Requires: []*analysis.Fact{RegistryFact, gatewayProxiesFact},
 	Run: func(p *analysis.Pass) error {
 		done := map[serverRef]bool{}
 		for _, gp := range p.ResultOf(gatewayProxiesFact).([]*gatewayProxy) {
-			dropped := mergeTLSServers(gp)
-			var refs []serverRef
-			for ref, d := range dropped {
-				// Only conflicts across Gateways; HTTP servers carrying
-				// tls.httpsRedirect only redirect and lose nothing.
-				if ref.g == d.by.g || !kb.ParseProtocol(ref.server().GetPort().GetProtocol()).IsTLS() {
+			m := mergeProxy(p.Snapshot, gp)
+			// The hosts kept on each listener, for where the skipped
+			// server's other hosts land.
+			kept := map[listenerKey]hostCover{}
+			var drops []int
+			for i, ps := range m.placed {
+				if _, gone := m.dropped[i]; gone {
+					drops = append(drops, i)
 					continue
 				}
-				refs = append(refs, ref)
+				if kept[ps.lk] == nil {
+					kept[ps.lk] = hostCover{}
+				}
+				for _, h := range ps.hosts {
+					kept[ps.lk].add(h, ps.serverRef)
+				}
 			}
-			sort.Slice(refs, func(i, j int) bool {
-				if refs[i].g != refs[j].g {
-					return refs[i].g.Object.Ref() < refs[j].g.Object.Ref()
-				}
-				return refs[i].si < refs[j].si
-			})
-			for _, ref := range refs {
-				if done[ref] {
+			for _, i := range drops {
+				ps := m.placed[i]
+				if done[ps.serverRef] {
 					continue
 				}
-				done[ref] = true
-				d := dropped[ref]
-				s := ref.server()
-				byS := d.by.server()
-				at := snapshot.P("spec", "servers", ref.si, "hosts", d.first)
-				if len(s.GetHosts()) == 1 && s.GetHosts()[0] == "*/*" {
-					at = snapshot.P("spec", "servers", ref.si, "hosts", 0)
+				if f, ok := serverConflict(gp, ps, m.dropped[i], kept[ps.lk]); ok {
+					done[ps.serverRef] = true
+					p.Report(f)
 				}
-				objs := []*snapshot.Object{d.by.g.Object, ref.g.Object}
-				p.Report(analysis.Finding{
-					Subject:   ref.g.Object.Key,
-					Message:   fmt.Sprintf("%s server %d (port %d, hosts %s) and %s server %d both declare %s on port %d%s of %s: istiod keeps the server of %s (%s) and skips the whole server of %s, so none of its hosts get its TLS settings, and VirtualServices bound only to %s get no traffic for them (404, or the other server's certificate).", ref.g.Object.Ref(), ref.si, s.GetPort().GetNumber(), strings.Join(s.GetHosts(), ", "), d.by.g.Object.Ref(), d.by.si, strings.Join(d.hosts, ", "), s.GetPort().GetNumber(), bindText(s), gp.Describe(), d.by.g.Object.Ref(), orderText(objs), ref.g.Object.Ref(), ref.g.Object.Ref()),
-					Locations: []analysis.Location{analysis.LocationOf(ref.g.Object, at)},
-					Evidence: []string{
-						fmt.Sprintf("%s servers[%d]: port %d %s, hosts %s, tls mode %s", d.by.g.Object.Ref(), d.by.si, byS.GetPort().GetNumber(), byS.GetPort().GetProtocol(), strings.Join(byS.GetHosts(), ", "), tlsModeText(byS)),
-						fmt.Sprintf("%s servers[%d]: port %d %s, hosts %s, tls mode %s", ref.g.Object.Ref(), ref.si, s.GetPort().GetNumber(), s.GetPort().GetProtocol(), strings.Join(s.GetHosts(), ", "), tlsModeText(s)),
-						fmt.Sprintf("both selected by %s (selectors %s and %s)", gp.Describe(), selectorOf(d.by.g), selectorOf(ref.g)),
-					},
-					Remedy:  fmt.Sprintf("Declare each host on one server of one Gateway per port: remove %s from %s server %d (or from %s), or merge the two servers; istiod logs \"skipping server on gateway %s, duplicate host names\".", strings.Join(d.hosts, ", "), ref.g.Object.Ref(), ref.si, d.by.g.Object.Ref(), ref.g.Object.Key.Namespace+"/"+ref.g.Object.Key.Name),
-					Related: []analysis.Related{analysis.RelatedOf(d.by.g.Object, "the Gateway whose server keeps the host")},
-					Key:     fmt.Sprintf("servers[%d]", ref.si),
-				})
 			}
 		}
 		return nil
 	},
 }
 
-func bindText(s *netv1alpha3.Server) string {
-	if s.GetBind() == "" {
-		return ""
+// serverConflict describes what is lost when istiod skips server ps
+// because of d; ok is false when nothing is (an HTTP server whose hosts
+// are all redirected by the server that keeps them, or a server of the same
+// Gateway with the same TLS settings and hosts).
+func serverConflict(gp *gatewayProxy, ps placedServer, d droppedServer, kept hostCover) (analysis.Finding, bool) {
+	s, byS := ps.server(), d.by.server()
+	sameGW := ps.g == d.by.g
+	isTLS := kb.ParseProtocol(s.GetPort().GetProtocol()).IsTLS()
+	shared := map[string]bool{}
+	for _, h := range d.hosts {
+		shared[h] = true
 	}
-	return " (bind " + s.GetBind() + ")"
+	var lost, landed []string
+	for _, h := range ps.hosts {
+		if shared[h] {
+			continue
+		}
+		if ref, w, ok := kept.lookup(h); ok {
+			landed = append(landed, fmt.Sprintf("%s falls to %s server %d (host %s)", bareHost(h), ref.g.Object.Ref(), ref.si, w))
+		} else {
+			lost = append(lost, bareHost(h))
+		}
+	}
+	var effects []string
+	sharedText := strings.Join(d.hosts, ", ")
+	if isTLS {
+		switch {
+		case !sameGW:
+			effects = append(effects, fmt.Sprintf("requests for %s get the certificate and TLS settings of %s server %d (mode %s), and VirtualServices bound only to %s get no traffic for them (404)", sharedText, d.by.g.Object.Ref(), d.by.si, tlsModeText(byS), ps.g.Object.Ref()))
+		case !proto.Equal(s.GetTls(), byS.GetTls()):
+			_, certS := serverCertificate(s, gp.Namespace)
+			_, certBy := serverCertificate(byS, gp.Namespace)
+			effects = append(effects, fmt.Sprintf("requests for %s get server %d's TLS settings (mode %s, %s); the settings of server %d (mode %s, %s) never apply", sharedText, d.by.si, tlsModeText(byS), orText(certBy, "no certificate"), ps.si, tlsModeText(s), orText(certS, "no certificate")))
+		}
+		if len(lost) > 0 {
+			effects = append(effects, fmt.Sprintf("%s %s declared by no other server on the port: no filter chain matches that name in SNI, so TLS handshakes for it fail (the client sees the connection reset), not a 404", strings.Join(lost, ", "), isAre(len(lost))))
+		}
+		if len(landed) > 0 {
+			effects = append(effects, strings.Join(landed, "; ")+", whose certificate and routes apply")
+		}
+	} else {
+		redirect, byRedirect := s.GetTls().GetHttpsRedirect(), byS.GetTls().GetHttpsRedirect()
+		instead := "their routes"
+		if redirect {
+			instead = "the redirect to HTTPS"
+		}
+		if len(lost) > 0 {
+			effects = append(effects, fmt.Sprintf("%s get%s no virtual host on port %d: requests get 404 (NR) instead of %s", strings.Join(lost, ", "), singularS(len(lost)), s.GetPort().GetNumber(), instead))
+		}
+		if redirect && !byRedirect {
+			effects = append(effects, fmt.Sprintf("requests for %s are not redirected to HTTPS: %s server %d serves them without httpsRedirect", sharedText, d.by.g.Object.Ref(), d.by.si))
+		}
+		if !sameGW && !redirect {
+			effects = append(effects, fmt.Sprintf("VirtualServices bound only to %s get no traffic for %s on this port (404)", ps.g.Object.Ref(), sharedText))
+		}
+	}
+	if len(effects) == 0 {
+		return analysis.Finding{}, false
+	}
+	at := snapshot.P("spec", "servers", ps.si, "hosts", d.first)
+	if len(s.GetHosts()) == 1 && s.GetHosts()[0] == "*/*" {
+		at = snapshot.P("spec", "servers", ps.si, "hosts", 0)
+	}
+	holder := fmt.Sprintf("%s server %d", d.by.g.Object.Ref(), d.by.si)
+	why := "istiod takes a Gateway's servers in order"
+	if sameGW {
+		holder = fmt.Sprintf("its server %d", d.by.si)
+	} else {
+		why = orderText([]*snapshot.Object{d.by.g.Object, ps.g.Object})
+	}
+	remedy := fmt.Sprintf("Declare each host on one server of one Gateway per port: remove %s from %s server %d (or from %s), or merge the two servers; istiod logs \"skipping server on gateway %s, duplicate host names\".", sharedText, ps.g.Object.Ref(), ps.si, holder, ps.g.Object.Key.Namespace+"/"+ps.g.Object.Key.Name)
+	f := analysis.Finding{
+		Subject:   ps.g.Object.Key,
+		Message:   fmt.Sprintf("%s server %d (%s, hosts %s) declares %s, which %s already holds on %s of %s: istiod keeps the earlier server (%s) and skips the whole server %d, so %s.", ps.g.Object.Ref(), ps.si, s.GetPort().GetProtocol(), strings.Join(s.GetHosts(), ", "), sharedText, holder, ps.lk.text(s.GetPort().GetNumber()), gp.Describe(), why, ps.si, strings.Join(effects, "; ")),
+		Locations: []analysis.Location{analysis.LocationOf(ps.g.Object, at)},
+		Evidence: []string{
+			fmt.Sprintf("%s servers[%d]: %s %s, hosts %s, %s", d.by.g.Object.Ref(), d.by.si, ps.lk.text(byS.GetPort().GetNumber()), byS.GetPort().GetProtocol(), strings.Join(byS.GetHosts(), ", "), serverTLSText(byS)),
+			fmt.Sprintf("%s servers[%d]: %s %s, hosts %s, %s", ps.g.Object.Ref(), ps.si, ps.lk.text(s.GetPort().GetNumber()), s.GetPort().GetProtocol(), strings.Join(s.GetHosts(), ", "), serverTLSText(s)),
+			fmt.Sprintf("both served by %s (selectors %s and %s)", gp.Describe(), selectorOf(d.by.g), selectorOf(ps.g)),
+		},
+		Remedy: remedy,
+		Key:    fmt.Sprintf("servers[%d]", ps.si),
+	}
+	if !sameGW {
+		f.Related = []analysis.Related{analysis.RelatedOf(d.by.g.Object, "the Gateway whose server keeps the host")}
+	}
+	return f, true
+}
+
+// serverTLSText describes a server's TLS settings for evidence.
+func serverTLSText(s *netv1alpha3.Server) string {
+	if !kb.ParseProtocol(s.GetPort().GetProtocol()).IsTLS() {
+		if s.GetTls().GetHttpsRedirect() {
+			return "tls.httpsRedirect"
+		}
+		return "tls settings without httpsRedirect"
+	}
+	out := "tls mode " + tlsModeText(s)
+	if _, cert := serverCertificate(s, ""); cert != "" {
+		out += ", " + cert
+	}
+	return out
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
+func singularS(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }

@@ -55,10 +55,63 @@ var IngressBypassesSubsets = &analysis.Analyzer{
 		if len(splits) == 0 {
 			return nil
 		}
+		meshDefault := r.Mesh.Config.GetDefaultVirtualServiceExportTo()
+		// A gateway proxy uses only the VirtualServices visible in the
+		// Gateway's namespace.
+		visible := func(vs *snapshot.Object, gws []*Gateway) []*Gateway {
+			scopes := vsScopes(virtualService(vs).GetExportTo(), meshDefault, vs.Key.Namespace)
+			var out []*Gateway
+			for _, g := range gws {
+				if containsString(scopes, "*") || containsString(scopes, g.Object.Key.Namespace) {
+					out = append(out, g)
+				}
+			}
+			return out
+		}
+		// Delegates carry no gateways: they apply where their roots do.
+		delegateRoots := map[string][]ingressBinding{}
 		for _, vs := range r.VirtualServices() {
-			refs, gws := r.existingGateways(vs)
-			if len(gws) == 0 {
+			_, gws := r.existingGateways(vs)
+			if gws = visible(vs, gws); len(gws) == 0 {
 				continue
+			}
+			for _, h := range virtualService(vs).GetHttp() {
+				if d := h.GetDelegate(); d.GetName() != "" {
+					ns := d.GetNamespace()
+					if ns == "" {
+						ns = vs.Key.Namespace
+					}
+					k := ns + "/" + d.GetName()
+					delegateRoots[k] = append(delegateRoots[k], ingressBinding{vs, gws})
+				}
+			}
+		}
+		for _, vs := range r.VirtualServices() {
+			var bindings []ingressBinding
+			delegate := len(virtualService(vs).GetHosts()) == 0
+			if delegate {
+				bindings = delegateRoots[vs.Key.Namespace+"/"+vs.Key.Name]
+			} else if _, gws := r.existingGateways(vs); len(visible(vs, gws)) > 0 {
+				bindings = []ingressBinding{{vs, visible(vs, gws)}}
+			}
+			if len(bindings) == 0 {
+				continue
+			}
+			var refs []string
+			for _, b := range bindings {
+				for _, g := range b.gws {
+					if ref := g.Object.Key.Namespace + "/" + g.Object.Key.Name; !containsString(refs, ref) {
+						refs = append(refs, ref)
+					}
+				}
+			}
+			bound := "bound to gateway " + strings.Join(refs, ", ")
+			if delegate {
+				var roots []string
+				for _, b := range bindings {
+					roots = append(roots, b.root.Ref())
+				}
+				bound = "a delegate of " + strings.Join(roots, ", ") + ", which " + map[bool]string{true: "is", false: "are"}[len(roots) == 1] + " bound to gateway " + strings.Join(refs, ", ")
 			}
 			for _, d := range Destinations(vs) {
 				if d.Kind != "http" || d.Mirror || d.Dest.GetSubset() != "" {
@@ -67,8 +120,15 @@ var IngressBypassesSubsets = &analysis.Analyzer{
 				fqdn := FQDN(d.Dest.GetHost(), vs.Key.Namespace)
 				var found []split
 				for _, s := range splits[fqdn] {
-					if s.vs == vs || sharesGateway(s.vs, refs) {
-						continue // its own routes, or it is served by the same gateway
+					if s.vs == vs {
+						continue // its own routes
+					}
+					exempt := true
+					for _, b := range bindings {
+						exempt = exempt && splitFirstAtGateway(r, s.vs, b, fqdn, visible)
+					}
+					if exempt {
+						continue // the split's catch-all comes first in the gateway's virtual host
 					}
 					found = append(found, s)
 				}
@@ -85,10 +145,10 @@ var IngressBypassesSubsets = &analysis.Analyzer{
 				}
 				p.Report(analysis.Finding{
 					Subject:   vs.Key,
-					Message:   fmt.Sprintf("%s, bound to gateway %s, routes to %s without a subset, while %s splits traffic to %s by subset for sidecars: a gateway applies only the VirtualServices bound to it, so requests entering through the gateway go to every pod of %s and the subset split has no effect on them.", vs.Ref(), strings.Join(refs, ", "), d.Dest.GetHost(), strings.Join(names, ", "), fqdn, fqdn),
+					Message:   fmt.Sprintf("%s, %s, routes to %s without a subset, while %s splits traffic to %s by subset for sidecars: a gateway applies only the routes of VirtualServices bound to it for its hosts, so requests entering through the gateway go to every pod of %s and the subset split has no effect on them.", vs.Ref(), bound, d.Dest.GetHost(), strings.Join(names, ", "), fqdn, fqdn),
 					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path.Child("host"))},
 					Evidence:  append([]string{fmt.Sprintf("%s %s: host %s, no subset", vs.Ref(), d.Path.String(), d.Dest.GetHost())}, ev...),
-					Remedy:    fmt.Sprintf("Repeat the subset routes (subset and weight per destination) in %s's route for %s, or bind the mesh VirtualService to the gateway as well (add the gateway to its spec.gateways next to mesh, with the gateway host in its hosts).", vs.Ref(), d.Dest.GetHost()),
+					Remedy:    fmt.Sprintf("Repeat the subset routes (subset and weight per destination) in %s's route for %s, or serve the gateway host from the mesh VirtualService alone: add the gateway to its spec.gateways next to mesh and the gateway host to its hosts, and remove the route without a subset from %s (at the gateway, routes of VirtualServices for one host are merged oldest first, so an older catch-all hides the split).", vs.Ref(), d.Dest.GetHost(), vs.Ref()),
 					Related:   rel,
 					Key:       d.Path.String(),
 				})
@@ -98,14 +158,60 @@ var IngressBypassesSubsets = &analysis.Analyzer{
 	},
 }
 
-// sharesGateway tells whether vs is bound to one of the gateways refs.
-func sharesGateway(vs *snapshot.Object, refs []string) bool {
-	own, _ := boundGateways(vs)
-	for _, a := range own {
-		for _, b := range refs {
-			if a == b {
+// ingressBinding is a VirtualService whose routes a gateway uses (for a
+// delegate, its root) and the Gateways it is bound to and visible from.
+type ingressBinding struct {
+	root *snapshot.Object
+	gws  []*Gateway
+}
+
+// splitFirstAtGateway tells whether the subset split of mesh VirtualService
+// split also applies at the gateway where binding b routes to fqdn: split is
+// bound to one of its Gateways (and visible there), names the same host in
+// spec.hosts (so both land in one virtual host), is older (its routes come
+// first there) and splits fqdn in a route without matches (which catches
+// every request before b's routes).
+func splitFirstAtGateway(r *Registry, split *snapshot.Object, b ingressBinding, fqdn string, visible func(*snapshot.Object, []*Gateway) []*Gateway) bool {
+	if !olderFirst(split, b.root) || !catchAllSplit(split, fqdn) {
+		return false
+	}
+	_, own := r.existingGateways(split)
+	for _, g := range visible(split, own) {
+		if !containsGateway(b.gws, g) {
+			continue
+		}
+		for _, hs := range virtualService(split).GetHosts() {
+			for _, hv := range virtualService(b.root).GetHosts() {
+				if strings.EqualFold(hs, hv) && exposedBy([]*Gateway{g}, hv, b.root.Key.Namespace) && exposedBy([]*Gateway{g}, hs, split.Key.Namespace) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// catchAllSplit tells whether vs has an http route without matches that
+// sends fqdn to subsets.
+func catchAllSplit(vs *snapshot.Object, fqdn string) bool {
+	for _, h := range virtualService(vs).GetHttp() {
+		if len(h.GetMatch()) > 0 {
+			continue
+		}
+		for _, rd := range h.GetRoute() {
+			if rd.GetDestination().GetSubset() != "" && FQDN(rd.GetDestination().GetHost(), vs.Key.Namespace) == fqdn {
 				return true
 			}
+		}
+		return false // later routes are never reached
+	}
+	return false
+}
+
+func containsGateway(gws []*Gateway, g *Gateway) bool {
+	for _, x := range gws {
+		if x == g {
+			return true
 		}
 	}
 	return false

@@ -32,11 +32,20 @@ func servicePortsOf(s *snapshot.Snapshot, o *snapshot.Object) gatewayServicePort
 		return out
 	}
 	named := map[string]int32{}
+	hostPorts := 0
 	if spec != nil {
 		for _, c := range spec.Containers {
 			for _, cp := range c.Ports {
 				if cp.Name != "" {
 					named[cp.Name] = cp.ContainerPort
+				}
+				// A hostPort makes the container port reachable on the
+				// node's address without any Service.
+				if cp.HostPort != 0 && (cp.Protocol == "" || cp.Protocol == corev1.ProtocolTCP) {
+					hostPorts++
+					if _, seen := out.ports[uint32(cp.ContainerPort)]; !seen {
+						out.ports[uint32(cp.ContainerPort)] = fmt.Sprintf("container port %d of %s (hostPort %d)", cp.ContainerPort, o.Ref(), cp.HostPort)
+					}
 				}
 			}
 		}
@@ -69,7 +78,7 @@ func servicePortsOf(s *snapshot.Snapshot, o *snapshot.Object) gatewayServicePort
 			}
 		}
 	}
-	if len(out.services) == 0 && out.unknown == "" {
+	if len(out.services) == 0 && hostPorts == 0 && out.unknown == "" {
 		out.unknown = "no Service in namespace " + o.Key.Namespace + " selects " + o.Ref()
 	}
 	return out
@@ -104,8 +113,9 @@ var GatewayPortNotOnService = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
 		cache := map[string]gatewayServicePorts{}
+		scoped, _ := gatewayScope(p.Snapshot)
 		for _, g := range r.Gateways() {
-			_, objs, _ := gatewayWorkloads(r, g)
+			_, objs, _ := selectGatewayWorkloads(r, g, scoped)
 			// One workload per namespace and label set stands for the rest.
 			seen := map[string]bool{}
 			for _, o := range objs {
@@ -150,7 +160,7 @@ var GatewayPortNotOnService = &analysis.Analyzer{
 							fmt.Sprintf("servers[%d].port: %d %s", si, n, s.GetPort().GetProtocol()),
 							fmt.Sprintf("Services selecting %s: %s; ports and target ports: %s", o.Ref(), strings.Join(svcNames, ", "), gsp.list()),
 						},
-						Remedy:  fmt.Sprintf("Set the server port to a port of the gateway Service (e.g. one of %s; istiod maps a Service port to its targetPort), or add port %d to the Service %s.", gsp.list(), n, svcNames[0]),
+						Remedy:  portRemedy(gsp, n, svcNames),
 						Related: rel,
 						Key:     fmt.Sprintf("servers[%d]@%s", si, o.Key.Namespace),
 					})
@@ -159,4 +169,11 @@ var GatewayPortNotOnService = &analysis.Analyzer{
 		}
 		return nil
 	},
+}
+
+func portRemedy(gsp gatewayServicePorts, n uint32, svcNames []string) string {
+	if len(svcNames) == 0 {
+		return fmt.Sprintf("Set the server port to a port the gateway pods expose (one of %s), or add a hostPort or a Service for port %d.", gsp.list(), n)
+	}
+	return fmt.Sprintf("Set the server port to a port of the gateway Service (e.g. one of %s; istiod maps a Service port to its targetPort), or add port %d to the Service %s.", gsp.list(), n, svcNames[0])
 }

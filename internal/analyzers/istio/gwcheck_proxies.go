@@ -31,6 +31,9 @@ type gatewayProxy struct {
 // Describe names the proxy for messages.
 func (gp *gatewayProxy) Describe() string {
 	if gp.Sample == nil {
+		if gp.Namespace != "" {
+			return "gateway pods labelled " + gp.Labels + " in namespace " + gp.Namespace + " (inferred from the selectors: the input holds no gateway pods)"
+		}
 		return "gateway pods labelled " + gp.Labels + " (inferred from the selectors: the input holds no gateway pods)"
 	}
 	return "gateway proxy " + gp.Sample.Ref()
@@ -46,16 +49,19 @@ var gatewayProxiesFact = &analysis.Fact{
 	Reads:    gatewayWorkloadReads,
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) (any, error) {
-		return gatewayProxies(p.ResultOf(RegistryFact).(*Registry)), nil
+		scoped, _ := gatewayScope(p.Snapshot)
+		return gatewayProxies(p.ResultOf(RegistryFact).(*Registry), scoped), nil
 	},
 }
 
-func gatewayProxies(r *Registry) []*gatewayProxy {
+// With scoped (PILOT_SCOPE_GATEWAY_TO_NAMESPACE), a Gateway applies only to
+// gateway pods of its own namespace.
+func gatewayProxies(r *Registry, scoped bool) []*gatewayProxy {
 	groups := map[string]*gatewayProxy{}
 	var order []string
 	var inferred []*Gateway
 	for _, g := range r.Gateways() {
-		_, objs, known := gatewayWorkloads(r, g)
+		_, objs, known := selectGatewayWorkloads(r, g, scoped)
 		if len(objs) == 0 {
 			if !known {
 				inferred = append(inferred, g)
@@ -84,9 +90,16 @@ func gatewayProxies(r *Registry) []*gatewayProxy {
 	}
 	// Without pods, a proxy carrying exactly a Gateway's selector labels is
 	// served by every Gateway whose selector is a subset of them.
+	// Scoped, only Gateways of one namespace share a proxy.
+	scope := func(g *Gateway) string {
+		if scoped {
+			return g.Object.Key.Namespace + "\x00"
+		}
+		return ""
+	}
 	bySelector := map[string][]*Gateway{}
 	for _, g := range inferred {
-		k := labelsText(g.Spec.GetSelector())
+		k := scope(g) + labelsText(g.Spec.GetSelector())
 		bySelector[k] = append(bySelector[k], g)
 	}
 	var sels []string
@@ -95,20 +108,25 @@ func gatewayProxies(r *Registry) []*gatewayProxy {
 	}
 	sort.Strings(sels)
 	for _, k := range sels {
-		sel := bySelector[k][0].Spec.GetSelector()
-		gp := &gatewayProxy{Labels: k}
+		first := bySelector[k][0]
+		sel := first.Spec.GetSelector()
+		gp := &gatewayProxy{Labels: labelsText(sel)}
+		if scoped {
+			gp.Namespace = first.Object.Key.Namespace
+		}
 		for _, sub := range labelSubsets(sel) {
-			gp.Gateways = append(gp.Gateways, bySelector[labelsText(sub)]...)
+			gp.Gateways = append(gp.Gateways, bySelector[scope(first)+labelsText(sub)]...)
 		}
 		groups["\x00sel\x00"+k] = gp
 		order = append(order, "\x00sel\x00"+k)
 	}
-	// Drop groups with the same Gateways as an earlier one.
+	// Drop groups with the same Gateways as an earlier one (a single Gateway
+	// stays: its own servers can conflict).
 	var out []*gatewayProxy
 	same := map[string]bool{}
 	for _, k := range order {
 		gp := groups[k]
-		if len(gp.Gateways) < 2 {
+		if len(gp.Gateways) == 0 {
 			continue
 		}
 		sort.SliceStable(gp.Gateways, func(i, j int) bool { return olderFirst(gp.Gateways[i].Object, gp.Gateways[j].Object) })

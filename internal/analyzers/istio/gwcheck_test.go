@@ -1,8 +1,13 @@
 package istio
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
@@ -94,6 +99,78 @@ func TestGatewayFamilySeverities(t *testing.T) {
 		sort.Slice(got[k], func(i, j int) bool { return got[k][i] < got[k][j] })
 		if !reflect.DeepEqual(got[k], want) {
 			t.Errorf("%s: severities %v, want %v", k, got[k], want)
+		}
+	}
+}
+
+// TestSharedCertificateBounded: a certificate shared by many Gateways gives
+// one MD215 finding of bounded size (it used to give one finding per server,
+// each listing every other server).
+func TestSharedCertificateBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  template:
+    metadata: {labels: {istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, image: "docker.io/istio/proxyv2:1.24.2"}]}
+`)
+	const n = 400
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: team-%d, namespace: team-%d}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [team-%d.example.com]
+    tls: {mode: SIMPLE, credentialName: wildcard-example-com}
+`, i, i, i)
+	}
+	file := filepath.Join(t.TempDir(), "many.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := analysis.Run(context.Background(), analysistest.Load(t, file), analysis.RunConfig{Analyzers: []*analysis.Analyzer{GatewayDuplicateCertificate}})
+	if len(res.Findings) != 1 {
+		t.Fatalf("%d MD215 findings, want 1", len(res.Findings))
+	}
+	f := res.Findings[0]
+	if len(f.Evidence) > certLimit+2 || len(f.Related) > certLimit || len(f.Message) > 2000 {
+		t.Errorf("finding not bounded: %d evidence lines, %d related, %d message bytes", len(f.Evidence), len(f.Related), len(f.Message))
+	}
+	if !strings.Contains(f.Message, fmt.Sprintf("%d HTTPS servers", n)) || !strings.Contains(f.Message, fmt.Sprintf("and %d more", n-certLimit)) {
+		t.Errorf("message lacks the count: %s", f.Message)
+	}
+}
+
+func TestSANCoversAndHostCover(t *testing.T) {
+	for _, c := range []struct {
+		san, host string
+		want      bool
+	}{
+		{"*.example.com", "b.example.com", true},
+		{"*.example.com", "a.b.example.com", false},
+		{"*.example.com", "example.com", false},
+		{"*.example.com", "*.example.com", true},
+		{"b.example.com", "b.example.com", true},
+		{"b.example.com", "c.example.com", false},
+	} {
+		if got := sanCovers(c.san, c.host); got != c.want {
+			t.Errorf("sanCovers(%q, %q) = %v", c.san, c.host, got)
+		}
+	}
+	hc := hostCover{}
+	hc.add("ns/a.example.com", serverRef{si: 1})
+	hc.add("*.shop.example.com", serverRef{si: 2})
+	for h, want := range map[string]int{"a.example.com": 1, "x.shop.example.com": 2, "y.z.shop.example.com": 2, "b.example.com": -1} {
+		ref, _, ok := hc.lookup(h)
+		if got := map[bool]int{true: ref.si, false: -1}[ok]; got != want {
+			t.Errorf("hostCover.lookup(%q) = %d, want %d", h, got, want)
 		}
 	}
 }
