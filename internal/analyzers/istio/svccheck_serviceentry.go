@@ -622,6 +622,33 @@ func clientText(c string) string {
 	return "clients in namespace " + c
 }
 
+// anySEPort tells whether some ServiceEntry has a port that ok accepts.
+func anySEPort(s *snapshot.Snapshot, ok func(*netv1alpha3.ServicePort) bool) bool {
+	for _, o := range s.List(snapshot.KindServiceEntry) {
+		if se, isSE := o.Typed.(*networkingv1.ServiceEntry); isSE {
+			for _, sp := range se.Spec.GetPorts() {
+				if ok(sp) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// anyOrigination tells whether some DestinationRule originates TLS
+// (SIMPLE or MUTUAL) outside subsets.
+func anyOrigination(r *Registry) bool {
+	for _, d := range r.ruleByObject {
+		for _, ct := range clientTLSSettings(d.Spec) {
+			if m := ct.tls.GetMode(); ct.subset == "" && (m == netv1alpha3.ClientTLSSettings_SIMPLE || m == netv1alpha3.ClientTLSSettings_MUTUAL) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // entries returns the ServiceEntries in input order.
 func (t *seTLS) entries() []*Entry { return t.ses.order }
 
@@ -645,6 +672,9 @@ var SEHTTPOnTLSPort = &analysis.Analyzer{
 		r := p.ResultOf(RegistryFact).(*Registry)
 		alloc := meshAllocation(p.Snapshot, r.Mesh, p.ResultOf(facts.ComponentVersions).(*facts.Versions))
 		registryOnly := r.Mesh.Config.GetOutboundTrafficPolicy().GetMode() == meshv1alpha1.MeshConfig_OutboundTrafficPolicy_REGISTRY_ONLY
+		if !anySEPort(p.Snapshot, func(sp *netv1alpha3.ServicePort) bool { return sp.GetNumber() == 443 && seProtocol(sp).IsHTTP() }) {
+			return nil // spare building the client views
+		}
 		t := p.ResultOf(seTLSFact).(*seTLS)
 		for _, e := range t.entries() {
 			o := e.Object
@@ -772,6 +802,9 @@ var SEDoubleTLS = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
 		plain := routedPlain(r)
+		if !anySEPort(p.Snapshot, func(sp *netv1alpha3.ServicePort) bool { return seProtocol(sp).IsTLS() }) || !anyOrigination(r) {
+			return nil // spare building the client views
+		}
 		t := p.ResultOf(seTLSFact).(*seTLS)
 		for _, e := range t.entries() {
 			o := e.Object
