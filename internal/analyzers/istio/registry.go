@@ -55,7 +55,7 @@ type Registry struct {
 	entries      map[string][]*Entry
 	wildEntries  map[string][]*Entry // by the wildcard host itself
 	rules        map[string][]*DestRule
-	wildRules    []*DestRule
+	wildRules    map[string][]*DestRule // by the wildcard host itself
 	ruleByObject map[*snapshot.Object]*DestRule
 	gateways     map[string]*Gateway // "ns/name"
 }
@@ -88,6 +88,7 @@ func buildRegistry(s *snapshot.Snapshot, mesh *facts.Mesh) *Registry {
 		entries:      map[string][]*Entry{},
 		wildEntries:  map[string][]*Entry{},
 		rules:        map[string][]*DestRule{},
+		wildRules:    map[string][]*DestRule{},
 		ruleByObject: map[*snapshot.Object]*DestRule{},
 		gateways:     map[string]*Gateway{},
 	}
@@ -127,7 +128,7 @@ func buildRegistry(s *snapshot.Snapshot, mesh *facts.Mesh) *Registry {
 		d := &DestRule{Object: o, Spec: &dr.Spec, Host: FQDN(dr.Spec.GetHost(), o.Key.Namespace)}
 		r.ruleByObject[o] = d
 		if wildcarded(d.Host) {
-			r.wildRules = append(r.wildRules, d)
+			r.wildRules[d.Host] = append(r.wildRules[d.Host], d)
 		} else {
 			r.rules[d.Host] = append(r.rules[d.Host], d)
 		}
@@ -171,11 +172,10 @@ func (r *Registry) Entries(fqdn, from string) []*Entry {
 		}
 	}
 	add(r.entries[fqdn])
-	for h, es := range r.wildEntries {
-		if hostSubsetOf(fqdn, h) {
-			add(es)
-		}
-	}
+	eachWildcardCover(fqdn, func(w string) bool { // the wildcards covering fqdn, by lookup
+		add(r.wildEntries[w])
+		return true
+	})
 	return out
 }
 
@@ -263,11 +263,14 @@ func (r *Registry) DestinationRules(fqdn, from string) []*DestRule {
 			out = append(out, d)
 		}
 	}
-	for _, d := range r.wildRules {
-		if hostSubsetOf(fqdn, d.Host) && visibleTo(d.Spec.GetExportTo(), d.Object.Key.Namespace, from) {
-			out = append(out, d)
+	eachWildcardCover(fqdn, func(w string) bool { // the wildcards covering fqdn, by lookup
+		for _, d := range r.wildRules[w] {
+			if visibleTo(d.Spec.GetExportTo(), d.Object.Key.Namespace, from) {
+				out = append(out, d)
+			}
 		}
-	}
+		return true
+	})
 	return out
 }
 

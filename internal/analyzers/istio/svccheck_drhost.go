@@ -40,18 +40,24 @@ func hostSuffixes(s *snapshot.Snapshot) map[string]bool {
 }
 
 // wildcardKnown tells whether some ServiceEntry host overlaps the wildcard
-// w (= "*" + suffix): a host ending in the suffix, or a wildcard entry
-// whose own suffix ends w's suffix.
+// w (= "*" + suffix): a host ending in the suffix (or a more specific
+// wildcard), found in suffixes, or a wildcard entry covering w, found by
+// looking up each wildcard that covers w.
 func wildcardKnown(w string, suffixes map[string]bool, wildEntries map[string][]*Entry) bool {
 	if suffixes[w[1:]] {
 		return true
 	}
-	for h := range wildEntries {
-		if hostsMatch(w, h) {
-			return true
-		}
-	}
-	return false
+	return coveredByWildcard(w, wildEntries)
+}
+
+// coveredByWildcard tells whether a wildcard ServiceEntry host covers h.
+func coveredByWildcard(h string, wildEntries map[string][]*Entry) bool {
+	found := false
+	eachWildcardCover(h, func(w string) bool {
+		_, found = wildEntries[w]
+		return !found
+	})
+	return found
 }
 
 // DRHostUnknown is IST0174: a DestinationRule whose host no Service or
@@ -94,11 +100,7 @@ var DRHostUnknown = &analysis.Analyzer{
 				if len(r.services[dr.Host]) > 0 || len(r.entries[dr.Host]) > 0 {
 					continue
 				}
-				found := false
-				for h := range r.wildEntries {
-					found = found || hostSubsetOf(dr.Host, h)
-				}
-				if found {
+				if coveredByWildcard(dr.Host, r.wildEntries) {
 					continue
 				}
 				if _, ns, ok := ServiceOfHost(dr.Host); ok {

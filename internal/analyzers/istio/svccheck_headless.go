@@ -29,6 +29,7 @@ var HeadlessHTTPStrict = &analysis.Analyzer{
 	Requires: []*analysis.Fact{RegistryFact, PeerAuthFact},
 	Run: func(p *analysis.Pass) error {
 		pa := p.ResultOf(PeerAuthFact).(*PeerAuths)
+		var byWorkload map[*snapshot.Object][]servicedPort // built on first need
 		for _, o := range p.Snapshot.List(snapshot.KindService) {
 			svc, ok := o.Typed.(*corev1.Service)
 			if !ok || svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Selector) == 0 || skipService(o) {
@@ -70,6 +71,17 @@ var HeadlessHTTPStrict = &analysis.Analyzer{
 						f.Related = append(f.Related, analysis.RelatedOf(po, "PeerAuthentication in force"))
 					}
 					f.Related = append(f.Related, analysis.RelatedOf(b, "a backend of "+o.Ref()))
+					if byWorkload == nil {
+						byWorkload = servicePortsByWorkload(p.Snapshot, func(*snapshot.Object) bool { return true })
+					}
+					if other := httpPortOnContainerPort(byWorkload[b], o, spec, port); other != nil {
+						// Declaring TCP here would make the two Services
+						// disagree on the container port (MD233).
+						f.Remedy = fmt.Sprintf("If clients reach the pods by IP, leave this port's protocol undeclared (a name without a protocol prefix, e.g. %q, and no appProtocol): sidecars build per-pod listeners with mTLS for sniffed headless ports too and still detect HTTP, and it stays consistent with %s %s, which declares container port %d HTTP — naming it tcp-… would make the two Services disagree on that port (MD233). Otherwise make clients send the Service name (%s) as Host.",
+							portSuffix(sp.SP.Name), other.svc.Ref(), other.port.describe(), port, o.Key.Name+"."+o.Key.Namespace)
+						f.Related = append(f.Related, analysis.RelatedOf(other.svc, fmt.Sprintf("also targets container port %d, as HTTP", port)))
+						f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s also targets container port %d of %s, as %s", other.svc.Ref(), other.port.describe(), port, b.Ref(), other.port.Proto))
+					}
 					p.Report(f)
 					break // one backend proves it for this port
 				}
@@ -77,6 +89,17 @@ var HeadlessHTTPStrict = &analysis.Analyzer{
 		}
 		return nil
 	},
+}
+
+// httpPortOnContainerPort finds another Service's HTTP port that reaches
+// the same container port of a backend.
+func httpPortOnContainerPort(ports []servicedPort, self *snapshot.Object, spec *corev1.PodSpec, cp int32) *servicedPort {
+	for i, sp := range ports {
+		if sp.svc != self && sp.port.Proto.IsHTTP() && containerPort(spec, sp.port.SP) == cp {
+			return &ports[i]
+		}
+	}
+	return nil
 }
 
 // portSuffix is what follows the protocol prefix of a port name, or the

@@ -53,6 +53,33 @@ type servicedPort struct {
 	port svcPort
 }
 
+// servicePortsByWorkload indexes the proxied ports of every Service with a
+// selector by the workloads and pods it selects (those keep accepts).
+func servicePortsByWorkload(s *snapshot.Snapshot, keep func(*snapshot.Object) bool) map[*snapshot.Object][]servicedPort {
+	byWorkload := map[*snapshot.Object][]servicedPort{}
+	for _, o := range s.List(snapshot.KindService) {
+		svc, ok := o.Typed.(*corev1.Service)
+		if !ok || len(svc.Spec.Selector) == 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		var targets []*snapshot.Object
+		targets = append(targets, s.SelectWorkloads(o.Key.Namespace, sel)...)
+		targets = append(targets, s.SelectPods(o.Key.Namespace, sel)...)
+		for _, w := range targets {
+			if !keep(w) {
+				continue
+			}
+			for _, sp := range servicePorts(svc) {
+				if sp.proxied() {
+					byWorkload[w] = append(byWorkload[w], servicedPort{svc: o, port: sp})
+				}
+			}
+		}
+	}
+	return byWorkload
+}
+
 // MultiServiceProtocolConflict covers IST0116/IST0137: Services selecting
 // the same sidecar workload disagree on a container port's protocol.
 var MultiServiceProtocolConflict = &analysis.Analyzer{
@@ -73,27 +100,7 @@ var MultiServiceProtocolConflict = &analysis.Analyzer{
 		own := p.ResultOf(workload.OwnershipFact).(*workload.Ownership)
 		// Index: workload → the Service ports that reach it. Each Service
 		// selects through the label index, so the cost is the matches.
-		byWorkload := map[*snapshot.Object][]servicedPort{}
-		for _, o := range s.List(snapshot.KindService) {
-			svc, ok := o.Typed.(*corev1.Service)
-			if !ok || len(svc.Spec.Selector) == 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
-				continue
-			}
-			sel := labels.SelectorFromSet(svc.Spec.Selector)
-			var targets []*snapshot.Object
-			targets = append(targets, s.SelectWorkloads(o.Key.Namespace, sel)...)
-			targets = append(targets, s.SelectPods(o.Key.Namespace, sel)...)
-			for _, w := range targets {
-				if own.Controller(w) != nil {
-					continue // judged on its controller
-				}
-				for _, sp := range servicePorts(svc) {
-					if sp.proxied() {
-						byWorkload[w] = append(byWorkload[w], servicedPort{svc: o, port: sp})
-					}
-				}
-			}
-		}
+		byWorkload := servicePortsByWorkload(s, func(w *snapshot.Object) bool { return own.Controller(w) == nil })
 		for _, w := range topLevelWorkloads(s, own) {
 			ports := byWorkload[w]
 			if len(ports) < 2 {
@@ -134,7 +141,12 @@ func reportPortConflict(p *analysis.Pass, w *snapshot.Object, m Membership, cp i
 		c := inboundClass(sp.port.Proto)
 		classes[c] = append(classes[c], fmt.Sprintf("%s %s → %s", sp.svc.Ref(), sp.port.describe(), sp.port.Proto))
 	}
-	if len(classes) < 2 {
+	// HTTP and sniffed agree in effect: sniffing detects the HTTP. Only a
+	// TCP port against HTTP (or, less surely, against sniffing) conflicts.
+	_, tcp := classes["TCP"]
+	_, http := classes["HTTP"]
+	_, sniffed := classes["sniffed"]
+	if !tcp || !http && !sniffed {
 		return
 	}
 	var names []string
@@ -149,12 +161,17 @@ func reportPortConflict(p *analysis.Pass, w *snapshot.Object, m Membership, cp i
 	evidence = append(evidence, fmt.Sprintf("%s has a sidecar (%s)", w.Ref(), m.Why))
 	f := analysis.Finding{
 		Subject: w.Key,
-		Message: fmt.Sprintf("Services selecting %s give its container port %d different protocols (%s): a sidecar builds one inbound listener per container port with a single protocol (istiod keeps one and reports a listener conflict), so traffic arriving through the other Service(s) is handled with the wrong protocol — non-HTTP traffic on an HTTP listener fails, HTTP on a TCP listener loses routing, retries and L7 policy.",
+		Message: fmt.Sprintf("Services selecting %s give its container port %d different protocols (%s): a sidecar builds one inbound filter chain per container port with a single protocol — istiod keeps the oldest Service's and reports a listener conflict — so traffic arriving through the other Service(s) is handled with the wrong protocol: non-HTTP traffic on an HTTP chain fails, HTTP on a TCP chain loses routing, retries and L7 policy.",
 			w.Ref(), cp, strings.Join(names, ", ")),
 		Evidence: evidence,
-		Remedy:   fmt.Sprintf("Give every Service port that targets container port %d the same protocol (port name prefix or appProtocol), or point the Services at different container ports.", cp),
+		Remedy:   fmt.Sprintf("Give every Service port that targets container port %d the same protocol (port name prefix or appProtocol) — or leave it undeclared on the Service that should not force TCP (sniffing still detects HTTP) — or point the Services at different container ports.", cp),
 		Related:  []analysis.Related{analysis.RelatedOf(w, "the workload both Services select")},
 		Key:      fmt.Sprintf("targetPort/%d", cp),
+	}
+	if !http {
+		f.Severity = analysis.Info
+		f.Message = fmt.Sprintf("Services selecting %s disagree on container port %d: one declares TCP, another leaves the protocol to sniffing. A sidecar builds one inbound filter chain per container port — istiod keeps the oldest Service's protocol — so if TCP is kept, HTTP arriving through the sniffed Service is handled as opaque TCP (no L7 policy, routing or HTTP metrics at the server); if sniffing is kept, a protocol whose server speaks first stalls.",
+			w.Ref(), cp)
 	}
 	seen := map[*snapshot.Object]bool{}
 	for _, sp := range ports {

@@ -8,8 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/kb"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/version"
 )
 
 var serviceInput = analysis.Kinds(snapshot.KindService)
@@ -107,10 +109,36 @@ var serverFirstNames = map[string]string{
 	"nats": "NATS", "vnc": "VNC (RFB)", "rfb": "VNC (RFB)", "mariadb": "MySQL (MariaDB)",
 }
 
+// implicitTLSPorts are the well-known ports of the TLS-wrapped variants
+// (SMTPS/submissions, FTPS, IMAPS, POP3S): the client sends a TLS
+// ClientHello first, so sniffing does not stall.
+var implicitTLSPorts = map[int32]bool{465: true, 990: true, 993: true, 995: true}
+
+// implicitTLSNames are name tokens that say the port is TLS-wrapped.
+var implicitTLSNames = map[string]bool{"imaps": true, "pop3s": true, "smtps": true, "ftps": true, "submissions": true}
+
+// implicitTLS tells whether the port probably carries a protocol wrapped
+// in TLS from the first byte, by its name or (target) port.
+func (p svcPort) implicitTLS() bool {
+	names := []string{p.SP.Name}
+	if p.SP.AppProtocol != nil {
+		names = append(names, *p.SP.AppProtocol)
+	}
+	for _, n := range names {
+		for _, tok := range strings.FieldsFunc(strings.ToLower(n), func(r rune) bool { return r == '-' || r == '_' || r == '.' || r == '/' }) {
+			if implicitTLSNames[tok] || strings.Contains(tok, "tls") || strings.Contains(tok, "ssl") {
+				return true
+			}
+		}
+	}
+	return implicitTLSPorts[p.SP.Port] || implicitTLSPorts[int32(p.SP.TargetPort.IntValue())]
+}
+
 // serverFirst tells which server-first protocol a sniffed port probably
-// carries, and why we think so.
+// carries, and why we think so. Ports that are probably TLS-wrapped are
+// not server-first: the TLS client speaks first.
 func (p svcPort) serverFirst() (proto, why string, ok bool) {
-	if p.Proto != kb.ProtoUnsupported || !p.proxied() {
+	if p.Proto != kb.ProtoUnsupported || !p.proxied() || p.implicitTLS() {
 		return "", "", false
 	}
 	name := p.SP.Name
@@ -136,6 +164,19 @@ func (p svcPort) serverFirst() (proto, why string, ok bool) {
 	return "", "", false
 }
 
+// detectionStall says how long a sniffed connection whose server speaks
+// first waits: until meshConfig.protocolDetectionTimeout, which current
+// Istio leaves unset (no timeout).
+func detectionStall(r *Registry) string {
+	if d := r.Mesh.Config.GetProtocolDetectionTimeout(); d != nil {
+		if d.AsDuration() == 0 {
+			return "until the client gives up (meshConfig.protocolDetectionTimeout: 0s, no detection timeout)"
+		}
+		return fmt.Sprintf("for meshConfig.protocolDetectionTimeout (%s) on every connection before the proxy falls back to TCP", d.AsDuration())
+	}
+	return "until the client gives up (meshConfig.protocolDetectionTimeout is unset: current Istio has no detection timeout)"
+}
+
 // serviceReads: the registry's Service fields plus spec.externalName.
 var serviceReads = map[schema.GroupKind][]string{snapshot.KindService: {"spec.externalName"}}
 
@@ -150,6 +191,7 @@ var ServicePortProtocolUnknown = &analysis.Analyzer{
 	Reads:    reads(serviceReads),
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
+		stall := detectionStall(p.ResultOf(RegistryFact).(*Registry))
 		for _, o := range p.Snapshot.List(snapshot.KindService) {
 			svc, ok := o.Typed.(*corev1.Service)
 			if !ok || skipService(o) || svc.Spec.Type == corev1.ServiceTypeExternalName {
@@ -164,8 +206,8 @@ var ServicePortProtocolUnknown = &analysis.Analyzer{
 				}
 				p.Report(analysis.Finding{
 					Subject: o.Key,
-					Message: fmt.Sprintf("%s %s declares no protocol Istio recognises: sidecars sniff the first bytes of each connection, route HTTP/1.1 and HTTP/2 as HTTP and everything else as opaque TCP, so HTTP routing, retries and metrics depend on detection, and a protocol that is neither (or whose server speaks first) is treated as TCP.",
-						o.Ref(), sp.describe()),
+					Message: fmt.Sprintf("%s %s declares no protocol Istio recognises: sidecars sniff the first bytes the client sends, route HTTP/1.1 and HTTP/2 as HTTP and everything else (TLS included) as opaque TCP, so HTTP routing, retries and metrics depend on detection; a protocol whose server speaks first stalls, because the sidecar waits for client bytes that never come — %s (see MD232).",
+						o.Ref(), sp.describe(), stall),
 					Locations: []analysis.Location{analysis.LocationOf(o, sp.protocolField())},
 					Evidence:  []string{fmt.Sprintf("spec.ports[%d]: %s, targetPort %s → protocol %s (sniffed)", sp.Index, sp.describe(), sp.targetText(), sp.Proto)},
 					Remedy:    "Declare the protocol: name the port <protocol>[-<suffix>] (http-web, grpc-api, tcp-db, tls-...) or set appProtocol (http, http2, grpc, tcp, tls, kubernetes.io/h2c).",
@@ -177,41 +219,100 @@ var ServicePortProtocolUnknown = &analysis.Analyzer{
 	},
 }
 
+// ExternalName Services became aliases of their target in Istio 1.21
+// (ENABLE_EXTERNAL_NAME_ALIAS, opt-in from 1.20, default on from 1.21, the
+// flag removed in 1.24): alias Services get no listeners of their own.
+const externalNameAliasEnv = "ENABLE_EXTERNAL_NAME_ALIAS"
+
+var (
+	externalNameAliasFlag    = version.MustParse("1.20.0")
+	externalNameAliasDefault = version.MustParse("1.21.0")
+	externalNameAliasOnly    = version.MustParse("1.24.0")
+)
+
+// externalNameListeners tells whether an istiod builds listeners for
+// ExternalName Services (the pre-alias behaviour), and why; known is false
+// when neither its version nor the flag is in the input.
+func externalNameListeners(d istiodInfo) (listeners, known bool, why string) {
+	alias, set := d.envBool(externalNameAliasEnv)
+	switch {
+	case d.known && !d.version.AtLeast(externalNameAliasFlag):
+		return true, true, fmt.Sprintf("%s runs Istio %s: before 1.20 ExternalName Services get listeners of their own", d.obj.Ref(), d.version)
+	case d.known && d.version.AtLeast(externalNameAliasOnly):
+		return false, true, fmt.Sprintf("%s runs Istio %s: ExternalName Services are always aliases from 1.24", d.obj.Ref(), d.version)
+	case set:
+		return !alias, true, fmt.Sprintf("%s env %s=%q", d.obj.Ref(), externalNameAliasEnv, d.env[externalNameAliasEnv])
+	case d.known:
+		old := !d.version.AtLeast(externalNameAliasDefault)
+		return old, true, fmt.Sprintf("%s runs Istio %s: %s defaults to %v", d.obj.Ref(), d.version, externalNameAliasEnv, !old)
+	}
+	return false, false, ""
+}
+
 // ExternalNamePortCatchAll is IST0150: an ExternalName Service port that
-// sidecars match on every address.
+// sidecars match on every address (before ExternalName aliases).
 var ExternalNamePortCatchAll = &analysis.Analyzer{
 	Code:     "MD231",
 	Name:     "externalname-port-catch-all",
 	Severity: analysis.Warning,
-	Summary:  "An ExternalName Service port is TCP or undeclared: with no cluster IP to match, sidecars send every connection on that port to unknown addresses to the external name.",
+	Summary:  "An ExternalName Service port is TCP or undeclared and istiod predates ExternalName aliases (before 1.21, or ENABLE_EXTERNAL_NAME_ALIAS=false): with no cluster IP to match, sidecars send every connection on that port to unknown addresses to the external name.",
 	Doc:      doc("MD231"),
 	Inputs:   []analysis.Input{serviceInput},
-	Reads:    reads(serviceReads),
-	Requires: []*analysis.Fact{RegistryFact},
+	Reads: reads(serviceReads, map[schema.GroupKind][]string{
+		snapshot.KindDeployment: {"spec.template.spec.containers.name", "spec.template.spec.containers.image", "spec.template.spec.containers.env"},
+	}),
+	Requires: []*analysis.Fact{RegistryFact, facts.ComponentVersions},
 	Run: func(p *analysis.Pass) error {
+		// Which istiod behaviour applies: any istiod that builds listeners
+		// for ExternalName Services makes the check apply to its proxies.
+		var why []string
+		ds := istiods(p.Snapshot, p.ResultOf(facts.ComponentVersions).(*facts.Versions))
+		listeners, unknown := false, len(ds) == 0
+		for _, d := range ds {
+			l, known, w := externalNameListeners(d)
+			switch {
+			case !known:
+				unknown = true
+			case l:
+				listeners = true
+				why = append(why, w)
+			}
+		}
 		for _, o := range p.Snapshot.List(snapshot.KindService) {
 			svc, ok := o.Typed.(*corev1.Service)
 			if !ok || skipService(o) || svc.Spec.Type != corev1.ServiceTypeExternalName {
 				continue
 			}
+			var ports []svcPort
 			for _, sp := range servicePorts(svc) {
-				if !sp.proxied() || sp.Proto.IsHTTP() || sp.Proto.IsTLS() {
-					continue // HTTP is routed by Host, TLS by SNI
+				if sp.proxied() && !sp.Proto.IsHTTP() && !sp.Proto.IsTLS() {
+					ports = append(ports, sp) // HTTP is routed by Host, TLS by SNI
 				}
+			}
+			if len(ports) == 0 {
+				continue
+			}
+			if !listeners {
+				if unknown {
+					p.NotChecked("ports of %s: from Istio 1.21 ExternalName Services are aliases without listeners of their own, and the input lacks istiod's version (or %s)", o.Ref(), externalNameAliasEnv)
+				}
+				continue
+			}
+			for _, sp := range ports {
 				how := "opaque TCP"
 				if sp.Proto == kb.ProtoUnsupported {
 					how = "sniffed (non-HTTP traffic falls through to TCP)"
 				}
 				p.Report(analysis.Finding{
 					Subject: o.Key,
-					Message: fmt.Sprintf("%s %s is %s. As an ExternalName Service it has no cluster IP, so sidecars listen on 0.0.0.0:%d for it and forward every TCP connection on port %d to an address no other Service claims to %s — traffic meant for other hosts on that port reaches the wrong server.",
-						o.Ref(), sp.describe(), how, sp.SP.Port, sp.SP.Port, svc.Spec.ExternalName),
+					Message: fmt.Sprintf("%s %s is %s, and istiod treats ExternalName Services as services of their own rather than aliases (%s). With no cluster IP, sidecars listen on 0.0.0.0:%d for it and forward every TCP connection on port %d to an address no other Service claims to %s — traffic meant for other hosts on that port reaches the wrong server.",
+						o.Ref(), sp.describe(), how, strings.Join(why, "; "), sp.SP.Port, sp.SP.Port, svc.Spec.ExternalName),
 					Locations: []analysis.Location{analysis.LocationOf(o, sp.protocolField())},
-					Evidence: []string{
+					Evidence: append([]string{
 						fmt.Sprintf("spec.type: ExternalName (externalName %s)", svc.Spec.ExternalName),
 						fmt.Sprintf("spec.ports[%d]: %s → protocol %s", sp.Index, sp.describe(), sp.Proto),
-					},
-					Remedy: "Declare the port as http-<suffix> or https-/tls-<suffix> (Host or SNI routing) if that is what it carries; for plain TCP use a ServiceEntry with addresses (or a dedicated port) instead of an ExternalName Service.",
+					}, why...),
+					Remedy: "Declare the port as http-<suffix> or https-/tls-<suffix> (Host or SNI routing) if that is what it carries; for plain TCP use a ServiceEntry with addresses (or a dedicated port) instead of an ExternalName Service, or upgrade istiod to 1.21+ (or leave ENABLE_EXTERNAL_NAME_ALIAS on), where ExternalName Services are aliases.",
 					Key:    fmt.Sprintf("port/%d", sp.SP.Port),
 				})
 			}
@@ -231,15 +332,7 @@ var ServerFirstSniffed = &analysis.Analyzer{
 	Reads:    reads(serviceReads),
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) error {
-		r := p.ResultOf(RegistryFact).(*Registry)
-		timeout := "until the client gives up (meshConfig.protocolDetectionTimeout is unset: current Istio has no detection timeout)"
-		if d := r.Mesh.Config.GetProtocolDetectionTimeout(); d != nil {
-			if d.AsDuration() == 0 {
-				timeout = "until the client gives up (meshConfig.protocolDetectionTimeout: 0s, no detection timeout)"
-			} else {
-				timeout = fmt.Sprintf("for meshConfig.protocolDetectionTimeout (%s) on every connection before the proxy falls back to TCP", d.AsDuration())
-			}
-		}
+		timeout := detectionStall(p.ResultOf(RegistryFact).(*Registry))
 		for _, o := range p.Snapshot.List(snapshot.KindService) {
 			svc, ok := o.Typed.(*corev1.Service)
 			if !ok || skipService(o) {
