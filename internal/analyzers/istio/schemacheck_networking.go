@@ -513,9 +513,8 @@ func validateServiceEntryObj(s issueSink) {
 		if len(sp.GetEndpoints()) != 0 {
 			s.err(spec.Child("endpoints"), "none-endpoints", up, "resolution NONE takes no endpoints", fmt.Sprintf("%d endpoints", len(sp.GetEndpoints())), "Use resolution STATIC (or DNS) with endpoints, or remove the endpoints.")
 		}
-		if sp.GetWorkloadSelector() != nil {
-			s.warn(spec.Child("workloadSelector"), "selector-resolution", up, "workloadSelector has no effect with resolution NONE", "resolution NONE", "Use resolution STATIC to send traffic to the selected workloads.")
-		}
+		// No warning for workloadSelector with NONE: listener.go builds
+		// per-endpoint listeners from the selected workloads.
 	case netv1alpha3.ServiceEntry_STATIC:
 		for i, ep := range sp.GetEndpoints() {
 			at := spec.Child("endpoints", i)
