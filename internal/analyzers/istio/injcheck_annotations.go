@@ -11,7 +11,9 @@ import (
 	"istio.io/api/label"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
@@ -99,6 +101,81 @@ type annSite struct {
 	// controller's own metadata (to see a misplaced annotation repeated
 	// where it belongs).
 	TemplateLabels, TemplateAnn map[string]string
+	// PodToo: the object also passes Pod annotations on to the pods it
+	// creates (an Istio-class Gateway API Gateway).
+	PodToo bool
+	// Gateway: a gateway workload of Istio's charts or of the user; its
+	// annotations are checked by MD115 only.
+	Gateway bool
+}
+
+// Gateway API classes Istio implements (pilot/pkg/config/kube/gateway).
+var istioGatewayClasses = map[string]bool{"istio": true, "istio-waypoint": true, "istio-remote": true, "istio-east-west": true}
+
+// istioClassGateway tells whether a Gateway API Gateway is Istio's: a
+// built-in class, or a GatewayClass of the input with an istio.io
+// controller. Istio copies such a Gateway's annotations onto the
+// Deployment, pod template and Service it generates.
+func istioClassGateway(s *snapshot.Snapshot, o *snapshot.Object) bool {
+	u, ok := o.Typed.(*unstructured.Unstructured)
+	if !ok {
+		return false
+	}
+	class, _, _ := unstructured.NestedString(u.Object, "spec", "gatewayClassName")
+	if istioGatewayClasses[class] {
+		return true
+	}
+	if gc := s.Get(kindGatewayClass, "", class); gc != nil {
+		if cu, ok := gc.Typed.(*unstructured.Unstructured); ok {
+			ctrl, _, _ := unstructured.NestedString(cu.Object, "spec", "controllerName")
+			return strings.HasPrefix(ctrl, "istio.io/")
+		}
+	}
+	return false
+}
+
+// generatedByGateway tells whether Istio's gateway controller generated
+// the object from a Gateway API Gateway (its Deployment, Service,
+// ServiceAccount): its annotations are the Gateway's, judged there.
+func generatedByGateway(o *snapshot.Object) bool {
+	if _, ok := o.Labels["gateway.istio.io/managed"]; ok {
+		return true
+	}
+	if acc, err := meta.Accessor(o.Typed); err == nil {
+		for _, ref := range acc.GetOwnerReferences() {
+			if ref.Kind == "Gateway" && strings.HasPrefix(ref.APIVersion, gatewayAPIGroup+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// istioComponent tells whether labels and annotations (an object's own, or
+// its pod template's) mark a component of Istio's installation: istiod,
+// ztunnel, istio-cni or a gateway. Istio's charts set annotations there
+// (sidecar.istio.io/inject: "false" on istiod and the gateways) that users
+// neither wrote nor should change; gateway reports whether it is a gateway.
+func istioComponent(lbls, ann map[string]string) (component, gateway bool) {
+	app := lbls["app"]
+	if strings.Contains(ann["inject.istio.io/templates"], "gateway") {
+		return true, true
+	}
+	if v, ok := lbls["istio"]; ok {
+		return true, v != "pilot" && v != "istiod"
+	}
+	switch {
+	case app == "istiod" || app == "ztunnel" || app == "istio-cni-node" || lbls["k8s-app"] == "istio-cni-node":
+		return true, false
+	case strings.HasPrefix(app, "istio-") && strings.HasSuffix(app, "gateway"):
+		return true, true
+	case lbls["release"] == "istio":
+		return true, false
+	}
+	if _, ok := lbls["operator.istio.io/component"]; ok {
+		return true, false
+	}
+	return false, false
 }
 
 // annotationSites lists every checked annotation map of the input.
@@ -107,23 +184,38 @@ func annotationSites(s *snapshot.Snapshot) []annSite {
 	for _, k := range annotatedKinds {
 		gk, res := k.gk, k.res
 		for _, o := range s.List(gk) {
-			if ownedByPresent(s, o) {
-				continue // its controller declares (and is reported for) the same metadata
+			if ownedByPresent(s, o) || generatedByGateway(o) {
+				continue // its controller (or Gateway) declares, and is reported for, the same metadata
 			}
+			comp, gw := istioComponent(o.Labels, o.Annotations)
 			site := annSite{Obj: o, Ann: o.Annotations, At: snapshot.P("metadata", "annotations"), Resource: res, Kind: gk.Kind}
-			if _, at, tl, ok := snapshot.PodSpecOf(o); ok && gk != snapshot.KindPod {
-				tmpl := at[:len(at)-1] // .../template
+			if _, at, tl, ok := snapshot.PodSpecOf(o); ok {
 				ta := snapshot.PodAnnotationsOf(o)
-				site.TemplateLabels, site.TemplateAnn = tl, ta
-				out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true})
+				if c, g := istioComponent(tl, ta); c {
+					comp, gw = true, gw || g
+				}
+				if gk != snapshot.KindPod {
+					tmpl := at[:len(at)-1] // .../template
+					site.TemplateLabels, site.TemplateAnn = tl, ta
+					if !comp || gw {
+						out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true, Gateway: gw})
+					}
+				}
 			}
+			if comp && !gw {
+				continue // istiod, ztunnel, istio-cni: the chart's metadata
+			}
+			site.Gateway = gw
+			site.PodToo = gk == snapshot.KindK8sGateway && istioClassGateway(s, o)
 			out = append(out, site)
 		}
 	}
 	return out
 }
 
-var annReads = templateReads("metadata.labels", "metadata.annotations")
+var annReads = mergeReads(templateReads("metadata.labels", "metadata.annotations"), map[schema.GroupKind][]string{
+	snapshot.KindK8sGateway: {"spec.gatewayClassName"}, kindGatewayClass: {"spec.controllerName"},
+})
 
 // annFinding is the shared shape of the annotation findings.
 func annFinding(site annSite, key string) analysis.Finding {
@@ -143,8 +235,12 @@ func where(site annSite) string {
 
 // forEachIstioAnnotation calls fn for every Istio-domain annotation, in key
 // order per site.
-func forEachIstioAnnotation(s *snapshot.Snapshot, fn func(site annSite, key, value string)) {
+// Gateway workloads are left out unless gateways is set.
+func forEachIstioAnnotation(s *snapshot.Snapshot, gateways bool, fn func(site annSite, key, value string)) {
 	for _, site := range annotationSites(s) {
+		if site.Gateway && !gateways {
+			continue
+		}
 		for _, k := range sortedKeys(site.Ann) {
 			if istioAnnotationName(k) {
 				fn(site, k, site.Ann[k])
@@ -186,7 +282,7 @@ var AnnotationMisplaced = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil {
 				return
@@ -194,6 +290,9 @@ var AnnotationMisplaced = &analysis.Analyzer{
 			bad, kinds := misplaced(def, site.Resource)
 			if !bad {
 				return
+			}
+			if podBad, _ := misplaced(def, "Pod"); site.PodToo && !podBad {
+				return // Istio copies it onto the Gateway's pods
 			}
 			if _, ok := site.TemplateAnn[key]; ok {
 				return // repeated where it belongs: redundant, not ineffective
@@ -228,7 +327,7 @@ var AnnotationUnknown = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			if annCatalogue[key] != nil {
 				return
 			}
@@ -379,7 +478,7 @@ var AnnotationInvalid = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
-		forEachIstioAnnotation(s, func(site annSite, key, value string) {
+		forEachIstioAnnotation(s, true, func(site annSite, key, value string) {
 			check := annotationValidators[key]
 			if check == nil || site.Resource != "Pod" {
 				return
@@ -425,7 +524,7 @@ var AnnotationDeprecated = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil || !def.Deprecated {
 				return
@@ -433,11 +532,12 @@ var AnnotationDeprecated = &analysis.Analyzer{
 			if bad, _ := misplaced(def, site.Resource); bad {
 				return // MD113 says it has no effect at all
 			}
-			if key == InjectLabel {
-				if _, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok {
-					if _, has := pl[InjectLabel]; has {
-						return // the label is there too: kept for old tooling
-					}
+			if _, has := site.Obj.Labels[key]; has && !site.Template {
+				return // the label form is set too: kept for old tooling
+			}
+			if _, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && (site.Template || site.Obj.Key.GroupKind() == snapshot.KindPod) {
+				if _, has := pl[key]; has {
+					return // the label form is set too: kept for old tooling
 				}
 			}
 			hint := deprecatedHints[key]
