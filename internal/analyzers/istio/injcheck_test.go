@@ -137,3 +137,36 @@ func TestIstioConditionsDecoded(t *testing.T) {
 		t.Fatalf("conditions of %s: %+v", o.Ref(), cs)
 	}
 }
+
+func TestInjectorPolicy(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/injcheck_policy_positive.yaml")
+	pol, ok := parseInjectorPolicy(snap.Get(snapshot.KindConfigMap, "istio-system", "istio-sidecar-injector"))
+	if !ok || pol.Policy != "disabled" || len(pol.Always) != 1 || len(pol.Never) != 0 {
+		t.Fatalf("parseInjectorPolicy: %+v, %v", pol, ok)
+	}
+	for _, c := range []struct {
+		labels map[string]string
+		value  string
+		set    bool
+		inject bool
+	}{
+		{nil, "", false, false},     // disabled: no opt-in
+		{nil, "", true, false},      // an empty value leaves it to the policy
+		{nil, "on", true, true},     // y/yes/true/on
+		{nil, "false", true, false}, // opt out
+		{map[string]string{"mesh.example.com/member": "true"}, "", false, true}, // alwaysInjectSelector
+		{map[string]string{"mesh.example.com/member": "true"}, "no", true, false},
+	} {
+		if got, why := pol.decide(c.labels, c.value, c.set); got != c.inject || why == "" {
+			t.Errorf("decide(%v, %q, %v) = %v (%s), want %v", c.labels, c.value, c.set, got, why, c.inject)
+		}
+	}
+	pol.Policy = "enabled"
+	if got, _ := pol.decide(nil, "", false); !got {
+		t.Error("policy enabled: a pod without a value is injected")
+	}
+	pol.Policy = ""
+	if got, _ := pol.decide(nil, "", false); got {
+		t.Error("an unknown policy injects nothing")
+	}
+}
