@@ -200,6 +200,28 @@ type injHook struct {
 	ns     labels.Selector
 	obj    labels.Selector
 	bad    bool // a selector that does not parse matches nothing
+	// deactivated: a webhook `istioctl tag` switched off by requiring the
+	// label istio.io/deactivated (the injecting one is then a revision tag's).
+	deactivated bool
+}
+
+// deactivatedLabel is the label `istioctl tag set default` makes the old
+// default webhooks require, so that they never match.
+const deactivatedLabel = "istio.io/deactivated"
+
+func requiresLabel(sel *metav1.LabelSelector, key string) bool {
+	if sel == nil {
+		return false
+	}
+	if _, ok := sel.MatchLabels[key]; ok {
+		return true
+	}
+	for _, e := range sel.MatchExpressions {
+		if e.Key == key && (e.Operator == metav1.LabelSelectorOpIn || e.Operator == metav1.LabelSelectorOpExists) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *injHook) Name() string { return h.Config.Key.Name + "/" + h.Hook.Name }
@@ -212,8 +234,10 @@ func (h *injHook) matches(nsLabels, podLabels map[string]string) bool {
 type Injection struct {
 	// Hooks are the Istio injection webhooks of the input's
 	// MutatingWebhookConfigurations; HooksKnown is false when the input
-	// has none (then the webhooks of Istio's charts are assumed: a partial
-	// export with only other webhooks is not taken as "no injector").
+	// has none, or only deactivated ones (then the webhooks of Istio's
+	// charts are assumed: a partial export with only other webhooks, or
+	// with the deactivated default webhooks but not the revision tag's
+	// that replaced them, is not taken as "no injector").
 	Hooks      []*injHook
 	HooksKnown bool
 	// Values are the injector ConfigMaps' values by revision ("" default).
@@ -269,10 +293,11 @@ var InjectionFact = &analysis.Fact{
 				h.ns, ok1 = labelSelectorOf(h.Hook.NamespaceSelector)
 				h.obj, ok2 = labelSelectorOf(h.Hook.ObjectSelector)
 				h.bad = !ok1 || !ok2
+				h.deactivated = requiresLabel(h.Hook.NamespaceSelector, deactivatedLabel) || requiresLabel(h.Hook.ObjectSelector, deactivatedLabel)
 				inj.Hooks = append(inj.Hooks, h)
+				inj.HooksKnown = inj.HooksKnown || !h.deactivated
 			}
 		}
-		inj.HooksKnown = len(inj.Hooks) > 0
 		for _, o := range s.List(snapshot.KindConfigMap) {
 			if o.Key.Name != injectorConfigMap && !strings.HasPrefix(o.Key.Name, injectorConfigMap+"-") {
 				continue

@@ -134,7 +134,7 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 				if d.Inject {
 					continue
 				}
-				source := "the webhooks of Istio's charts (the input has no Istio MutatingWebhookConfiguration)"
+				source := "the webhooks of Istio's charts (the input has no active Istio injection webhook)"
 				if inj.HooksKnown {
 					f.Severity = analysis.Error
 					source = "the MutatingWebhookConfigurations of the input"

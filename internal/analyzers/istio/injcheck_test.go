@@ -26,6 +26,7 @@ func TestInjcheckSeverities(t *testing.T) {
 		{"testdata/injcheck_crdversion_positive.yaml", "MD120", "CustomResourceDefinition/tlsroutes.gateway.networking.k8s.io " + `.metadata.annotations["gateway.networking.k8s.io/bundle-version"]`, analysis.Warning},
 		{"testdata/injcheck_pods_positive.yaml", "MD109", "Pod/gateways/ingress-7f9c-abcde .spec.containers[0].image", analysis.Error},
 		{"testdata/injcheck_pods_positive.yaml", "MD109", "Deployment/gateways/ingress .spec.template.spec.containers[0].image", analysis.Warning},
+		{"testdata/injcheck_deactivated_positive.yaml", "MD109", "Deployment/istio-ingress/istio-ingressgateway .spec.template.spec.containers[0].image", analysis.Warning},
 		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/cart " + `.spec.template.metadata.annotations["traffic.sidecar.istio.io/excludeOutboundIPRanges"]`, analysis.Error},
 		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/tools " + `.spec.template.metadata.annotations["sidecar.istio.io/interceptionMode"]`, analysis.Warning},
 		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[0].clientConfig.service.name", analysis.Error},
