@@ -33,6 +33,8 @@ func TestInjcheckSeverities(t *testing.T) {
 		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[1].clientConfig.service.name", analysis.Warning},
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[0].status", analysis.Error},
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[1].status", analysis.Warning},
+		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/public .status.conditions[1].status", analysis.Warning},
+		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/shop .status.listeners[0].conditions[2].status", analysis.Error},
 	} {
 		got := sev(c.file, c.code)
 		if s, ok := got[c.at]; !ok || s != c.want {
