@@ -10,7 +10,6 @@ import (
 	"istio.io/api/annotation"
 	"istio.io/api/label"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -491,7 +490,7 @@ var AnnotationInvalid = &analysis.Analyzer{
 			f.Evidence = []string{fmt.Sprintf("%s: %q: %v", key, value, err)}
 			f.Remedy = fmt.Sprintf("Fix the value of %s (%v).", key, err)
 			consequence := "if the pod is injected, the injector fails and the webhook rejects the pod"
-			if spec, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && !admittedPod(site.Obj) {
+			if spec, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && !podAdmitted(site.Obj) {
 				d := inj.Decide(s, site.Obj.Key.Namespace, pl, snapshot.PodAnnotationsOf(site.Obj), spec.HostNetwork)
 				switch {
 				case d.Known && d.Inject:
@@ -507,11 +506,6 @@ var AnnotationInvalid = &analysis.Analyzer{
 		})
 		return nil
 	},
-}
-
-func admittedPod(o *snapshot.Object) bool {
-	pod, ok := o.Typed.(*corev1.Pod)
-	return ok && (pod.UID != "" || !pod.CreationTimestamp.IsZero() || pod.Spec.NodeName != "")
 }
 
 // AnnotationDeprecated: a deprecated Istio annotation.

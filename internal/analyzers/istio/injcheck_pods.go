@@ -33,7 +33,7 @@ var PodMissingProxy = &analysis.Analyzer{
 			if injSystemNamespace(o.Key.Namespace) || HasProxy(&pod.Spec) || pod.Annotations[AmbientRedirection] == "enabled" {
 				continue
 			}
-			if !admittedPod(o) && pod.Status.Phase == "" {
+			if !podAdmitted(o) {
 				continue // a manifest: it passes through the injector when applied
 			}
 			if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
