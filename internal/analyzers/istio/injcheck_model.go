@@ -428,8 +428,9 @@ func (inj *Injection) defaultWebhooks(nsLabels, podLabels map[string]string) Dec
 }
 
 // ownedByPresent tells whether o's controller (a ReplicaSet's Deployment, a
-// Pod's ReplicaSet, a Job's CronJob…) is in the input: findings about what
-// the controller declares are then reported once, on the controller.
+// Pod's ReplicaSet — or its Deployment when the input has no ReplicaSets —,
+// a Job's CronJob…) is in the input: findings about what the controller
+// declares are then reported once, on the controller.
 func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
 	acc, err := meta.Accessor(o.Typed)
 	if err != nil {
@@ -445,6 +446,14 @@ func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
 		}
 		if s.Get(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, o.Key.Namespace, ref.Name) != nil {
 			return true
+		}
+		// A Pod of a ReplicaSet the input lacks (`kubectl get deploy,pod`):
+		// the ReplicaSet is named <deployment>-<pod-template-hash>.
+		if ref.Kind == "ReplicaSet" && o.Key.GroupKind() == snapshot.KindPod {
+			if h := o.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(ref.Name, "-"+h) &&
+				s.Get(snapshot.KindDeployment, o.Key.Namespace, strings.TrimSuffix(ref.Name, "-"+h)) != nil {
+				return true
+			}
 		}
 	}
 	return false
