@@ -303,6 +303,17 @@ var AnnotationMisplaced = &analysis.Analyzer{
 			f.Message = fmt.Sprintf("%s carries annotation %s=%q, which Istio reads only on %s: here it has no effect.", where(site), key, value, kinds)
 			f.Evidence = []string{fmt.Sprintf("%s: %q on a %s", key, value, site.Kind), "the annotation applies to " + kinds}
 			f.Remedy = fmt.Sprintf("Move %s to a %s.", key, kinds)
+			if site.Obj.Key.GroupKind() == snapshot.KindNamespace && (key == RevisionLabel || key == InjectLabel) {
+				label := RevisionLabel + "=" + value
+				if key == InjectLabel {
+					label = NamespaceInjection + "=disabled"
+					switch strings.ToLower(value) {
+					case "y", "yes", "true", "on", "enabled":
+						label = NamespaceInjection + "=enabled"
+					}
+				}
+				f.Remedy = fmt.Sprintf("Set it as a namespace label instead: `kubectl label namespace %s %s` (the injection webhooks select namespaces by their labels, never their annotations), remove the annotation, and restart the namespace's workloads.", site.Obj.Key.Name, label)
+			}
 			if kinds == "Pod" && site.TemplateAnn != nil {
 				f.Remedy = fmt.Sprintf("Move %s to the pod template (spec.template.metadata.annotations) so that the pods carry it; then restart the workload.", key)
 				if key == InjectLabel {
@@ -331,6 +342,14 @@ var AnnotationUnknown = &analysis.Analyzer{
 				return
 			}
 			f := annFinding(site, key)
+			if domain, _, _ := strings.Cut(key, "/"); domain == "install.operator.istio.io" || domain == "operator.istio.io" {
+				f.Severity = analysis.Info
+				f.Message = fmt.Sprintf("%s carries annotation %s, bookkeeping of Istio's in-cluster operator (removed in Istio 1.24): nothing reads it any more.", where(site), key)
+				f.Evidence = []string{fmt.Sprintf("%s: %q", key, value)}
+				f.Remedy = "Nothing breaks; remove it when the operator is gone (`kubectl annotate " + strings.ToLower(site.Obj.Key.Kind) + " " + site.Obj.Key.Name + " " + key + "-`)."
+				p.Report(f)
+				return
+			}
 			why := "Istio defines no such annotation"
 			f.Remedy = "Fix the name (see https://istio.io/latest/docs/reference/config/annotations/) or remove it."
 			switch {

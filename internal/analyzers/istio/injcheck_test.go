@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -34,6 +35,7 @@ func TestInjcheckSeverities(t *testing.T) {
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[0].status", analysis.Error},
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[1].status", analysis.Warning},
 		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/public .status.conditions[1].status", analysis.Warning},
+		{"testdata/injcheck_nsannotations_positive.yaml", "MD114", "Namespace/istio-system " + `.metadata.annotations["install.operator.istio.io/chart-owner"]`, analysis.Info},
 		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/shop .status.listeners[0].conditions[2].status", analysis.Error},
 	} {
 		got := sev(c.file, c.code)
@@ -171,5 +173,14 @@ func TestInjectorPolicy(t *testing.T) {
 	pol.Policy = ""
 	if got, _ := pol.decide(nil, "", false); got {
 		t.Error("an unknown policy injects nothing")
+	}
+}
+
+func TestNamespaceAnnotationRemedy(t *testing.T) {
+	file := "testdata/injcheck_nsannotations_positive.yaml"
+	for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
+		if f.Code == "MD113" && !strings.Contains(f.Remedy, "kubectl label namespace shop istio.io/rev=1-22") {
+			t.Errorf("MD113 remedy for a namespace annotation: %s", f.Remedy)
+		}
 	}
 }
