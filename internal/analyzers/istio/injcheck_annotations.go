@@ -2,6 +2,7 @@ package istio
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -428,11 +430,59 @@ var annotationValidators = map[string]func(string) error{
 			return fmt.Errorf("not YAML: %v", err)
 		}
 		// Istio retries with unknown fields discarded: only wrong types fail.
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, &meshv1alpha1.ProxyConfig{}); err != nil {
+		pc := &meshv1alpha1.ProxyConfig{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, pc); err != nil {
 			return fmt.Errorf("not a ProxyConfig: %v", err)
 		}
-		return nil
+		return proxyConfigAddressesErr(pc)
 	},
+}
+
+// proxyConfigAddressesErr checks the addresses a ProxyConfig sets as the
+// injector's ProxyConfig validation does (ValidateProxyAddress: host:port,
+// a port in 1–65535, a DNS name or an IP address).
+func proxyConfigAddressesErr(pc *meshv1alpha1.ProxyConfig) error {
+	addrs := []struct{ field, addr string }{
+		{"discoveryAddress", pc.GetDiscoveryAddress()},
+		{"tracing.zipkin.address", pc.GetTracing().GetZipkin().GetAddress()},
+		{"tracing.lightstep.address", pc.GetTracing().GetLightstep().GetAddress()},
+		{"tracing.datadog.address", pc.GetTracing().GetDatadog().GetAddress()},
+		{"statsdUdpAddress", pc.GetStatsdUdpAddress()},
+		{"envoyMetricsService.address", pc.GetEnvoyMetricsService().GetAddress()},
+		{"envoyAccessLogService.address", pc.GetEnvoyAccessLogService().GetAddress()},
+	}
+	for _, a := range addrs {
+		if a.addr == "" {
+			continue
+		}
+		if err := proxyAddressErr(a.addr); err != nil {
+			return fmt.Errorf("%s %q: %v", a.field, a.addr, err)
+		}
+	}
+	return nil
+}
+
+func proxyAddressErr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not in 1-65535", port)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "" || len(name) > 255 {
+		return fmt.Errorf("%q is not a valid hostname or IP address", host)
+	}
+	for _, l := range strings.Split(name, ".") {
+		if len(validation.IsDNS1123Label(l)) > 0 {
+			return fmt.Errorf("%q is not a valid hostname or IP address", host)
+		}
+	}
+	return nil
 }
 
 func uint32Err(v string) error {

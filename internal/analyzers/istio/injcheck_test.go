@@ -123,7 +123,12 @@ func TestAnnotationValidators(t *testing.T) {
 		{"sidecar.istio.io/proxyMemory", "128MB", false},
 		{"proxy.istio.io/config", "concurrency: 2", true},
 		{"proxy.istio.io/config", "concurrency: two", false},
-		{"proxy.istio.io/config", "noSuchField: 1", true}, // unknown fields are discarded
+		{"proxy.istio.io/config", "noSuchField: 1", true},                                      // unknown fields are discarded
+		{"proxy.istio.io/config", "tracing: {zipkin: {address: zipkin.observability}}", false}, // no port
+		{"proxy.istio.io/config", "tracing: {zipkin: {address: 'zipkin.observability:9411'}}", true},
+		{"proxy.istio.io/config", "discoveryAddress: 'istiod.istio-system.svc:0'", false},
+		{"proxy.istio.io/config", "statsdUdpAddress: '10.0.0.5:8125'", true},
+		{"proxy.istio.io/config", "statsdUdpAddress: 'statsd_host:8125'", false},
 	} {
 		err := annotationValidators[c.key](c.value)
 		if (err == nil) != c.ok {
