@@ -2,6 +2,7 @@ package istio
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -10,9 +11,11 @@ import (
 	"istio.io/api/annotation"
 	"istio.io/api/label"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
-	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -99,6 +102,81 @@ type annSite struct {
 	// controller's own metadata (to see a misplaced annotation repeated
 	// where it belongs).
 	TemplateLabels, TemplateAnn map[string]string
+	// PodToo: the object also passes Pod annotations on to the pods it
+	// creates (an Istio-class Gateway API Gateway).
+	PodToo bool
+	// Gateway: a gateway workload of Istio's charts or of the user; its
+	// annotations are checked by MD115 only.
+	Gateway bool
+}
+
+// Gateway API classes Istio implements (pilot/pkg/config/kube/gateway).
+var istioGatewayClasses = map[string]bool{"istio": true, "istio-waypoint": true, "istio-remote": true, "istio-east-west": true}
+
+// istioClassGateway tells whether a Gateway API Gateway is Istio's: a
+// built-in class, or a GatewayClass of the input with an istio.io
+// controller. Istio copies such a Gateway's annotations onto the
+// Deployment, pod template and Service it generates.
+func istioClassGateway(s *snapshot.Snapshot, o *snapshot.Object) bool {
+	u, ok := o.Typed.(*unstructured.Unstructured)
+	if !ok {
+		return false
+	}
+	class, _, _ := unstructured.NestedString(u.Object, "spec", "gatewayClassName")
+	if istioGatewayClasses[class] {
+		return true
+	}
+	if gc := s.Get(kindGatewayClass, "", class); gc != nil {
+		if cu, ok := gc.Typed.(*unstructured.Unstructured); ok {
+			ctrl, _, _ := unstructured.NestedString(cu.Object, "spec", "controllerName")
+			return strings.HasPrefix(ctrl, "istio.io/")
+		}
+	}
+	return false
+}
+
+// generatedByGateway tells whether Istio's gateway controller generated
+// the object from a Gateway API Gateway (its Deployment, Service,
+// ServiceAccount): its annotations are the Gateway's, judged there.
+func generatedByGateway(o *snapshot.Object) bool {
+	if _, ok := o.Labels["gateway.istio.io/managed"]; ok {
+		return true
+	}
+	if acc, err := meta.Accessor(o.Typed); err == nil {
+		for _, ref := range acc.GetOwnerReferences() {
+			if ref.Kind == "Gateway" && strings.HasPrefix(ref.APIVersion, gatewayAPIGroup+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// istioComponent tells whether labels and annotations (an object's own, or
+// its pod template's) mark a component of Istio's installation: istiod,
+// ztunnel, istio-cni or a gateway. Istio's charts set annotations there
+// (sidecar.istio.io/inject: "false" on istiod and the gateways) that users
+// neither wrote nor should change; gateway reports whether it is a gateway.
+func istioComponent(lbls, ann map[string]string) (component, gateway bool) {
+	app := lbls["app"]
+	if strings.Contains(ann["inject.istio.io/templates"], "gateway") {
+		return true, true
+	}
+	if v, ok := lbls["istio"]; ok {
+		return true, v != "pilot" && v != "istiod"
+	}
+	switch {
+	case app == "istiod" || app == "ztunnel" || app == "istio-cni-node" || lbls["k8s-app"] == "istio-cni-node":
+		return true, false
+	case strings.HasPrefix(app, "istio-") && strings.HasSuffix(app, "gateway"):
+		return true, true
+	case lbls["release"] == "istio":
+		return true, false
+	}
+	if _, ok := lbls["operator.istio.io/component"]; ok {
+		return true, false
+	}
+	return false, false
 }
 
 // annotationSites lists every checked annotation map of the input.
@@ -107,23 +185,38 @@ func annotationSites(s *snapshot.Snapshot) []annSite {
 	for _, k := range annotatedKinds {
 		gk, res := k.gk, k.res
 		for _, o := range s.List(gk) {
-			if ownedByPresent(s, o) {
-				continue // its controller declares (and is reported for) the same metadata
+			if ownedByPresent(s, o) || generatedByGateway(o) {
+				continue // its controller (or Gateway) declares, and is reported for, the same metadata
 			}
+			comp, gw := istioComponent(o.Labels, o.Annotations)
 			site := annSite{Obj: o, Ann: o.Annotations, At: snapshot.P("metadata", "annotations"), Resource: res, Kind: gk.Kind}
-			if _, at, tl, ok := snapshot.PodSpecOf(o); ok && gk != snapshot.KindPod {
-				tmpl := at[:len(at)-1] // .../template
+			if _, at, tl, ok := snapshot.PodSpecOf(o); ok {
 				ta := snapshot.PodAnnotationsOf(o)
-				site.TemplateLabels, site.TemplateAnn = tl, ta
-				out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true})
+				if c, g := istioComponent(tl, ta); c {
+					comp, gw = true, gw || g
+				}
+				if gk != snapshot.KindPod {
+					tmpl := at[:len(at)-1] // .../template
+					site.TemplateLabels, site.TemplateAnn = tl, ta
+					if !comp || gw {
+						out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true, Gateway: gw})
+					}
+				}
 			}
+			if comp && !gw {
+				continue // istiod, ztunnel, istio-cni: the chart's metadata
+			}
+			site.Gateway = gw
+			site.PodToo = gk == snapshot.KindK8sGateway && istioClassGateway(s, o)
 			out = append(out, site)
 		}
 	}
 	return out
 }
 
-var annReads = templateReads("metadata.labels", "metadata.annotations")
+var annReads = mergeReads(templateReads("metadata.labels", "metadata.annotations"), map[schema.GroupKind][]string{
+	snapshot.KindK8sGateway: {"spec.gatewayClassName"}, kindGatewayClass: {"spec.controllerName"},
+})
 
 // annFinding is the shared shape of the annotation findings.
 func annFinding(site annSite, key string) analysis.Finding {
@@ -143,8 +236,12 @@ func where(site annSite) string {
 
 // forEachIstioAnnotation calls fn for every Istio-domain annotation, in key
 // order per site.
-func forEachIstioAnnotation(s *snapshot.Snapshot, fn func(site annSite, key, value string)) {
+// Gateway workloads are left out unless gateways is set.
+func forEachIstioAnnotation(s *snapshot.Snapshot, gateways bool, fn func(site annSite, key, value string)) {
 	for _, site := range annotationSites(s) {
+		if site.Gateway && !gateways {
+			continue
+		}
 		for _, k := range sortedKeys(site.Ann) {
 			if istioAnnotationName(k) {
 				fn(site, k, site.Ann[k])
@@ -186,7 +283,7 @@ var AnnotationMisplaced = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil {
 				return
@@ -194,6 +291,9 @@ var AnnotationMisplaced = &analysis.Analyzer{
 			bad, kinds := misplaced(def, site.Resource)
 			if !bad {
 				return
+			}
+			if podBad, _ := misplaced(def, "Pod"); site.PodToo && !podBad {
+				return // Istio copies it onto the Gateway's pods
 			}
 			if _, ok := site.TemplateAnn[key]; ok {
 				return // repeated where it belongs: redundant, not ineffective
@@ -205,6 +305,17 @@ var AnnotationMisplaced = &analysis.Analyzer{
 			f.Message = fmt.Sprintf("%s carries annotation %s=%q, which Istio reads only on %s: here it has no effect.", where(site), key, value, kinds)
 			f.Evidence = []string{fmt.Sprintf("%s: %q on a %s", key, value, site.Kind), "the annotation applies to " + kinds}
 			f.Remedy = fmt.Sprintf("Move %s to a %s.", key, kinds)
+			if site.Obj.Key.GroupKind() == snapshot.KindNamespace && (key == RevisionLabel || key == InjectLabel) {
+				label := RevisionLabel + "=" + value
+				if key == InjectLabel {
+					label = NamespaceInjection + "=disabled"
+					switch strings.ToLower(value) {
+					case "y", "yes", "true", "on", "enabled":
+						label = NamespaceInjection + "=enabled"
+					}
+				}
+				f.Remedy = fmt.Sprintf("Set it as a namespace label instead: `kubectl label namespace %s %s` (the injection webhooks select namespaces by their labels, never their annotations), remove the annotation, and restart the namespace's workloads.", site.Obj.Key.Name, label)
+			}
 			if kinds == "Pod" && site.TemplateAnn != nil {
 				f.Remedy = fmt.Sprintf("Move %s to the pod template (spec.template.metadata.annotations) so that the pods carry it; then restart the workload.", key)
 				if key == InjectLabel {
@@ -228,11 +339,19 @@ var AnnotationUnknown = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			if annCatalogue[key] != nil {
 				return
 			}
 			f := annFinding(site, key)
+			if domain, _, _ := strings.Cut(key, "/"); domain == "install.operator.istio.io" || domain == "operator.istio.io" {
+				f.Severity = analysis.Info
+				f.Message = fmt.Sprintf("%s carries annotation %s, bookkeeping of Istio's in-cluster operator (removed in Istio 1.24): nothing reads it any more.", where(site), key)
+				f.Evidence = []string{fmt.Sprintf("%s: %q", key, value)}
+				f.Remedy = "Nothing breaks; remove it when the operator is gone (`kubectl annotate " + strings.ToLower(site.Obj.Key.Kind) + " " + site.Obj.Key.Name + " " + key + "-`)."
+				p.Report(f)
+				return
+			}
 			why := "Istio defines no such annotation"
 			f.Remedy = "Fix the name (see https://istio.io/latest/docs/reference/config/annotations/) or remove it."
 			switch {
@@ -311,11 +430,59 @@ var annotationValidators = map[string]func(string) error{
 			return fmt.Errorf("not YAML: %v", err)
 		}
 		// Istio retries with unknown fields discarded: only wrong types fail.
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, &meshv1alpha1.ProxyConfig{}); err != nil {
+		pc := &meshv1alpha1.ProxyConfig{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(js, pc); err != nil {
 			return fmt.Errorf("not a ProxyConfig: %v", err)
 		}
-		return nil
+		return proxyConfigAddressesErr(pc)
 	},
+}
+
+// proxyConfigAddressesErr checks the addresses a ProxyConfig sets as the
+// injector's ProxyConfig validation does (ValidateProxyAddress: host:port,
+// a port in 1–65535, a DNS name or an IP address).
+func proxyConfigAddressesErr(pc *meshv1alpha1.ProxyConfig) error {
+	addrs := []struct{ field, addr string }{
+		{"discoveryAddress", pc.GetDiscoveryAddress()},
+		{"tracing.zipkin.address", pc.GetTracing().GetZipkin().GetAddress()},
+		{"tracing.lightstep.address", pc.GetTracing().GetLightstep().GetAddress()},
+		{"tracing.datadog.address", pc.GetTracing().GetDatadog().GetAddress()},
+		{"statsdUdpAddress", pc.GetStatsdUdpAddress()},
+		{"envoyMetricsService.address", pc.GetEnvoyMetricsService().GetAddress()},
+		{"envoyAccessLogService.address", pc.GetEnvoyAccessLogService().GetAddress()},
+	}
+	for _, a := range addrs {
+		if a.addr == "" {
+			continue
+		}
+		if err := proxyAddressErr(a.addr); err != nil {
+			return fmt.Errorf("%s %q: %v", a.field, a.addr, err)
+		}
+	}
+	return nil
+}
+
+func proxyAddressErr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not in 1-65535", port)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "" || len(name) > 255 {
+		return fmt.Errorf("%q is not a valid hostname or IP address", host)
+	}
+	for _, l := range strings.Split(name, ".") {
+		if len(validation.IsDNS1123Label(l)) > 0 {
+			return fmt.Errorf("%q is not a valid hostname or IP address", host)
+		}
+	}
+	return nil
 }
 
 func uint32Err(v string) error {
@@ -379,7 +546,7 @@ var AnnotationInvalid = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
-		forEachIstioAnnotation(s, func(site annSite, key, value string) {
+		forEachIstioAnnotation(s, true, func(site annSite, key, value string) {
 			check := annotationValidators[key]
 			if check == nil || site.Resource != "Pod" {
 				return
@@ -392,7 +559,7 @@ var AnnotationInvalid = &analysis.Analyzer{
 			f.Evidence = []string{fmt.Sprintf("%s: %q: %v", key, value, err)}
 			f.Remedy = fmt.Sprintf("Fix the value of %s (%v).", key, err)
 			consequence := "if the pod is injected, the injector fails and the webhook rejects the pod"
-			if spec, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && !admittedPod(site.Obj) {
+			if spec, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && !podAdmitted(site.Obj) {
 				d := inj.Decide(s, site.Obj.Key.Namespace, pl, snapshot.PodAnnotationsOf(site.Obj), spec.HostNetwork)
 				switch {
 				case d.Known && d.Inject:
@@ -410,11 +577,6 @@ var AnnotationInvalid = &analysis.Analyzer{
 	},
 }
 
-func admittedPod(o *snapshot.Object) bool {
-	pod, ok := o.Typed.(*corev1.Pod)
-	return ok && (pod.UID != "" || !pod.CreationTimestamp.IsZero() || pod.Spec.NodeName != "")
-}
-
 // AnnotationDeprecated: a deprecated Istio annotation.
 var AnnotationDeprecated = &analysis.Analyzer{
 	Code:     "MD116",
@@ -425,7 +587,7 @@ var AnnotationDeprecated = &analysis.Analyzer{
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil || !def.Deprecated {
 				return
@@ -433,11 +595,12 @@ var AnnotationDeprecated = &analysis.Analyzer{
 			if bad, _ := misplaced(def, site.Resource); bad {
 				return // MD113 says it has no effect at all
 			}
-			if key == InjectLabel {
-				if _, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok {
-					if _, has := pl[InjectLabel]; has {
-						return // the label is there too: kept for old tooling
-					}
+			if _, has := site.Obj.Labels[key]; has && !site.Template {
+				return // the label form is set too: kept for old tooling
+			}
+			if _, _, pl, ok := snapshot.PodSpecOf(site.Obj); ok && (site.Template || site.Obj.Key.GroupKind() == snapshot.KindPod) {
+				if _, has := pl[key]; has {
+					return // the label form is set too: kept for old tooling
 				}
 			}
 			hint := deprecatedHints[key]

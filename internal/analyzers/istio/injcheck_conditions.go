@@ -180,24 +180,42 @@ var NegativeCondition = &analysis.Analyzer{
 				conds = istioConditions(o)
 			}
 			gen := generationOf(o)
+			var negs []condition
 			for _, c := range conds {
 				if !c.negative() || c.ObservedGeneration > 0 && gen > 0 && c.ObservedGeneration < gen {
 					continue // fine, or about an older generation of the spec
+				}
+				if c.Type == "Reconciled" {
+					continue // distribution progress (proxies not all acked yet), not a rejection
+				}
+				negs = append(negs, c)
+			}
+			for _, c := range negs {
+				cause := causeOf(c, negs)
+				if cause != nil {
+					continue // Programmed=False because of another condition of the same entry
 				}
 				where := ""
 				if c.Where != "" {
 					where = " for " + c.Where
 				}
+				consequence, sev := conditionConsequence(o, c)
 				f := analysis.Finding{
 					Subject:   o.Key,
-					Message:   fmt.Sprintf("%s reports %s=%s%s (reason %s: %s): %s.", o.Ref(), c.Type, c.Status, where, orDash(c.Reason), orDash(strings.TrimSuffix(strings.TrimSpace(c.Message), ".")), conditionConsequence(c.Type)),
+					Severity:  sev,
+					Message:   fmt.Sprintf("%s reports %s=%s%s (reason %s: %s): %s.", o.Ref(), c.Type, c.Status, where, orDash(c.Reason), orDash(strings.TrimSuffix(strings.TrimSpace(c.Message), ".")), consequence),
 					Locations: []analysis.Location{analysis.LocationOf(o, c.Path)},
-					Evidence:  []string{fmt.Sprintf("status%s: type %s, status %s, reason %s, message %q", where, c.Type, c.Status, orDash(c.Reason), c.Message)},
-					Remedy:    "Fix what the condition's reason and message name (a missing backend or parent, a conflicting listener, an unsupported field), then check that the controller reports the condition positive again.",
+					Evidence:  []string{conditionText(c)},
+					Remedy:    "Fix what the condition's reason and message name (a missing backend, certificate or parent, a conflicting listener, an unsupported field), then check that the controller reports the condition positive again.",
 					Key:       c.Path.String(),
 				}
-				if o.Key.Group == gatewayAPIGroup && (c.Type == "Accepted" || c.Type == "Programmed") && o.Key.Kind != kindGatewayClass.Kind {
-					f.Severity = analysis.Error // the object (or this attachment) is not served at all
+				for _, x := range negs {
+					if x.Type == "Programmed" && causeOf(x, negs) != nil && x.Where == c.Where {
+						f.Evidence = append(f.Evidence, conditionText(x)+" (a consequence)")
+					}
+				}
+				if c.Type == "Programmed" && c.Reason == "AddressNotAssigned" {
+					f.Remedy = "Give the Gateway's Service an external address: install a LoadBalancer implementation (cloud load balancer, MetalLB), or set the Service type the environment supports (annotation networking.istio.io/service-type: NodePort or ClusterIP on the Gateway) if no external address is needed."
 				}
 				p.Report(f)
 			}
@@ -206,18 +224,81 @@ var NegativeCondition = &analysis.Analyzer{
 	},
 }
 
-func conditionConsequence(t string) string {
-	switch t {
-	case "Accepted":
-		return "the controller rejected it there, so it is not served"
-	case "Programmed":
-		return "the data plane was not configured for it, so it does not serve traffic"
-	case "ResolvedRefs":
-		return "references that do not resolve are dropped; requests to their backends fail (500)"
-	case "Conflicted", "OverlappingTLSConfig":
-		return "the conflicting part is not served as configured"
+// causeOf returns the condition of the same status entry that explains a
+// Programmed=False (the entry was not accepted, a reference does not
+// resolve, or it conflicts), nil when there is none.
+func causeOf(c condition, negs []condition) *condition {
+	if c.Type != "Programmed" {
+		return nil
 	}
-	return "the controller did not apply the object as written"
+	for i, x := range negs {
+		if x.Where == c.Where && x.Type != "Programmed" {
+			return &negs[i]
+		}
+	}
+	return nil
+}
+
+func conditionText(c condition) string {
+	where := ""
+	if c.Where != "" {
+		where = " for " + c.Where
+	}
+	return fmt.Sprintf("status%s: type %s, status %s, reason %s, message %q", where, c.Type, c.Status, orDash(c.Reason), c.Message)
+}
+
+// conditionConsequence says what a negative condition means where it sits
+// (the object itself, a Gateway listener, a route's parent, a policy's
+// ancestor), and how severe it is.
+func conditionConsequence(o *snapshot.Object, c condition) (string, analysis.Severity) {
+	gwAPI := o.Key.Group == gatewayAPIGroup
+	switch {
+	case c.Type == "Programmed" && c.Reason == "AddressNotAssigned":
+		return "external address pending: the Gateway's Service has no external address yet (no LoadBalancer implementation, or one still allocating), so clients outside the cluster cannot reach it, while in-cluster traffic through the Service works", analysis.Warning
+	case strings.HasPrefix(c.Where, "listener "):
+		switch c.Type {
+		case "Accepted":
+			return "the listener was not accepted (unsupported protocol, port or setting), so it serves no traffic", analysis.Error
+		case "Programmed":
+			return "the listener was not programmed, so it serves no traffic", analysis.Error
+		case "ResolvedRefs":
+			switch c.Reason {
+			case "InvalidCertificateRef", "RefNotPermitted":
+				return "the listener's TLS certificate cannot be used (missing or invalid Secret, or a cross-namespace reference without ReferenceGrant), so it cannot terminate TLS and clients fail the handshake", analysis.Error
+			case "InvalidRouteKinds":
+				return "allowedRoutes names route kinds the controller does not support: routes of those kinds do not attach to the listener", analysis.Warning
+			}
+			return "a reference of the listener (certificate or route kinds) does not resolve, so it is not served as configured", analysis.Warning
+		case "Conflicted", "OverlappingTLSConfig":
+			return "the listener conflicts with another listener of the Gateway (port, protocol, hostname or certificate), so it is not served as configured", analysis.Warning
+		}
+	case strings.HasPrefix(c.Where, "parent "):
+		switch c.Type {
+		case "Accepted":
+			return "the route is not attached to that parent, so requests through it never reach the route (404 from the gateway)", analysis.Error
+		case "ResolvedRefs":
+			return "backends that do not resolve are dropped; requests routed to them fail (500)", analysis.Warning
+		}
+		return "the route is not served as written through that parent", analysis.Warning
+	case strings.HasPrefix(c.Where, "ancestor "):
+		if c.Type == "Accepted" {
+			return "the policy is not applied for that ancestor, so its traffic goes without it", analysis.Warning
+		}
+		return "the policy is not applied as written for that ancestor", analysis.Warning
+	case gwAPI && o.Key.Kind == kindGatewayClass.Kind:
+		return "the controller does not handle Gateways of this class as written", analysis.Warning
+	case gwAPI && c.Type == "Accepted":
+		return "the controller rejected it, so it is not served", analysis.Error
+	case gwAPI && c.Type == "Programmed":
+		return "the data plane was not configured for it, so it does not serve traffic", analysis.Error
+	}
+	switch c.Type {
+	case "ResolvedRefs":
+		return "references that do not resolve are dropped; requests to their backends fail (500)", analysis.Warning
+	case "Conflicted", "OverlappingTLSConfig":
+		return "the conflicting part is not served as configured", analysis.Warning
+	}
+	return "the controller did not apply the object as written", analysis.Warning
 }
 
 func orDash(s string) string {

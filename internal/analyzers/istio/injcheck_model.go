@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
@@ -111,6 +112,86 @@ func normRevision(r string) string {
 	return r
 }
 
+// injectorConfigKey is the key of the injector's own settings (policy,
+// selectors, templates) in its ConfigMap.
+const injectorConfigKey = "config"
+
+// injectorPolicy is the injector's own decision rule, from the `config` key
+// of its ConfigMap (pkg/kube/inject: injectRequired): a pod the webhook
+// sends to the injector is injected when its sidecar.istio.io/inject value
+// says so; without a value, when its labels match neverInjectSelector
+// (no) or alwaysInjectSelector (yes); else when the policy is "enabled".
+type injectorPolicy struct {
+	Object        *snapshot.Object
+	Policy        string // values.global.proxy.autoInject: enabled / disabled
+	Never, Always []labels.Selector
+}
+
+// parseInjectorPolicy reads the `config` key of an injector ConfigMap; ok
+// is false when the key is missing or not YAML.
+func parseInjectorPolicy(cm *snapshot.Object) (*injectorPolicy, bool) {
+	c, isCM := cm.Typed.(*corev1.ConfigMap)
+	if !isCM {
+		return nil, false
+	}
+	raw, has := c.Data[injectorConfigKey]
+	if !has {
+		return nil, false
+	}
+	var cfg struct {
+		Policy               string                 `json:"policy"`
+		NeverInjectSelector  []metav1.LabelSelector `json:"neverInjectSelector"`
+		AlwaysInjectSelector []metav1.LabelSelector `json:"alwaysInjectSelector"`
+	}
+	if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
+		return nil, false
+	}
+	out := &injectorPolicy{Object: cm, Policy: cfg.Policy}
+	sels := func(in []metav1.LabelSelector) []labels.Selector {
+		var r []labels.Selector
+		for i := range in {
+			// The injector skips selectors that do not parse, and empty ones.
+			if sel, err := metav1.LabelSelectorAsSelector(&in[i]); err == nil && !sel.Empty() {
+				r = append(r, sel)
+			}
+		}
+		return r
+	}
+	out.Never, out.Always = sels(cfg.NeverInjectSelector), sels(cfg.AlwaysInjectSelector)
+	return out, true
+}
+
+// decide applies the policy to a pod the webhooks send to the injector:
+// value is its sidecar.istio.io/inject label (or annotation), set whether
+// it has one. why is "" when the policy "enabled" alone decides.
+func (pol *injectorPolicy) decide(podLabels map[string]string, value string, set bool) (inject bool, why string) {
+	ref := pol.Object.Ref()
+	if set && value != "" {
+		switch strings.ToLower(value) {
+		case "y", "yes", "true", "on":
+			return true, InjectLabel + "=" + value
+		}
+		return false, InjectLabel + "=" + value + " (the injector skips the pod)"
+	}
+	for _, sel := range pol.Never {
+		if sel.Matches(labels.Set(podLabels)) {
+			return false, fmt.Sprintf("the pod labels match neverInjectSelector %s of %s", sel, ref)
+		}
+	}
+	for _, sel := range pol.Always {
+		if sel.Matches(labels.Set(podLabels)) {
+			return true, fmt.Sprintf("the pod labels match alwaysInjectSelector %s of %s", sel, ref)
+		}
+	}
+	switch pol.Policy {
+	case "enabled":
+		return true, ""
+	case "disabled":
+		return false, "injector policy disabled (" + ref + ", values.global.proxy.autoInject): only pods with " + InjectLabel + "=true are injected"
+	}
+	return false, fmt.Sprintf("injector policy %q of %s is neither enabled nor disabled: the injector injects nothing", pol.Policy, ref)
+}
+
 // injHook is one Istio injection webhook from the input.
 type injHook struct {
 	Config *snapshot.Object
@@ -119,6 +200,28 @@ type injHook struct {
 	ns     labels.Selector
 	obj    labels.Selector
 	bad    bool // a selector that does not parse matches nothing
+	// deactivated: a webhook `istioctl tag` switched off by requiring the
+	// label istio.io/deactivated (the injecting one is then a revision tag's).
+	deactivated bool
+}
+
+// deactivatedLabel is the label `istioctl tag set default` makes the old
+// default webhooks require, so that they never match.
+const deactivatedLabel = "istio.io/deactivated"
+
+func requiresLabel(sel *metav1.LabelSelector, key string) bool {
+	if sel == nil {
+		return false
+	}
+	if _, ok := sel.MatchLabels[key]; ok {
+		return true
+	}
+	for _, e := range sel.MatchExpressions {
+		if e.Key == key && (e.Operator == metav1.LabelSelectorOpIn || e.Operator == metav1.LabelSelectorOpExists) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *injHook) Name() string { return h.Config.Key.Name + "/" + h.Hook.Name }
@@ -131,12 +234,16 @@ func (h *injHook) matches(nsLabels, podLabels map[string]string) bool {
 type Injection struct {
 	// Hooks are the Istio injection webhooks of the input's
 	// MutatingWebhookConfigurations; HooksKnown is false when the input
-	// has none (then the webhooks of Istio's charts are assumed: a partial
-	// export with only other webhooks is not taken as "no injector").
+	// has none, or only deactivated ones (then the webhooks of Istio's
+	// charts are assumed: a partial export with only other webhooks, or
+	// with the deactivated default webhooks but not the revision tag's
+	// that replaced them, is not taken as "no injector").
 	Hooks      []*injHook
 	HooksKnown bool
 	// Values are the injector ConfigMaps' values by revision ("" default).
 	Values map[string]*injectorValues
+	// Policies are the injector ConfigMaps' policies by revision.
+	Policies map[string]*injectorPolicy
 }
 
 // isIstioInjectionConfig tells whether a MutatingWebhookConfiguration is
@@ -174,7 +281,7 @@ var InjectionFact = &analysis.Fact{
 	},
 	Run: func(p *analysis.Pass) (any, error) {
 		s := p.Snapshot
-		inj := &Injection{Values: map[string]*injectorValues{}}
+		inj := &Injection{Values: map[string]*injectorValues{}, Policies: map[string]*injectorPolicy{}}
 		for _, o := range s.List(snapshot.KindMutatingWebhook) {
 			c, ok := o.Typed.(*admv1.MutatingWebhookConfiguration)
 			if !ok || !isIstioInjectionConfig(o, c) {
@@ -186,20 +293,25 @@ var InjectionFact = &analysis.Fact{
 				h.ns, ok1 = labelSelectorOf(h.Hook.NamespaceSelector)
 				h.obj, ok2 = labelSelectorOf(h.Hook.ObjectSelector)
 				h.bad = !ok1 || !ok2
+				h.deactivated = requiresLabel(h.Hook.NamespaceSelector, deactivatedLabel) || requiresLabel(h.Hook.ObjectSelector, deactivatedLabel)
 				inj.Hooks = append(inj.Hooks, h)
+				inj.HooksKnown = inj.HooksKnown || !h.deactivated
 			}
 		}
-		inj.HooksKnown = len(inj.Hooks) > 0
 		for _, o := range s.List(snapshot.KindConfigMap) {
 			if o.Key.Name != injectorConfigMap && !strings.HasPrefix(o.Key.Name, injectorConfigMap+"-") {
 				continue
 			}
-			v, ok := parseInjectorValues(o)
-			if !ok {
-				continue
+			rev := revisionOfInjectorCM(o.Key.Name)
+			if v, ok := parseInjectorValues(o); ok {
+				if prev, dup := inj.Values[rev]; !dup || prev.Object.Key.Namespace != istioSystem && o.Key.Namespace == istioSystem {
+					inj.Values[rev] = v
+				}
 			}
-			if prev, dup := inj.Values[v.Revision]; !dup || prev.Object.Key.Namespace != istioSystem && o.Key.Namespace == istioSystem {
-				inj.Values[v.Revision] = v
+			if pol, ok := parseInjectorPolicy(o); ok {
+				if prev, dup := inj.Policies[rev]; !dup || prev.Object.Key.Namespace != istioSystem && o.Key.Namespace == istioSystem {
+					inj.Policies[rev] = pol
+				}
 			}
 		}
 		return inj, nil
@@ -258,7 +370,18 @@ func (inj *Injection) Decide(s *snapshot.Snapshot, ns string, podLabels, podAnn 
 			return d
 		}
 	}
-	if v, set := injectOptIn(podLabels, podAnn); set {
+	v, set := injectOptIn(podLabels, podAnn)
+	if pol := inj.Policies[d.Revision]; pol != nil {
+		inject, why := pol.decide(podLabels, v, set)
+		if !inject {
+			return Decision{Known: true, Why: d.Why + ", but " + why}
+		}
+		if why != "" {
+			d.Why += "; " + why
+		}
+		return d
+	}
+	if set {
 		switch strings.ToLower(v) {
 		case "y", "yes", "true", "on", "":
 		default:
@@ -305,8 +428,9 @@ func (inj *Injection) defaultWebhooks(nsLabels, podLabels map[string]string) Dec
 }
 
 // ownedByPresent tells whether o's controller (a ReplicaSet's Deployment, a
-// Pod's ReplicaSet, a Job's CronJob…) is in the input: findings about what
-// the controller declares are then reported once, on the controller.
+// Pod's ReplicaSet — or its Deployment when the input has no ReplicaSets —,
+// a Job's CronJob…) is in the input: findings about what the controller
+// declares are then reported once, on the controller.
 func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
 	acc, err := meta.Accessor(o.Typed)
 	if err != nil {
@@ -322,6 +446,14 @@ func ownedByPresent(s *snapshot.Snapshot, o *snapshot.Object) bool {
 		}
 		if s.Get(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, o.Key.Namespace, ref.Name) != nil {
 			return true
+		}
+		// A Pod of a ReplicaSet the input lacks (`kubectl get deploy,pod`):
+		// the ReplicaSet is named <deployment>-<pod-template-hash>.
+		if ref.Kind == "ReplicaSet" && o.Key.GroupKind() == snapshot.KindPod {
+			if h := o.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(ref.Name, "-"+h) &&
+				s.Get(snapshot.KindDeployment, o.Key.Namespace, strings.TrimSuffix(ref.Name, "-"+h)) != nil {
+				return true
+			}
 		}
 	}
 	return false

@@ -104,7 +104,10 @@ var NamespaceNotInjected = &analysis.Analyzer{
 			if injSystemNamespace(name) || hasAnyLabel(ns.Labels, NamespaceInjection, RevisionLabel, DataplaneModeLabel) {
 				continue
 			}
-			ws := nsWorkloads(s, name)
+			if platformNamespace(name) {
+				continue // the platform's own: not the user's to label
+			}
+			ws := injectableWorkloads(nsWorkloads(s, name))
 			if len(ws) == 0 {
 				continue // nothing would be injected
 			}
@@ -122,6 +125,33 @@ var NamespaceNotInjected = &analysis.Analyzer{
 		}
 		return nil
 	},
+}
+
+// platformNamespace reports namespaces a Kubernetes distribution creates
+// and manages for itself (kube-*, OpenShift's openshift-*, GKE's gke-* and
+// gmp-*): their workloads are the platform's, which reconciles or forbids
+// changes, so whether they join the mesh is not a decision the user makes
+// with a namespace label.
+func platformNamespace(ns string) bool {
+	for _, p := range []string{"kube-", "openshift-", "gke-", "gmp-"} {
+		if strings.HasPrefix(ns, p) {
+			return true
+		}
+	}
+	return ns == "openshift"
+}
+
+// injectableWorkloads leaves out workloads no label could inject: those
+// with hostNetwork (node agents: the injector never injects them).
+func injectableWorkloads(ws []*snapshot.Object) []*snapshot.Object {
+	var out []*snapshot.Object
+	for _, w := range ws {
+		if spec, _, _, ok := snapshot.PodSpecOf(w); ok && spec.HostNetwork {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 func hasAnyLabel(m map[string]string, keys ...string) bool {

@@ -33,7 +33,7 @@ var PodMissingProxy = &analysis.Analyzer{
 			if injSystemNamespace(o.Key.Namespace) || HasProxy(&pod.Spec) || pod.Annotations[AmbientRedirection] == "enabled" {
 				continue
 			}
-			if !admittedPod(o) && pod.Status.Phase == "" {
+			if !podAdmitted(o) {
 				continue // a manifest: it passes through the injector when applied
 			}
 			if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
@@ -134,7 +134,7 @@ var ImageAutoWithoutInjection = &analysis.Analyzer{
 				if d.Inject {
 					continue
 				}
-				source := "the webhooks of Istio's charts (the input has no Istio MutatingWebhookConfiguration)"
+				source := "the webhooks of Istio's charts (the input has no active Istio injection webhook)"
 				if inj.HooksKnown {
 					f.Severity = analysis.Error
 					source = "the MutatingWebhookConfigurations of the input"

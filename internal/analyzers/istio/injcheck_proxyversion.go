@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -107,15 +108,34 @@ func sampleLimit[T any](xs []T, n int) []T {
 	return xs
 }
 
+// injectorFor returns the injector values of the revision that would
+// inject a running pod if it were re-created now (Injection.Decide: the
+// webhook that selects it, e.g. a revision tag's, names the revision), and
+// that decision; nil when it would not be injected or the input lacks that
+// revision's values.
+func injectorFor(s *snapshot.Snapshot, inj *Injection, o *snapshot.Object) (*injectorValues, Decision) {
+	pod, ok := o.Typed.(*corev1.Pod)
+	if !ok {
+		return nil, Decision{}
+	}
+	d := inj.Decide(s, o.Key.Namespace, pod.Labels, pod.Annotations, pod.Spec.HostNetwork)
+	if !d.Known || !d.Inject {
+		return nil, d
+	}
+	return inj.Values[d.Revision], d
+}
+
+var proxyInjReads = mergeReads(proxyReads, injWorkloadReads())
+
 // ProxyImageOutdated: pods still run the proxy of a previous install.
 var ProxyImageOutdated = &analysis.Analyzer{
 	Code:     "MD110",
 	Name:     "proxy-image-outdated",
 	Severity: analysis.Warning,
-	Summary:  "Pods of an injected namespace run an istio-proxy release other than the one the injector now injects: they were not restarted after an upgrade.",
+	Summary:  "Pods run an istio-proxy release other than the one the injector that selects them now injects: they were not restarted after an upgrade or revision change.",
 	Doc:      doc("MD110"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod), analysis.Kinds(snapshot.KindConfigMap)},
-	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
+	Reads:    proxyInjReads,
 	Requires: []*analysis.Fact{InjectionFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
@@ -129,46 +149,57 @@ var ProxyImageOutdated = &analysis.Analyzer{
 			if ns == nil {
 				continue
 			}
-			rev, label, ok := namespaceRevision(ns)
-			if !ok {
-				continue
+			type group struct {
+				v     *injectorValues
+				d     Decision
+				stale []runningProxy
 			}
-			v := inj.Values[rev]
-			if v == nil {
-				continue
-			}
-			want := v.ProxyImage()
-			var stale []runningProxy
+			groups := map[*injectorValues]*group{}
+			var keys []*injectorValues
 			for _, rp := range byNS[name] {
 				if rp.Pod.Annotations["sidecar.istio.io/proxyImage"] != "" {
 					continue // a pinned image overrides the injector's
 				}
-				if !sameRelease(rp.Image, want, v.Variant) {
-					stale = append(stale, rp)
+				v, d := injectorFor(s, inj, rp.Pod)
+				if v == nil || sameRelease(rp.Image, v.ProxyImage(), v.Variant) {
+					continue
 				}
+				if groups[v] == nil {
+					groups[v] = &group{v: v, d: d}
+					keys = append(keys, v)
+				}
+				groups[v].stale = append(groups[v].stale, rp)
 			}
-			if len(stale) == 0 {
-				continue
+			for _, v := range keys {
+				g := groups[v]
+				want := v.ProxyImage()
+				var locs []analysis.Location
+				if _, label, ok := namespaceRevision(ns); ok {
+					locs = append(locs, analysis.LocationOf(ns, snapshot.P("metadata", "labels", label)))
+				}
+				ev := []string{fmt.Sprintf("%s injects %s (global.hub/global.tag of its values)", v.Object.Ref(), want), "injection applies: " + g.d.Why}
+				var names []string
+				for _, rp := range g.stale {
+					names = append(names, rp.Pod.Key.Name)
+				}
+				for _, rp := range sampleLimit(g.stale, 10) {
+					locs = append(locs, analysis.LocationOf(rp.Pod, rp.Path))
+					ev = append(ev, fmt.Sprintf("pod %s runs %s", rp.Pod.Key.Name, rp.Image))
+				}
+				key := name
+				if v.Revision != "" {
+					key += "@" + v.Revision
+				}
+				p.Report(analysis.Finding{
+					Subject:   ns.Key,
+					Message:   fmt.Sprintf("%d pod(s) of namespace %s run an istio-proxy other than the %s that %s injects now (%s): they were injected before an upgrade or revision change and keep the old proxy until restarted, with its bugs and a growing version skew to istiod.", len(g.stale), name, want, v.Object.Ref(), strings.Join(sampleLimit(names, 5), ", ")),
+					Locations: locs,
+					Evidence:  ev,
+					Related:   []analysis.Related{analysis.RelatedOf(v.Object, "the injector's values")},
+					Remedy:    fmt.Sprintf("Restart the workloads of these pods in namespace %s so that they are re-injected (`kubectl rollout restart deployment/<name> -n %s`, likewise for StatefulSets and DaemonSets).", name, name),
+					Key:       key,
+				})
 			}
-			locs := []analysis.Location{analysis.LocationOf(ns, snapshot.P("metadata", "labels", label))}
-			ev := []string{fmt.Sprintf("%s injects %s (global.hub/global.tag of its values)", v.Object.Ref(), want)}
-			var names []string
-			for _, rp := range stale {
-				names = append(names, rp.Pod.Key.Name)
-			}
-			for _, rp := range sampleLimit(stale, 10) {
-				locs = append(locs, analysis.LocationOf(rp.Pod, rp.Path))
-				ev = append(ev, fmt.Sprintf("pod %s runs %s", rp.Pod.Key.Name, rp.Image))
-			}
-			p.Report(analysis.Finding{
-				Subject:   ns.Key,
-				Message:   fmt.Sprintf("%d pod(s) of namespace %s run an istio-proxy other than the %s that %s injects now (%s): they were injected before an upgrade or revision change and keep the old proxy until restarted, with its bugs and a growing version skew to istiod.", len(stale), name, want, v.Object.Ref(), strings.Join(sampleLimit(names, 5), ", ")),
-				Locations: locs,
-				Evidence:  ev,
-				Related:   []analysis.Related{analysis.RelatedOf(v.Object, "the injector's values")},
-				Remedy:    fmt.Sprintf("Restart the workloads of namespace %s so that they are re-injected: `kubectl rollout restart deployment,statefulset,daemonset -n %s`.", name, name),
-				Key:       name,
-			})
 		}
 		return nil
 	},
@@ -192,11 +223,35 @@ func istiodFor(vers *facts.Versions, rev string) (facts.Component, bool) {
 	return facts.Component{}, false
 }
 
-// podRevision is the revision that injected a pod (the injector labels
-// its pods istio.io/rev), else its namespace's.
-func podRevision(s *snapshot.Snapshot, o *snapshot.Object) string {
+// injectedRevision is the revision that injected a running pod, as the
+// injector recorded it: the istio.io/rev annotation, else the revision of
+// the sidecar.istio.io/status annotation, else an istio.io/rev label.
+func injectedRevision(o *snapshot.Object) (string, bool) {
+	if r, ok := o.Annotations[RevisionLabel]; ok {
+		return normRevision(r), true
+	}
+	if st := o.Annotations[sidecarStatusAnnotation]; st != "" {
+		var v struct {
+			Revision *string `json:"revision"`
+		}
+		if json.Unmarshal([]byte(st), &v) == nil && v.Revision != nil {
+			return normRevision(*v.Revision), true
+		}
+	}
 	if r, ok := o.Labels[RevisionLabel]; ok {
-		return normRevision(r)
+		return normRevision(r), true
+	}
+	return "", false
+}
+
+// sidecarStatusAnnotation records what the injector added to a pod.
+const sidecarStatusAnnotation = "sidecar.istio.io/status"
+
+// podRevision is the revision that injected a pod (injectedRevision), else
+// its namespace's.
+func podRevision(s *snapshot.Snapshot, o *snapshot.Object) string {
+	if r, ok := injectedRevision(o); ok {
+		return r
 	}
 	if ns := s.Get(snapshot.KindNamespace, "", o.Key.Namespace); ns != nil {
 		if r, _, ok := namespaceRevision(ns); ok {
@@ -277,58 +332,75 @@ var ProxyControlPlaneSkew = &analysis.Analyzer{
 	},
 }
 
-// ProxyVersionsMixed: one namespace runs several proxy releases; reported
-// only when the injector's values (MD110) are not in the input.
+// ProxyVersionsMixed: the proxies of one revision in one namespace run
+// several releases; pods MD110 compares with their injector are left out.
 var ProxyVersionsMixed = &analysis.Analyzer{
 	Code:     "MD112",
 	Name:     "proxy-versions-mixed",
 	Severity: analysis.Info,
-	Summary:  "The pods of one namespace run several istio-proxy releases: an upgrade was rolled out to some workloads only.",
+	Summary:  "The proxies of one revision in one namespace run several istio-proxy releases: an upgrade was rolled out to some workloads only.",
 	Doc:      doc("MD112"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod)},
-	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
+	Reads:    proxyInjReads,
 	Requires: []*analysis.Fact{InjectionFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
 		byNS, order := proxiesByNamespace(s)
 		for _, name := range order {
-			if ns := s.Get(snapshot.KindNamespace, "", name); ns != nil {
-				if rev, _, ok := namespaceRevision(ns); ok && inj.Values[rev] != nil {
-					continue // MD110 compares with what the injector injects
-				}
-			}
-			byVer := map[string][]runningProxy{}
+			// Revision → release → proxies: revisions (canary upgrades,
+			// gateway canaries) are meant to run different releases.
+			byRev := map[string]map[string][]runningProxy{}
 			for _, rp := range byNS[name] {
-				if rp.HasV && rp.Pod.Annotations["sidecar.istio.io/proxyImage"] == "" {
-					k := fmt.Sprintf("%d.%d.%d", rp.V.Major, rp.V.Minor, rp.V.Patch)
-					byVer[k] = append(byVer[k], rp)
+				if !rp.HasV || rp.Pod.Annotations["sidecar.istio.io/proxyImage"] != "" {
+					continue
 				}
-			}
-			if len(byVer) < 2 {
-				continue
-			}
-			vs := sortedKeys(byVer)
-			sort.Slice(vs, func(i, j int) bool {
-				return version.MustParse(vs[i]).Compare(version.MustParse(vs[j])) < 0
-			})
-			oldest := byVer[vs[0]][0]
-			var ev []string
-			for _, v := range vs {
-				var names []string
-				for _, rp := range byVer[v] {
-					names = append(names, rp.Pod.Key.Name)
+				if v, _ := injectorFor(s, inj, rp.Pod); v != nil {
+					continue // MD110 compares it with what its injector injects
 				}
-				ev = append(ev, fmt.Sprintf("istio-proxy %s: %s", v, strings.Join(sampleLimit(names, 5), ", ")))
+				rev := podRevision(s, rp.Pod)
+				if byRev[rev] == nil {
+					byRev[rev] = map[string][]runningProxy{}
+				}
+				k := fmt.Sprintf("%d.%d.%d", rp.V.Major, rp.V.Minor, rp.V.Patch)
+				byRev[rev][k] = append(byRev[rev][k], rp)
 			}
-			p.Report(analysis.Finding{
-				Subject:   oldest.Pod.Key,
-				Message:   fmt.Sprintf("The sidecars of namespace %s run %d istio-proxy releases (%s): workloads were not all restarted after an upgrade, so the oldest (%s, e.g. pod %s) keep old behaviour and bugs.", name, len(vs), strings.Join(vs, ", "), vs[0], oldest.Pod.Key.Name),
-				Locations: []analysis.Location{analysis.LocationOf(oldest.Pod, oldest.Path)},
-				Evidence:  ev,
-				Remedy:    fmt.Sprintf("Restart the workloads still on the older releases (`kubectl rollout restart deployment/<name> -n %s`) so that all run the injector's current proxy.", name),
-				Key:       name,
-			})
+			for _, rev := range sortedKeys(byRev) {
+				byVer := byRev[rev]
+				if len(byVer) < 2 {
+					continue
+				}
+				vs := sortedKeys(byVer)
+				sort.Slice(vs, func(i, j int) bool {
+					return version.MustParse(vs[i]).Compare(version.MustParse(vs[j])) < 0
+				})
+				oldest := byVer[vs[0]][0]
+				var ev []string
+				what := "gateway"
+				for _, v := range vs {
+					var names []string
+					for _, rp := range byVer[v] {
+						names = append(names, rp.Pod.Key.Name)
+						if c, gw := istioComponent(rp.Pod.Labels, rp.Pod.Annotations); !c || !gw {
+							what = "proxy"
+						}
+					}
+					ev = append(ev, fmt.Sprintf("istio-proxy %s: %s", v, strings.Join(sampleLimit(names, 5), ", ")))
+				}
+				revText, key := "the default revision", name
+				if rev != "" {
+					revText, key = "revision "+rev, name+"@"+rev
+				}
+				ev = append(ev, "all of "+revText+" (istio.io/rev annotation or label, sidecar.istio.io/status, or the namespace label)")
+				p.Report(analysis.Finding{
+					Subject:   oldest.Pod.Key,
+					Message:   fmt.Sprintf("The %s pods of %s in namespace %s run %d istio-proxy releases (%s): workloads were not all restarted after an upgrade, so the oldest (%s, e.g. pod %s) keep old behaviour and bugs.", what, revText, name, len(vs), strings.Join(vs, ", "), vs[0], oldest.Pod.Key.Name),
+					Locations: []analysis.Location{analysis.LocationOf(oldest.Pod, oldest.Path)},
+					Evidence:  ev,
+					Remedy:    fmt.Sprintf("Restart the workloads still on the older releases (`kubectl rollout restart deployment/<name> -n %s`) so that all run the injector's current proxy.", name),
+					Key:       key,
+				})
+			}
 		}
 		return nil
 	},

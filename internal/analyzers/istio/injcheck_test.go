@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -26,12 +27,16 @@ func TestInjcheckSeverities(t *testing.T) {
 		{"testdata/injcheck_crdversion_positive.yaml", "MD120", "CustomResourceDefinition/tlsroutes.gateway.networking.k8s.io " + `.metadata.annotations["gateway.networking.k8s.io/bundle-version"]`, analysis.Warning},
 		{"testdata/injcheck_pods_positive.yaml", "MD109", "Pod/gateways/ingress-7f9c-abcde .spec.containers[0].image", analysis.Error},
 		{"testdata/injcheck_pods_positive.yaml", "MD109", "Deployment/gateways/ingress .spec.template.spec.containers[0].image", analysis.Warning},
+		{"testdata/injcheck_deactivated_positive.yaml", "MD109", "Deployment/istio-ingress/istio-ingressgateway .spec.template.spec.containers[0].image", analysis.Warning},
 		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/cart " + `.spec.template.metadata.annotations["traffic.sidecar.istio.io/excludeOutboundIPRanges"]`, analysis.Error},
 		{"testdata/injcheck_annotations_positive.yaml", "MD115", "Deployment/shop/tools " + `.spec.template.metadata.annotations["sidecar.istio.io/interceptionMode"]`, analysis.Warning},
 		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[0].clientConfig.service.name", analysis.Error},
 		{"testdata/injcheck_webhook_positive.yaml", "MD117", "MutatingWebhookConfiguration/istio-sidecar-injector-1-20 .webhooks[1].clientConfig.service.name", analysis.Warning},
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[0].status", analysis.Error},
 		{"testdata/injcheck_conditions_positive.yaml", "MD119", "HTTPRoute/shop/shop .status.parents[0].conditions[1].status", analysis.Warning},
+		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/public .status.conditions[1].status", analysis.Warning},
+		{"testdata/injcheck_nsannotations_positive.yaml", "MD114", "Namespace/istio-system " + `.metadata.annotations["install.operator.istio.io/chart-owner"]`, analysis.Info},
+		{"testdata/injcheck_gwstatus_positive.yaml", "MD119", "Gateway/ingress/shop .status.listeners[0].conditions[2].status", analysis.Error},
 	} {
 		got := sev(c.file, c.code)
 		if s, ok := got[c.at]; !ok || s != c.want {
@@ -118,7 +123,12 @@ func TestAnnotationValidators(t *testing.T) {
 		{"sidecar.istio.io/proxyMemory", "128MB", false},
 		{"proxy.istio.io/config", "concurrency: 2", true},
 		{"proxy.istio.io/config", "concurrency: two", false},
-		{"proxy.istio.io/config", "noSuchField: 1", true}, // unknown fields are discarded
+		{"proxy.istio.io/config", "noSuchField: 1", true},                                      // unknown fields are discarded
+		{"proxy.istio.io/config", "tracing: {zipkin: {address: zipkin.observability}}", false}, // no port
+		{"proxy.istio.io/config", "tracing: {zipkin: {address: 'zipkin.observability:9411'}}", true},
+		{"proxy.istio.io/config", "discoveryAddress: 'istiod.istio-system.svc:0'", false},
+		{"proxy.istio.io/config", "statsdUdpAddress: '10.0.0.5:8125'", true},
+		{"proxy.istio.io/config", "statsdUdpAddress: 'statsd_host:8125'", false},
 	} {
 		err := annotationValidators[c.key](c.value)
 		if (err == nil) != c.ok {
@@ -135,5 +145,47 @@ func TestIstioConditionsDecoded(t *testing.T) {
 	o := snap.Get(snapshot.KindAuthzPolicy, "shop", "deny-admin")
 	if cs := istioConditions(o); len(cs) != 1 || cs[0].Type != "ZtunnelAccepted" || !cs[0].negative() {
 		t.Fatalf("conditions of %s: %+v", o.Ref(), cs)
+	}
+}
+
+func TestInjectorPolicy(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/injcheck_policy_positive.yaml")
+	pol, ok := parseInjectorPolicy(snap.Get(snapshot.KindConfigMap, "istio-system", "istio-sidecar-injector"))
+	if !ok || pol.Policy != "disabled" || len(pol.Always) != 1 || len(pol.Never) != 0 {
+		t.Fatalf("parseInjectorPolicy: %+v, %v", pol, ok)
+	}
+	for _, c := range []struct {
+		labels map[string]string
+		value  string
+		set    bool
+		inject bool
+	}{
+		{nil, "", false, false},     // disabled: no opt-in
+		{nil, "", true, false},      // an empty value leaves it to the policy
+		{nil, "on", true, true},     // y/yes/true/on
+		{nil, "false", true, false}, // opt out
+		{map[string]string{"mesh.example.com/member": "true"}, "", false, true}, // alwaysInjectSelector
+		{map[string]string{"mesh.example.com/member": "true"}, "no", true, false},
+	} {
+		if got, why := pol.decide(c.labels, c.value, c.set); got != c.inject || why == "" {
+			t.Errorf("decide(%v, %q, %v) = %v (%s), want %v", c.labels, c.value, c.set, got, why, c.inject)
+		}
+	}
+	pol.Policy = "enabled"
+	if got, _ := pol.decide(nil, "", false); !got {
+		t.Error("policy enabled: a pod without a value is injected")
+	}
+	pol.Policy = ""
+	if got, _ := pol.decide(nil, "", false); got {
+		t.Error("an unknown policy injects nothing")
+	}
+}
+
+func TestNamespaceAnnotationRemedy(t *testing.T) {
+	file := "testdata/injcheck_nsannotations_positive.yaml"
+	for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
+		if f.Code == "MD113" && !strings.Contains(f.Remedy, "kubectl label namespace shop istio.io/rev=1-22") {
+			t.Errorf("MD113 remedy for a namespace annotation: %s", f.Remedy)
+		}
 	}
 }

@@ -42,7 +42,7 @@ type Membership struct {
 // membershipReads are the fields MembershipOf reads.
 func membershipReads() map[schema.GroupKind][]string {
 	out := templateReads("metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork")
-	out[snapshot.KindPod] = []string{"metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork"}
+	out[snapshot.KindPod] = []string{"metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork", "spec.nodeName", "status.phase"}
 	out[snapshot.KindNamespace] = []string{"metadata.labels"}
 	return out
 }
@@ -57,10 +57,13 @@ func HasProxy(spec *corev1.PodSpec) bool {
 	return false
 }
 
-// MembershipOf judges a Pod by what it runs, and a controller by what its
-// pods will run once admitted: an injected proxy; else what the default
-// injection webhooks and the injector decide (Injection.Decide); else the
-// pod's and the namespace's ambient labels.
+// MembershipOf judges an admitted Pod by what it runs, and a controller (or
+// a Pod manifest not admitted yet) by what its pods will run once admitted:
+// an injected proxy; else what the default injection webhooks and the
+// injector decide (Injection.Decide); else the pod's and the namespace's
+// ambient labels. A Pod counts as admitted when it has a status phase, a
+// node, a uid or a creation time (what the API server and the scheduler
+// add); a manifest from a repository has none of them.
 func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
 	spec, _, podLabels, ok := snapshot.PodSpecOf(o)
 	if !ok {
@@ -70,14 +73,14 @@ func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
 	if HasProxy(spec) {
 		return Membership{DataplaneSidecar, "runs an istio-proxy container"}
 	}
-	if o.Key.GroupKind() == snapshot.KindPod {
+	if o.Key.GroupKind() == snapshot.KindPod && podAdmitted(o) {
 		// An admitted pod runs what it runs, whatever its labels ask for.
 		if ann[AmbientRedirection] == "enabled" {
 			return Membership{DataplaneAmbient, "annotation " + AmbientRedirection + "=enabled"}
 		}
 		return Membership{DataplaneNone, "no istio-proxy container"}
 	}
-	// A controller: what the injection webhooks (as Istio's charts install
+	// A controller or a Pod manifest: what the injection webhooks (as Istio's charts install
 	// them) and the injector would do with its pods, then ambient.
 	d := (&Injection{}).Decide(s, o.Key.Namespace, podLabels, ann, spec.HostNetwork)
 	switch {
@@ -96,4 +99,12 @@ func MembershipOf(s *snapshot.Snapshot, o *snapshot.Object) Membership {
 		return Membership{DataplaneAmbient, "namespace label " + DataplaneModeLabel + "=ambient"}
 	}
 	return Membership{DataplaneNone, d.Why}
+}
+
+// podAdmitted tells whether a Pod object went through the API server (it
+// has a status phase, a node, a uid or a creation time) rather than being a
+// manifest that the injector will see when it is applied.
+func podAdmitted(o *snapshot.Object) bool {
+	pod, ok := o.Typed.(*corev1.Pod)
+	return ok && (pod.Status.Phase != "" || pod.UID != "" || !pod.CreationTimestamp.IsZero() || pod.Spec.NodeName != "")
 }
