@@ -41,8 +41,11 @@ type Membership struct {
 
 // membershipReads are the fields MembershipOf reads.
 func membershipReads() map[schema.GroupKind][]string {
-	out := templateReads("metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork")
-	out[snapshot.KindPod] = []string{"metadata.labels", "metadata.annotations", "spec.containers", "spec.initContainers", "spec.hostNetwork", "spec.nodeName", "status.phase"}
+	// HasProxy reads only the containers' names and images: declaring whole
+	// containers would decode every probe, env and volume mount of every pod.
+	pod := []string{"metadata.labels", "metadata.annotations", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image", "spec.hostNetwork"}
+	out := templateReads(pod...)
+	out[snapshot.KindPod] = append(pod, "spec.nodeName", "status.phase")
 	out[snapshot.KindNamespace] = []string{"metadata.labels"}
 	return out
 }
