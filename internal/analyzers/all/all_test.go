@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 )
 
 // TestDocPagesMatchTheAnalyzers fails when docs/codes drifts from the
@@ -45,5 +47,18 @@ func TestRegistryIsValid(t *testing.T) {
 	}
 	if len(reg.All()) < 6 {
 		t.Errorf("only %d analyzers registered", len(reg.All()))
+	}
+}
+
+// TestEveryCheckDeclaresItsReads: one analyzer or fact without a Reads
+// declaration makes the loader decode every field of every object (memory
+// and time grow by half or more), silently. Keep the projection on.
+func TestEveryCheckDeclaresItsReads(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := analysis.Projections(reg.All()); !ok {
+		t.Fatal("some analyzer or fact has no Reads declaration: the loader would decode everything")
 	}
 }

@@ -504,6 +504,7 @@ type seTLS struct {
 var seTLSFact = &analysis.Fact{
 	Name:     "serviceentry-client-views",
 	Doc:      "ServiceEntries by host and DestinationRules by namespace, to tell which entry and rule each client namespace uses.",
+	Reads:    reads(),
 	Requires: []*analysis.Fact{RegistryFact},
 	Run: func(p *analysis.Pass) (any, error) {
 		r := p.ResultOf(RegistryFact).(*Registry)
