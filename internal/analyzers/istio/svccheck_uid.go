@@ -35,8 +35,9 @@ var AppRunsAsProxyUID = &analysis.Analyzer{
 	Doc:      doc("MD235"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.WorkloadKinds...)},
 	Reads: func() map[schema.GroupKind][]string {
-		m := reads(membershipReads(), templateReads("spec.securityContext"))
-		m[snapshot.KindPod] = append(m[snapshot.KindPod], "spec.securityContext")
+		ctx := []string{"spec.securityContext", "spec.containers.securityContext", "spec.initContainers.securityContext"}
+		m := reads(membershipReads(), templateReads(ctx...))
+		m[snapshot.KindPod] = append(m[snapshot.KindPod], ctx...)
 		return m
 	}(),
 	Requires: []*analysis.Fact{workload.OwnershipFact},
