@@ -45,15 +45,7 @@ func TestUnknownIsNotMissing(t *testing.T) {
 // does not verify at all; MD206 is an error only when the mismatched routes
 // are the VirtualService's only routes.
 func TestSeverityFollowsConsequence(t *testing.T) {
-	sev := func(file, code string) []analysis.Severity {
-		var out []analysis.Severity
-		for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
-			if f.Code == code {
-				out = append(out, f.Severity)
-			}
-		}
-		return out
-	}
+	sev := func(file, code string) []analysis.Severity { return severities(t, file, code) }
 	if got := sev("testdata/drca_old_istiod.yaml", "MD302"); len(got) != 1 || got[0] != analysis.Warning {
 		t.Errorf("MD302 with istiod 1.19: %v, want one warning", got)
 	}
@@ -72,15 +64,7 @@ func TestSeverityFollowsConsequence(t *testing.T) {
 // when DENY rules show traffic is expected; a selector on Gateway API pods
 // is Info, and Warning on a waypoint.
 func TestSecuritySeverity(t *testing.T) {
-	sev := func(file, code string) []analysis.Severity {
-		var out []analysis.Severity
-		for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
-			if f.Code == code {
-				out = append(out, f.Severity)
-			}
-		}
-		return out
-	}
+	sev := func(file, code string) []analysis.Severity { return severities(t, file, code) }
 	if got := sev("testdata/seccheck_severity_positive.yaml", "MD305"); len(got) != 1 || got[0] != analysis.Info {
 		t.Errorf("MD305 lockdown alone: %v, want info", got)
 	}
@@ -93,4 +77,17 @@ func TestSecuritySeverity(t *testing.T) {
 	if got := sev("testdata/seccheck_authz_positive.yaml", "MD305"); len(got) != 2 || got[0] != analysis.Warning || got[1] != analysis.Warning {
 		t.Errorf("MD305 with DENY rules beside it, and DENY without rules: %v, want warnings", got)
 	}
+}
+
+// severities runs every Istio check on file (as TestGolden does) and
+// returns the severities of the findings with code, in report order.
+func severities(t *testing.T, file, code string) []analysis.Severity {
+	t.Helper()
+	var out []analysis.Severity
+	for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
+		if f.Code == code {
+			out = append(out, f.Severity)
+		}
+	}
+	return out
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
-	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
-	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
 )
 
 // TestSecurityFixSeverity: a jwtRule without issuer is an Error only for an
@@ -15,15 +13,7 @@ import (
 // Info for ALLOW rules and a Warning for DENY rules; on ambient workloads a
 // DENY on JWT attributes is an Error and an ALLOW a Warning.
 func TestSecurityFixSeverity(t *testing.T) {
-	sev := func(file, code string) []analysis.Severity {
-		var out []analysis.Severity
-		for _, f := range analysistest.Run(t, istio.Analyzers(), nil, file)[file] {
-			if f.Code == code {
-				out = append(out, f.Severity)
-			}
-		}
-		return out
-	}
+	sev := func(file, code string) []analysis.Severity { return severities(t, file, code) }
 	for _, c := range []struct {
 		file, code string
 		want       []analysis.Severity
