@@ -36,6 +36,10 @@ import (
 // targetPort.
 var noneTargetPortSince = version.MustParse("1.22.0")
 
+// noneTargetPortFlagGone bounds the releases in which we rely on
+// ENABLE_RESOLUTION_NONE_TARGET_PORT=false: only 1.22.x is confirmed.
+var noneTargetPortFlagGone = version.MustParse("1.23.0")
+
 const noneTargetPortEnv = "ENABLE_RESOLUTION_NONE_TARGET_PORT"
 
 // SETargetPortIgnored reports a ServiceEntry port's targetPort that Istio
@@ -135,17 +139,19 @@ func endpointsOverride(o *snapshot.Object, eps []*netv1alpha3.WorkloadEntry, i i
 
 type noneTargetPort struct {
 	ignored bool
+	fix     string // how to make istiod apply targetPort
 	why     []string
 	related []analysis.Related
 }
 
 // noneTargetPortSupport: does istiod ignore targetPort for resolution NONE?
-// Only when every istiod in the input is known to: older than 1.22, or run
-// with ENABLE_RESOLUTION_NONE_TARGET_PORT=false.
+// Only when every istiod in the input is known to: older than 1.22, or a
+// 1.22.x run with ENABLE_RESOLUTION_NONE_TARGET_PORT=false.
 func noneTargetPortSupport(s *snapshot.Snapshot, vers *facts.Versions) *noneTargetPort {
 	out := &noneTargetPort{}
 	if old, known := istiodBefore(vers, noneTargetPortSince); known && old {
 		out.ignored = true
+		out.fix = "Upgrade istiod to 1.22 or later (leaving " + noneTargetPortEnv + " at its default, true)"
 		for _, c := range vers.Istiod {
 			out.why = append(out.why, fmt.Sprintf("istiod %s (%s): resolution NONE honours targetPort only from Istio 1.22", c.Version, c.From))
 			if c.Object != nil {
@@ -153,6 +159,16 @@ func noneTargetPortSupport(s *snapshot.Snapshot, vers *facts.Versions) *noneTarg
 			}
 		}
 		return out
+	}
+	// The flag is honoured only where we know it exists: 1.22 introduced it;
+	// later Istio releases dropped it (current conversion.go applies
+	// targetPort unconditionally) and we have not pinned down in which, so
+	// an istiod of another or unknown version is taken to apply targetPort.
+	known := map[*snapshot.Object]version.V{}
+	for _, c := range vers.Istiod {
+		if c.Object != nil {
+			known[c.Object] = c.Version
+		}
 	}
 	n, off := 0, 0
 	var why []string
@@ -166,11 +182,14 @@ func noneTargetPortSupport(s *snapshot.Snapshot, vers *facts.Versions) *noneTarg
 			continue
 		}
 		n++
+		if v, ok := known[o]; !ok || !v.AtLeast(noneTargetPortSince) || v.AtLeast(noneTargetPortFlagGone) {
+			continue
+		}
 		for _, c := range d.Spec.Template.Spec.Containers {
 			for _, e := range c.Env {
 				if e.Name == noneTargetPortEnv && e.ValueFrom == nil && strings.EqualFold(e.Value, "false") {
 					off++
-					why = append(why, fmt.Sprintf("%s env %s=%q", o.Ref(), noneTargetPortEnv, e.Value))
+					why = append(why, fmt.Sprintf("%s (istiod %s) env %s=%q", o.Ref(), known[o], noneTargetPortEnv, e.Value))
 					rel = append(rel, analysis.RelatedOf(o, noneTargetPortEnv+"=false"))
 				}
 			}
@@ -178,6 +197,7 @@ func noneTargetPortSupport(s *snapshot.Snapshot, vers *facts.Versions) *noneTarg
 	}
 	if n > 0 && off == n {
 		out.ignored, out.why, out.related = true, why, rel
+		out.fix = "Remove " + noneTargetPortEnv + "=false from istiod's environment (the compatibility setting; its default is true)"
 	}
 	return out
 }
@@ -190,7 +210,7 @@ func noneFinding(o *snapshot.Object, i int, port *netv1alpha3.ServicePort, none 
 			o.Ref(), port.GetName(), port.GetNumber(), tp, port.GetNumber(), tp),
 		Locations: []analysis.Location{analysis.LocationOf(o, snapshot.P("spec", "ports", i, "targetPort"))},
 		Evidence:  append([]string{"spec.resolution: NONE", fmt.Sprintf("spec.ports[%d]: name %s, number %d, targetPort %d", i, port.GetName(), port.GetNumber(), tp)}, none.why...),
-		Remedy:    fmt.Sprintf("Upgrade istiod to 1.22 or later with %s left at its default (true); or have clients dial port %d directly; or list the backends in spec.endpoints with resolution STATIC (or DNS), where targetPort %d is applied.", noneTargetPortEnv, tp, tp),
+		Remedy:    fmt.Sprintf("%s; or have clients dial port %d directly; or list the backends in spec.endpoints with resolution STATIC (or DNS), where targetPort %d is applied.", none.fix, tp, tp),
 		Related:   none.related,
 		Key:       fmt.Sprintf("none/%s", port.GetName()),
 	}
