@@ -7,5 +7,6 @@ var serviceChecks = []*analysis.Analyzer{
 	ServicePortProtocolUnknown, ExternalNamePortCatchAll, ServerFirstSniffed,
 	MultiServiceProtocolConflict, HeadlessHTTPStrict, AppRunsAsProxyUID,
 	SEAddressesRequired, SEConflictingProtocol, SEHTTPOnTLSPort, SEDoubleTLS, SEStaticNoEndpoints,
+	SETargetPortIgnored,
 	DRHostUnknown,
 }
