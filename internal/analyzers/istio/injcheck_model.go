@@ -327,7 +327,7 @@ type Decision struct {
 	Revision string
 }
 
-// injectValue reads sidecar.istio.io/inject as the injector does: the label
+// injectOptIn reads sidecar.istio.io/inject as the injector does: the label
 // wins over the annotation; y/yes/true/on inject, "" leaves it to the
 // policy (inject), anything else does not.
 func injectOptIn(podLabels, podAnn map[string]string) (value string, set bool) {

@@ -19,19 +19,9 @@ func checkAlphaSelector(s issueSink, at snapshot.Path, sel *netv1alpha3.Workload
 	if sel == nil {
 		return
 	}
-	const up = "ValidateAlphaWorkloadSelector"
-	l := sel.GetLabels()
-	for _, k := range sortedKeys(l) {
-		switch {
-		case k == "":
-			s.err(at.Child("labels", k), "selector-empty-key", up, "a selector label has an empty key", "="+l[k], "Remove the entry or give it a key.")
-		case strings.Contains(k, "*") || strings.Contains(l[k], "*"):
-			s.err(at.Child("labels", k), "selector-wildcard", up, "selectors do not support wildcards", k+"="+l[k], "Use exact label values.")
-		}
-	}
-	if len(l) == 0 {
-		s.warn(at, "selector-no-labels", up, fmt.Sprintf("workloadSelector has no labels, so the %s applies to every workload of the namespace", what), "workloadSelector: {}", "Add the labels of the workloads meant, or remove workloadSelector to make the namespace-wide intent explicit.")
-	}
+	checkSelectorLabels(s, at, "labels", "ValidateAlphaWorkloadSelector", sel.GetLabels(),
+		fmt.Sprintf("workloadSelector has no labels, so the %s applies to every workload of the namespace", what), "workloadSelector: {}",
+		"Add the labels of the workloads meant, or remove workloadSelector to make the namespace-wide intent explicit.")
 }
 
 // validateDestinationRuleObj follows validation.ValidateDestinationRule.

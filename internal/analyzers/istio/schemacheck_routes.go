@@ -295,39 +295,30 @@ var VSUnreachableRule = &analysis.Analyzer{
 	Inputs:   []analysis.Input{vsInput},
 	Reads:    vsRouteReads,
 	Run: func(p *analysis.Pass) error {
-		for _, o := range p.Snapshot.List(snapshot.KindVirtualService) {
-			vs := virtualService(o)
-			if vs == nil {
-				continue
+		forEachShadow(p, func(o *snapshot.Object, vs *netv1alpha3.VirtualService, kind string, sh ruleShadow) {
+			if sh.match >= 0 {
+				return
 			}
-			shadows := vsShadows(vs)
-			for _, kind := range []string{"http", "tcp", "tls"} {
-				for _, sh := range shadows[kind] {
-					if sh.match >= 0 {
-						continue
-					}
-					at := snapshot.P("spec", kind, sh.rule)
-					var why, ev, remedy string
-					if sh.byMatch < 0 {
-						why = fmt.Sprintf("%s has no match, so it takes every request first", ruleName(vs, kind, sh.byRule))
-						ev = fmt.Sprintf("%s: no match (catch-all)", ruleName(vs, kind, sh.byRule))
-						remedy = fmt.Sprintf("Move the catch-all %s to the end of %s, or give it a match.", ruleName(vs, kind, sh.byRule), kind)
-					} else {
-						why = fmt.Sprintf("every one of its matches is covered by an earlier match (first by %s match[%d])", ruleName(vs, kind, sh.byRule), sh.byMatch)
-						ev = fmt.Sprintf("%s match[%d] covers %s", ruleName(vs, kind, sh.byRule), sh.byMatch, ruleName(vs, kind, sh.rule))
-						remedy = fmt.Sprintf("Put the more specific %s before %s, or delete it if it is redundant.", ruleName(vs, kind, sh.rule), ruleName(vs, kind, sh.byRule))
-					}
-					p.Report(analysis.Finding{
-						Subject:   o.Key,
-						Message:   fmt.Sprintf("%s %s is never used: %s. Requests it was written for go to the earlier rule's destination instead.", o.Ref(), ruleName(vs, kind, sh.rule), why),
-						Locations: []analysis.Location{analysis.LocationOf(o, at)},
-						Evidence:  []string{ev, "rules are evaluated in order; the first rule with a fitting match wins"},
-						Remedy:    remedy,
-						Key:       at.String(),
-					})
-				}
+			at := snapshot.P("spec", kind, sh.rule)
+			var why, ev, remedy string
+			if sh.byMatch < 0 {
+				why = fmt.Sprintf("%s has no match, so it takes every request first", ruleName(vs, kind, sh.byRule))
+				ev = fmt.Sprintf("%s: no match (catch-all)", ruleName(vs, kind, sh.byRule))
+				remedy = fmt.Sprintf("Move the catch-all %s to the end of %s, or give it a match.", ruleName(vs, kind, sh.byRule), kind)
+			} else {
+				why = fmt.Sprintf("every one of its matches is covered by an earlier match (first by %s match[%d])", ruleName(vs, kind, sh.byRule), sh.byMatch)
+				ev = fmt.Sprintf("%s match[%d] covers %s", ruleName(vs, kind, sh.byRule), sh.byMatch, ruleName(vs, kind, sh.rule))
+				remedy = fmt.Sprintf("Put the more specific %s before %s, or delete it if it is redundant.", ruleName(vs, kind, sh.rule), ruleName(vs, kind, sh.byRule))
 			}
-		}
+			p.Report(analysis.Finding{
+				Subject:   o.Key,
+				Message:   fmt.Sprintf("%s %s is never used: %s. Requests it was written for go to the earlier rule's destination instead.", o.Ref(), ruleName(vs, kind, sh.rule), why),
+				Locations: []analysis.Location{analysis.LocationOf(o, at)},
+				Evidence:  []string{ev, "rules are evaluated in order; the first rule with a fitting match wins"},
+				Remedy:    remedy,
+				Key:       at.String(),
+			})
+		})
 		return nil
 	},
 }
@@ -342,29 +333,37 @@ var VSIneffectiveMatch = &analysis.Analyzer{
 	Inputs:   []analysis.Input{vsInput},
 	Reads:    vsRouteReads,
 	Run: func(p *analysis.Pass) error {
-		for _, o := range p.Snapshot.List(snapshot.KindVirtualService) {
-			vs := virtualService(o)
-			if vs == nil {
-				continue
+		forEachShadow(p, func(o *snapshot.Object, vs *netv1alpha3.VirtualService, kind string, sh ruleShadow) {
+			if sh.match < 0 {
+				return
 			}
-			shadows := vsShadows(vs)
-			for _, kind := range []string{"http", "tcp", "tls"} {
-				for _, sh := range shadows[kind] {
-					if sh.match < 0 {
-						continue
-					}
-					at := snapshot.P("spec", kind, sh.rule, "match", sh.match)
-					p.Report(analysis.Finding{
-						Subject:   o.Key,
-						Message:   fmt.Sprintf("%s %s match[%d] is never used: %s match[%d] comes first and fits every request it fits. The rule's other matches still work.", o.Ref(), ruleName(vs, kind, sh.rule), sh.match, ruleName(vs, kind, sh.byRule), sh.byMatch),
-						Locations: []analysis.Location{analysis.LocationOf(o, at)},
-						Evidence:  []string{fmt.Sprintf("%s match[%d] covers %s match[%d]", ruleName(vs, kind, sh.byRule), sh.byMatch, ruleName(vs, kind, sh.rule), sh.match)},
-						Remedy:    fmt.Sprintf("Remove the redundant match, or move %s before %s if its destination should win.", ruleName(vs, kind, sh.rule), ruleName(vs, kind, sh.byRule)),
-						Key:       at.String(),
-					})
-				}
-			}
-		}
+			at := snapshot.P("spec", kind, sh.rule, "match", sh.match)
+			p.Report(analysis.Finding{
+				Subject:   o.Key,
+				Message:   fmt.Sprintf("%s %s match[%d] is never used: %s match[%d] comes first and fits every request it fits. The rule's other matches still work.", o.Ref(), ruleName(vs, kind, sh.rule), sh.match, ruleName(vs, kind, sh.byRule), sh.byMatch),
+				Locations: []analysis.Location{analysis.LocationOf(o, at)},
+				Evidence:  []string{fmt.Sprintf("%s match[%d] covers %s match[%d]", ruleName(vs, kind, sh.byRule), sh.byMatch, ruleName(vs, kind, sh.rule), sh.match)},
+				Remedy:    fmt.Sprintf("Remove the redundant match, or move %s before %s if its destination should win.", ruleName(vs, kind, sh.rule), ruleName(vs, kind, sh.byRule)),
+				Key:       at.String(),
+			})
+		})
 		return nil
 	},
+}
+
+// forEachShadow calls report for every shadowed rule or match of every
+// VirtualService (MD013 takes whole rules, MD014 single matches).
+func forEachShadow(p *analysis.Pass, report func(o *snapshot.Object, vs *netv1alpha3.VirtualService, kind string, sh ruleShadow)) {
+	for _, o := range p.Snapshot.List(snapshot.KindVirtualService) {
+		vs := virtualService(o)
+		if vs == nil {
+			continue
+		}
+		shadows := vsShadows(vs)
+		for _, kind := range []string{"http", "tcp", "tls"} {
+			for _, sh := range shadows[kind] {
+				report(o, vs, kind, sh)
+			}
+		}
+	}
 }

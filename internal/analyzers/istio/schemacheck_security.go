@@ -18,18 +18,9 @@ import (
 // checkBetaSelector is validation.validateWorkloadSelector (selector.matchLabels
 // of security and telemetry policies).
 func checkBetaSelector(s issueSink, at snapshot.Path, l map[string]string, what string) {
-	const up = "validateWorkloadSelector"
-	for _, k := range sortedKeys(l) {
-		switch {
-		case k == "":
-			s.err(at.Child("matchLabels", k), "selector-empty-key", up, "a selector label has an empty key", "="+l[k], "Remove the entry or give it a key.")
-		case strings.Contains(k, "*") || strings.Contains(l[k], "*"):
-			s.err(at.Child("matchLabels", k), "selector-wildcard", up, "selectors do not support wildcards", k+"="+l[k], "Use exact label values.")
-		}
-	}
-	if len(l) == 0 {
-		s.warn(at, "selector-no-labels", up, fmt.Sprintf("the selector has no matchLabels, so the %s applies to every workload in its namespace", what), "selector: {}", "Add matchLabels for the workloads meant, or remove selector to make the namespace-wide intent explicit.")
-	}
+	checkSelectorLabels(s, at, "matchLabels", "validateWorkloadSelector", l,
+		fmt.Sprintf("the selector has no matchLabels, so the %s applies to every workload in its namespace", what), "selector: {}",
+		"Add matchLabels for the workloads meant, or remove selector to make the namespace-wide intent explicit.")
 }
 
 // checkPolicyTarget is validation.validateOneOfSelectorType and the
@@ -361,4 +352,21 @@ func jwksURIProblem(u string) string {
 		}
 	}
 	return ""
+}
+
+// checkSelectorLabels holds the rules both selector kinds share: no empty
+// keys, no wildcards, and a warning when no label is given at all. field is
+// where the labels live (labels or matchLabels), up the upstream function.
+func checkSelectorLabels(s issueSink, at snapshot.Path, field, up string, l map[string]string, emptyProblem, emptyValue, emptyRemedy string) {
+	for _, k := range sortedKeys(l) {
+		switch {
+		case k == "":
+			s.err(at.Child(field, k), "selector-empty-key", up, "a selector label has an empty key", "="+l[k], "Remove the entry or give it a key.")
+		case strings.Contains(k, "*") || strings.Contains(l[k], "*"):
+			s.err(at.Child(field, k), "selector-wildcard", up, "selectors do not support wildcards", k+"="+l[k], "Use exact label values.")
+		}
+	}
+	if len(l) == 0 {
+		s.warn(at, "selector-no-labels", up, emptyProblem, emptyValue, emptyRemedy)
+	}
 }
