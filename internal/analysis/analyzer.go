@@ -103,7 +103,9 @@ type Pass struct {
 
 // ResultOf returns the value of a fact the analyzer Requires.
 func (p *Pass) ResultOf(f *Fact) any {
-	return p.r.fact(f)
+	v, notes := p.r.fact(f)
+	p.notes = append(p.notes, notes...)
+	return v
 }
 
 // Report records a finding. Code, name and severity default to the

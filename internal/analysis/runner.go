@@ -45,9 +45,10 @@ type RunConfig struct {
 }
 
 type factState struct {
-	once sync.Once
-	val  any
-	err  error
+	once  sync.Once
+	val   any
+	err   error
+	notes []string // NotChecked notes the fact (or its dependencies) left
 }
 
 type runner struct {
@@ -57,8 +58,9 @@ type runner struct {
 	facts map[*Fact]*factState
 }
 
-// fact computes f once, whichever analyzer asks first, and shares it.
-func (r *runner) fact(f *Fact) any {
+// fact computes f once, whichever analyzer asks first, and shares it with
+// the notes it left, which every analyzer using it reports as its own.
+func (r *runner) fact(f *Fact) (any, []string) {
 	r.mu.Lock()
 	st, ok := r.facts[f]
 	if !ok {
@@ -72,11 +74,12 @@ func (r *runner) fact(f *Fact) any {
 		}
 		p := &Pass{Snapshot: r.snap, Options: r.opts, r: r}
 		st.val, st.err = f.Run(p)
+		st.notes = p.notes
 	})
 	if st.err != nil {
 		panic(factError{fact: f.Name, err: st.err})
 	}
-	return st.val
+	return st.val, st.notes
 }
 
 type factError struct {

@@ -127,3 +127,22 @@ func TestExitCodeAndSeverity(t *testing.T) {
 // fake builds test-only codes at run time, so tools that look for finding
 // codes in the source (and their doc pages) do not mistake them for real.
 func fake(n string) string { return "MD" + n }
+
+// TestFactNotesReachTheirAnalyzers: what a fact could not judge is reported
+// by each analyzer that uses it (once per analyzer), including notes of the
+// fact's own dependencies.
+func TestFactNotesReachTheirAnalyzers(t *testing.T) {
+	base := &Fact{Name: "base", Run: func(p *Pass) (any, error) { p.NotChecked("ConfigMap x: key values is not JSON"); return 1, nil }}
+	top := &Fact{Name: "top", Requires: []*Fact{base}, Run: func(p *Pass) (any, error) { return p.ResultOf(base), nil }}
+	use := func(p *Pass) error { p.ResultOf(top); p.ResultOf(top); return nil }
+	as := []*Analyzer{analyzer(fake("905"), "uses-top", use), analyzer(fake("906"), "also-uses-top", use), analyzer(fake("907"), "no-facts", func(*Pass) error { return nil })}
+	res := Run(context.Background(), snap(), RunConfig{Analyzers: as})
+	var got []string
+	for _, n := range res.NotChecked {
+		got = append(got, n.Code+": "+n.Reason)
+	}
+	want := []string{fake("905") + ": ConfigMap x: key values is not JSON", fake("906") + ": ConfigMap x: key values is not JSON"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes %q, want %q", got, want)
+	}
+}

@@ -63,20 +63,20 @@ func (v *injectorValues) ProxyImage() string {
 	return v.Hub + "/" + img + ":" + tag
 }
 
-// parseInjectorValues reads the JSON values of an injector ConfigMap; ok is
-// false when the key is missing or not JSON.
-func parseInjectorValues(cm *snapshot.Object) (*injectorValues, bool) {
+// parseInjectorValues reads the JSON values of an injector ConfigMap: nil
+// without error when the key is missing, an error when it is not JSON.
+func parseInjectorValues(cm *snapshot.Object) (*injectorValues, error) {
 	c, isCM := cm.Typed.(*corev1.ConfigMap)
 	if !isCM {
-		return nil, false
+		return nil, nil
 	}
 	raw, has := c.Data[injectorValuesKey]
 	if !has {
-		return nil, false
+		return nil, nil
 	}
 	var m map[string]any
 	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, false
+		return nil, fmt.Errorf("key %s is not JSON: %w", injectorValuesKey, err)
 	}
 	str := func(v any) string {
 		switch t := v.(type) {
@@ -97,7 +97,7 @@ func parseInjectorValues(cm *snapshot.Object) (*injectorValues, bool) {
 	g := obj(m["global"])
 	out.Hub, out.Tag, out.Variant = str(g["hub"]), str(g["tag"]), str(g["variant"])
 	out.Image = str(obj(g["proxy"])["image"])
-	return out, true
+	return out, nil
 }
 
 func revisionOfInjectorCM(name string) string {
@@ -127,16 +127,16 @@ type injectorPolicy struct {
 	Never, Always []labels.Selector
 }
 
-// parseInjectorPolicy reads the `config` key of an injector ConfigMap; ok
-// is false when the key is missing or not YAML.
-func parseInjectorPolicy(cm *snapshot.Object) (*injectorPolicy, bool) {
+// parseInjectorPolicy reads the `config` key of an injector ConfigMap: nil
+// without error when the key is missing, an error when it is not YAML.
+func parseInjectorPolicy(cm *snapshot.Object) (*injectorPolicy, error) {
 	c, isCM := cm.Typed.(*corev1.ConfigMap)
 	if !isCM {
-		return nil, false
+		return nil, nil
 	}
 	raw, has := c.Data[injectorConfigKey]
 	if !has {
-		return nil, false
+		return nil, nil
 	}
 	var cfg struct {
 		Policy               string                 `json:"policy"`
@@ -144,7 +144,7 @@ func parseInjectorPolicy(cm *snapshot.Object) (*injectorPolicy, bool) {
 		AlwaysInjectSelector []metav1.LabelSelector `json:"alwaysInjectSelector"`
 	}
 	if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, false
+		return nil, fmt.Errorf("key %s is not the injector's YAML config: %w", injectorConfigKey, err)
 	}
 	out := &injectorPolicy{Object: cm, Policy: cfg.Policy}
 	sels := func(in []metav1.LabelSelector) []labels.Selector {
@@ -158,7 +158,7 @@ func parseInjectorPolicy(cm *snapshot.Object) (*injectorPolicy, bool) {
 		return r
 	}
 	out.Never, out.Always = sels(cfg.NeverInjectSelector), sels(cfg.AlwaysInjectSelector)
-	return out, true
+	return out, nil
 }
 
 // decide applies the policy to a pod the webhooks send to the injector:
@@ -303,12 +303,20 @@ var InjectionFact = &analysis.Fact{
 				continue
 			}
 			rev := revisionOfInjectorCM(o.Key.Name)
-			if v, ok := parseInjectorValues(o); ok {
+			v, err := parseInjectorValues(o)
+			if err != nil {
+				p.NotChecked("%s: %v; injection is judged without it (chart defaults)", o.Ref(), err)
+			}
+			if v != nil {
 				if prev, dup := inj.Values[rev]; !dup || prev.Object.Key.Namespace != istioSystem && o.Key.Namespace == istioSystem {
 					inj.Values[rev] = v
 				}
 			}
-			if pol, ok := parseInjectorPolicy(o); ok {
+			pol, err := parseInjectorPolicy(o)
+			if err != nil {
+				p.NotChecked("%s: %v; injection is judged without it (policy enabled, no selectors)", o.Ref(), err)
+			}
+			if pol != nil {
 				if prev, dup := inj.Policies[rev]; !dup || prev.Object.Key.Namespace != istioSystem && o.Key.Namespace == istioSystem {
 					inj.Policies[rev] = pol
 				}

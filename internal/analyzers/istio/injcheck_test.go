@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -150,9 +151,9 @@ func TestIstioConditionsDecoded(t *testing.T) {
 
 func TestInjectorPolicy(t *testing.T) {
 	snap := analysistest.Load(t, "testdata/injcheck_policy_positive.yaml")
-	pol, ok := parseInjectorPolicy(snap.Get(snapshot.KindConfigMap, "istio-system", "istio-sidecar-injector"))
-	if !ok || pol.Policy != "disabled" || len(pol.Always) != 1 || len(pol.Never) != 0 {
-		t.Fatalf("parseInjectorPolicy: %+v, %v", pol, ok)
+	pol, err := parseInjectorPolicy(snap.Get(snapshot.KindConfigMap, "istio-system", "istio-sidecar-injector"))
+	if err != nil || pol == nil || pol.Policy != "disabled" || len(pol.Always) != 1 || len(pol.Never) != 0 {
+		t.Fatalf("parseInjectorPolicy: %+v, %v", pol, err)
 	}
 	for _, c := range []struct {
 		labels map[string]string
@@ -186,6 +187,26 @@ func TestNamespaceAnnotationRemedy(t *testing.T) {
 	for _, f := range analysistest.Run(t, Analyzers(), nil, file)[file] {
 		if f.Code == "MD113" && !strings.Contains(f.Remedy, "kubectl label namespace shop istio.io/rev=1-22") {
 			t.Errorf("MD113 remedy for a namespace annotation: %s", f.Remedy)
+		}
+	}
+}
+
+// TestUnreadableInjectorConfig: an injector ConfigMap whose values or config
+// cannot be read is named in a not-checked note of the checks that depend on
+// it, not silently replaced by the chart's defaults.
+func TestUnreadableInjectorConfig(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/injcheck/unreadable_injector.yaml")
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: Analyzers()})
+	var notes []string
+	for _, n := range res.NotChecked {
+		if n.Code == PodMissingProxy.Code {
+			notes = append(notes, n.Reason)
+		}
+	}
+	joined := strings.Join(notes, "\n")
+	for _, want := range []string{"ConfigMap/istio-system/istio-sidecar-injector: key values is not JSON", "ConfigMap/istio-system/istio-sidecar-injector: key config is not the injector's YAML config"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("MD106 notes %q lack %q", notes, want)
 		}
 	}
 }
