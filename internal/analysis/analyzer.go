@@ -123,6 +123,7 @@ func (p *Pass) Report(f Finding) {
 		}
 	}
 	f.computeFingerprint()
+	f.resolve()
 	p.reports = append(p.reports, f)
 }
 

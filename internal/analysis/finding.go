@@ -66,6 +66,13 @@ type Location struct {
 	// Exact is false when the field is not written in the source and the
 	// position is its nearest written ancestor.
 	Exact bool `json:"exact"`
+
+	// pending is the object whose source still has to be searched for
+	// Field (at path): LocationOf defers that search to Report, because
+	// checks build locations for candidates they may never report, and
+	// finding a field's line can mean re-reading the object's document.
+	pending *snapshot.Object
+	path    snapshot.Path
 }
 
 func (l Location) String() string { return l.Position.String() }
@@ -75,6 +82,8 @@ type Related struct {
 	Object   string             `json:"object"`
 	Position *snapshot.Position `json:"position,omitempty"`
 	Why      string             `json:"why"`
+
+	pending *snapshot.Object // see Location.pending
 }
 
 // PatchOp is one RFC 6902 JSON-patch operation.
@@ -122,23 +131,52 @@ func (f *Finding) computeFingerprint() {
 	f.Fingerprint = hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// LocationOf builds the location of field p of object o.
+// LocationOf builds the location of field p of object o. Its position is
+// found when the finding is reported (see Location.pending).
 func LocationOf(o *snapshot.Object, p snapshot.Path) Location {
-	loc := Location{Object: o.Ref(), Field: p.String()}
-	if o.Locator != nil {
-		loc.Position, loc.Exact = o.Locator.Locate(p)
-	} else {
-		loc.Position = snapshot.Position{File: o.Origin.File, Line: o.Origin.Line}
-		if o.Origin.Live {
-			loc.Position = snapshot.Position{File: "live:" + o.Ref()}
-			loc.Exact = true
-		}
-	}
-	return loc
+	return Location{Object: o.Ref(), Field: p.String(), pending: o, path: p}
 }
 
-// RelatedOf names object o as related, with its position.
+// PositionOf finds where field p of object o is written now; exact is
+// false when only an ancestor of p is written.
+func PositionOf(o *snapshot.Object, p snapshot.Path) (pos snapshot.Position, exact bool) {
+	if o.Locator != nil {
+		return o.Locator.Locate(p)
+	}
+	if o.Origin.Live {
+		return snapshot.Position{File: "live:" + o.Ref()}, true
+	}
+	return snapshot.Position{File: o.Origin.File, Line: o.Origin.Line}, false
+}
+
+// RelatedOf names object o as related, with its position (found when the
+// finding is reported).
 func RelatedOf(o *snapshot.Object, why string) Related {
-	pos := LocationOf(o, nil).Position
-	return Related{Object: o.Ref(), Position: &pos, Why: why}
+	return Related{Object: o.Ref(), Why: why, pending: o}
+}
+
+// resolve finds the positions LocationOf and RelatedOf deferred. It copies
+// the slices first: a check may share one slice between findings.
+func (f *Finding) resolve() {
+	locs := f.Locations
+	f.Locations = nil
+	for _, l := range locs {
+		if l.pending != nil {
+			l.Position, l.Exact = PositionOf(l.pending, l.path)
+			l.pending, l.path = nil, nil
+		}
+		f.Locations = append(f.Locations, l)
+	}
+	if f.Related == nil {
+		return
+	}
+	rel := f.Related
+	f.Related = make([]Related, 0, len(rel))
+	for _, r := range rel {
+		if r.pending != nil {
+			pos, _ := PositionOf(r.pending, nil)
+			r.Position, r.pending = &pos, nil
+		}
+		f.Related = append(f.Related, r)
+	}
 }

@@ -98,14 +98,15 @@ Remove one copy, or give the objects distinct names or namespaces.
 `,
 	Run: func(p *analysis.Pass) error {
 		for _, d := range p.Snapshot.Duplicates() {
-			kept := analysis.LocationOf(d.Kept, nil)
+			first, _ := analysis.PositionOf(d.Kept, nil)
+			again, _ := analysis.PositionOf(d.Dropped, nil)
 			p.Report(analysis.Finding{
 				Subject:   d.Kept.Key,
-				Message:   fmt.Sprintf("%s is defined again at %s; only the first definition, at %s, is analyzed.", d.Kept.Ref(), analysis.LocationOf(d.Dropped, nil).Position, kept.Position),
-				Locations: []analysis.Location{kept, analysis.LocationOf(d.Dropped, nil)},
-				Evidence:  []string{"first: " + kept.Position.String(), "again: " + analysis.LocationOf(d.Dropped, nil).Position.String()},
+				Message:   fmt.Sprintf("%s is defined again at %s; only the first definition, at %s, is analyzed.", d.Kept.Ref(), again, first),
+				Locations: []analysis.Location{analysis.LocationOf(d.Kept, nil), analysis.LocationOf(d.Dropped, nil)},
+				Evidence:  []string{"first: " + first.String(), "again: " + again.String()},
 				Remedy:    "Keep one definition of the object.",
-				Key:       analysis.LocationOf(d.Dropped, nil).Position.String(),
+				Key:       again.String(),
 			})
 		}
 		return nil

@@ -179,39 +179,56 @@ func istioComponent(lbls, ann map[string]string) (component, gateway bool) {
 	return false, false
 }
 
-// annotationSites lists every checked annotation map of the input.
-func annotationSites(s *snapshot.Snapshot) []annSite {
-	var out []annSite
+// eachAnnotationSite calls fn for every checked annotation map of the
+// input that holds at least one Istio-domain annotation.
+func eachAnnotationSite(s *snapshot.Snapshot, fn func(annSite)) {
 	for _, k := range annotatedKinds {
 		gk, res := k.gk, k.res
 		for _, o := range s.List(gk) {
+			own := hasIstioAnnotation(o.Annotations)
+			_, at, tl, hasTemplate := snapshot.PodSpecOf(o)
+			var ta map[string]string
+			if hasTemplate {
+				ta = snapshot.PodAnnotationsOf(o)
+			}
+			inTemplate := hasTemplate && gk != snapshot.KindPod && hasIstioAnnotation(ta)
+			if !own && !inTemplate {
+				continue // nothing to check; the cheap test comes first
+			}
 			if ownedByPresent(s, o) || generatedByGateway(o) {
 				continue // its controller (or Gateway) declares, and is reported for, the same metadata
 			}
 			comp, gw := istioComponent(o.Labels, o.Annotations)
 			site := annSite{Obj: o, Ann: o.Annotations, At: snapshot.P("metadata", "annotations"), Resource: res, Kind: gk.Kind}
-			if _, at, tl, ok := snapshot.PodSpecOf(o); ok {
-				ta := snapshot.PodAnnotationsOf(o)
+			if hasTemplate {
 				if c, g := istioComponent(tl, ta); c {
 					comp, gw = true, gw || g
 				}
 				if gk != snapshot.KindPod {
-					tmpl := at[:len(at)-1] // .../template
 					site.TemplateLabels, site.TemplateAnn = tl, ta
-					if !comp || gw {
-						out = append(out, annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true, Gateway: gw})
+					if inTemplate && (!comp || gw) {
+						tmpl := at[:len(at)-1] // .../template
+						fn(annSite{Obj: o, Ann: ta, At: tmpl.Child("metadata", "annotations"), Resource: "Pod", Kind: "pod template", Template: true, Gateway: gw})
 					}
 				}
 			}
-			if comp && !gw {
+			if !own || comp && !gw {
 				continue // istiod, ztunnel, istio-cni: the chart's metadata
 			}
 			site.Gateway = gw
 			site.PodToo = gk == snapshot.KindK8sGateway && istioClassGateway(s, o)
-			out = append(out, site)
+			fn(site)
 		}
 	}
-	return out
+}
+
+func hasIstioAnnotation(ann map[string]string) bool {
+	for k := range ann {
+		if istioAnnotationName(k) {
+			return true
+		}
+	}
+	return false
 }
 
 var annReads = mergeReads(templateReads("metadata.labels", "metadata.annotations"), map[schema.GroupKind][]string{
@@ -238,16 +255,16 @@ func where(site annSite) string {
 // order per site.
 // Gateway workloads are left out unless gateways is set.
 func forEachIstioAnnotation(s *snapshot.Snapshot, gateways bool, fn func(site annSite, key, value string)) {
-	for _, site := range annotationSites(s) {
+	eachAnnotationSite(s, func(site annSite) {
 		if site.Gateway && !gateways {
-			continue
+			return
 		}
 		for _, k := range sortedKeys(site.Ann) {
 			if istioAnnotationName(k) {
 				fn(site, k, site.Ann[k])
 			}
 		}
-	}
+	})
 }
 
 // misplaced tells whether a known annotation is on a kind it does not

@@ -52,9 +52,11 @@ func membershipReads() map[schema.GroupKind][]string {
 
 // HasProxy reports whether a pod spec carries the injected sidecar.
 func HasProxy(spec *corev1.PodSpec) bool {
-	for _, c := range append(append([]corev1.Container(nil), spec.Containers...), spec.InitContainers...) {
-		if c.Name == ProxyContainer && c.Image != "" {
-			return true
+	for _, list := range [][]corev1.Container{spec.Containers, spec.InitContainers} {
+		for i := range list {
+			if list[i].Name == ProxyContainer && list[i].Image != "" {
+				return true
+			}
 		}
 	}
 	return false

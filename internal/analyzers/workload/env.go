@@ -49,7 +49,11 @@ type Entry struct {
 	Shadow    *Shadow
 }
 
-// Env is every env and envFrom entry of every workload, resolved once.
+// Env is every env and envFrom entry of every workload that a check can
+// report, resolved once: envFrom entries, env entries with a reference or
+// that shadow an envFrom key, and every env entry of DaemonSets (istio-cni's
+// settings). A plain `value:` entry elsewhere can be wrong in no way these
+// checks know, and sidecars carry dozens of them per pod.
 type Env struct {
 	Entries []*Entry
 }
@@ -108,18 +112,32 @@ var EnvResolution = &analysis.Fact{
 	},
 }
 
+// envProvider is the source of an env name that envFrom provides.
+type envProvider struct {
+	obj    *snapshot.Object
+	index  int
+	value  string
+	binary []byte
+	secret bool
+	hash   string // of a Secret's value; ConfigMap values are hashed only when shadowed
+}
+
+func (p envProvider) valueHash() string {
+	switch {
+	case p.secret:
+		return p.hash
+	case p.binary != nil:
+		return hash(p.binary)
+	}
+	return hash([]byte(p.value))
+}
+
 func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
 	ns := o.Key.Namespace
 	var out []*Entry
 	// provided maps env names coming from envFrom to their source, in
 	// kubelet order: a later envFrom source overrides an earlier one.
-	type provider struct {
-		obj   *snapshot.Object
-		index int
-		value string
-		hash  string
-	}
-	provided := map[string]provider{}
+	provided := map[string]envProvider{}
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
 		e := &Entry{Object: o, Container: c, Path: c.Path.Child("envFrom", i), EnvFrom: true}
@@ -135,31 +153,36 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if t := e.Ref.Target; t != nil {
 			if cm, ok := t.Typed.(*corev1.ConfigMap); ok {
 				for k, v := range cm.Data {
-					provided[ef.Prefix+k] = provider{obj: t, index: i, value: v, hash: hash([]byte(v))}
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, value: v}
 				}
 				for k, v := range cm.BinaryData {
-					provided[ef.Prefix+k] = provider{obj: t, index: i, hash: hash(v)}
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, binary: v}
 				}
 			}
 			if t.Secret != nil {
 				for k, sk := range t.Secret.Keys {
-					provided[ef.Prefix+k] = provider{obj: t, index: i, hash: sk.SHA256}
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, secret: true, hash: sk.SHA256}
 				}
 			}
 		}
 		out = append(out, e)
 	}
+	keepPlain := o.Key.GroupKind() == snapshot.KindDaemonSet
 	for i := range c.C.Env {
 		ev := &c.C.Env[i]
-		e := &Entry{Object: o, Container: c, Path: c.Path.Child("env", i), Name: ev.Name, Env: ev}
+		var ref *Ref
 		if vf := ev.ValueFrom; vf != nil {
 			switch {
 			case vf.ConfigMapKeyRef != nil:
-				e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)}
+				ref = &Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)}
 			case vf.SecretKeyRef != nil:
-				e.Ref = &Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)}
+				ref = &Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)}
 			}
 		}
+		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
+			continue // see Env: nothing to check on a plain value
+		}
+		e := &Entry{Object: o, Container: c, Path: c.Path.Child("env", i), Name: ev.Name, Env: ev, Ref: ref}
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
@@ -170,7 +193,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 			}
 			switch {
 			case ev.ValueFrom == nil:
-				sh.Differs = hash([]byte(ev.Value)) != pr.hash
+				sh.Differs = hash([]byte(ev.Value)) != pr.valueHash()
 			case e.Ref != nil && e.Ref.Target == pr.obj && e.Ref.Key == ev.Name:
 				sh.Differs = false // reads the very key envFrom provides
 			}

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,7 +130,7 @@ func podStateEvidence(pods []*snapshot.Object, container string) []string {
 			continue
 		}
 		state := "no status for container " + container
-		for _, st := range append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		for _, st := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
 			if st.Name != container {
 				continue
 			}

@@ -33,22 +33,27 @@ func splitYAML(data []byte) []span {
 		if nl >= 0 {
 			next = off + nl + 1
 		}
-		ln := bytes.TrimRight(data[off:next], "\r\n")
-		switch {
-		case isMarker(ln, "---"):
-			flush(off)
-			rest := bytes.TrimSpace(ln[3:])
-			if len(rest) > 0 && rest[0] != '#' {
-				cur = span{start: off, line: line, col: 1, contentLine: line}
-			} else {
+		// Only lines starting with '-' or '.' can be markers, and content
+		// matters only until the document's first content line: most lines
+		// need no more than a look at their first byte.
+		if c := data[off]; c == '-' || c == '.' || cur.contentLine == 0 {
+			ln := trimEOL(data[off:next])
+			switch {
+			case isMarker(ln, "---"):
+				flush(off)
+				rest := bytes.TrimSpace(ln[3:])
+				if len(rest) > 0 && rest[0] != '#' {
+					cur = span{start: off, line: line, col: 1, contentLine: line}
+				} else {
+					cur = span{start: next, line: line + 1, col: 1}
+				}
+			case isMarker(ln, "..."):
+				flush(off)
 				cur = span{start: next, line: line + 1, col: 1}
-			}
-		case isMarker(ln, "..."):
-			flush(off)
-			cur = span{start: next, line: line + 1, col: 1}
-		default:
-			if cur.contentLine == 0 && hasContent(ln) {
-				cur.contentLine = line
+			default:
+				if cur.contentLine == 0 && hasContent(ln) {
+					cur.contentLine = line
+				}
 			}
 		}
 		off = next
@@ -56,6 +61,14 @@ func splitYAML(data []byte) []span {
 	}
 	flush(len(data))
 	return out
+}
+
+// trimEOL drops a line's trailing line-break bytes.
+func trimEOL(ln []byte) []byte {
+	for len(ln) > 0 && (ln[len(ln)-1] == '\n' || ln[len(ln)-1] == '\r') {
+		ln = ln[:len(ln)-1]
+	}
+	return ln
 }
 
 func isMarker(ln []byte, m string) bool {
@@ -88,6 +101,9 @@ func splitList(body []byte, sp span) (items []span, ok bool) {
 		inItems
 		afterItems
 	)
+	if !bytes.Contains(body[sp.start:sp.end], []byte("kind: List")) {
+		return nil, false // the common case, decided without walking the lines
+	}
 	state, col, kindList := beforeItems, -1, false
 	var cur *span
 	closeItem := func(end int) {
@@ -104,17 +120,17 @@ func splitList(body []byte, sp span) (items []span, ok bool) {
 		if nl := bytes.IndexByte(body[off:sp.end], '\n'); nl >= 0 {
 			next = off + nl + 1
 		}
-		ln := bytes.TrimRight(body[off:next], "\r\n")
+		ln := trimEOL(body[off:next])
 		text := bytes.TrimLeft(ln, " ")
 		indent := len(ln) - len(text)
 		if len(text) > 0 && text[0] != '#' {
-			key := string(bytes.TrimRight(text, " "))
-			if indent == 0 && key == "kind: List" {
+			key := bytes.TrimRight(text, " ")
+			if indent == 0 && string(key) == "kind: List" {
 				kindList = true
 			}
 			switch state {
 			case beforeItems:
-				if indent == 0 && key == "items:" {
+				if indent == 0 && string(key) == "items:" {
 					state = inItems
 				}
 			case inItems:
