@@ -38,6 +38,12 @@ func NewProjection(paths []string) *Projection {
 	return root
 }
 
+// Keeps tells whether field k of the object is decoded at all.
+func (p *Projection) Keeps(k string) bool {
+	_, keep := p.field(k)
+	return keep
+}
+
 // field returns the projection below key k; keep is false when the field is
 // not decoded at all. A nil result with keep means "everything below".
 func (p *Projection) field(k string) (sub *Projection, keep bool) {

@@ -97,6 +97,22 @@ func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Proj
 	return res, nil
 }
 
+// HasField tells whether objects of apiVersion and kind decode into a
+// type that has the top-level field; false for kinds it does not know.
+func (d *Decoder) HasField(apiVersion, kind, field string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return false
+	}
+	obj, err := d.scheme.New(preferredIstioVersion(gv.WithKind(kind)))
+	if err != nil {
+		return false
+	}
+	plan := planFor(&d.plans, reflect.TypeOf(obj).Elem())
+	_, ok := plan.fields[field]
+	return ok
+}
+
 var (
 	errMismatch     = errors.New("tree does not fit the type")
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()

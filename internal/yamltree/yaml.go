@@ -1,6 +1,7 @@
 package yamltree
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -25,6 +26,15 @@ const maxYAMLDepth = 512
 type parser struct {
 	size  int // of the document, in bytes
 	depth int
+	// skip, objLevel, objMark and topKey implement Parser.Skip: objLevel
+	// is the depth of the object's root mapping (0 outside one), objMark
+	// where its entries start on the stack, topKey the root key whose value
+	// is being read.
+	skip     SkipFunc
+	rootSeq  bool
+	objLevel int
+	objMark  int
+	topKey   string
 	lines []line
 	// openEnd is true when the document does not end with a line break.
 	openEnd bool
@@ -39,7 +49,18 @@ type parser struct {
 type Parser struct {
 	p   parser
 	mem memory
+	// Skip, when set, is asked about every field of an object's root
+	// mapping (top "", key) and of the mappings directly below it (top,
+	// key), where the object is the document's root mapping or an item of
+	// its root sequence. A field it skips is left out of the tree as if it
+	// were not written: its lines are passed over unread, so nothing below
+	// it is checked either. apiVersion and kind are those written before
+	// the field ("" when not yet seen).
+	Skip SkipFunc
 }
+
+// SkipFunc decides whether a field of an object is read; see Parser.Skip.
+type SkipFunc func(apiVersion, kind, top, key string) bool
 
 // NewParser returns a Parser.
 func NewParser() *Parser { return &Parser{} }
@@ -80,7 +101,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
-	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem}
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip}
 	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
@@ -89,6 +110,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 	if p.pos == len(p.lines) {
 		return p.node(Null, ""), nil
 	}
+	p.rootSeq = isSeqItem(p.lines[p.pos].text)
 	n, err := p.block(p.lines[p.pos].indent, -1)
 	if err != nil {
 		return nil, err
@@ -104,6 +126,18 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 // characters YAML allows in a stream.
 func readable(doc []byte) bool {
 	for i := 0; i < len(doc); {
+		// Eight printable ASCII bytes at a time: none below 0x20 (line
+		// breaks and tabs take the byte path), none at 0x7f or above.
+		if i+8 <= len(doc) {
+			w := binary.LittleEndian.Uint64(doc[i:])
+			const ones, highs = 0x0101010101010101, 0x8080808080808080
+			below := (w - 0x20*ones) &^ w & highs // some byte < 0x20
+			above := ((w + ones) | w) & highs     // some byte > 0x7e
+			if below|above == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := doc[i]
 		if asciiOK[c] {
 			i++
@@ -288,6 +322,17 @@ func (p *parser) mapping(ind int) (*Node, error) {
 	n := p.node(Map, "")
 	var seen map[string]bool
 	mark := p.mem.mark()
+	// Where this mapping sits relative to its object, for Skip.
+	level := 0 // 1: the object's root, 2: the value of one of its keys
+	if p.skip != nil {
+		switch {
+		case p.objLevel == 0 && (p.depth == 1 || p.depth == 2 && p.rootSeq):
+			p.objLevel, p.objMark, level = p.depth, mark, 1
+			defer func() { p.objLevel = 0 }()
+		case p.objLevel > 0 && p.depth == p.objLevel+1:
+			level = 2
+		}
+	}
 	for p.nextIndent() == ind {
 		t := p.lines[p.pos].text
 		if isSeqItem(t) {
@@ -302,6 +347,19 @@ func (p *parser) mapping(ind int) (*Node, error) {
 		}
 		if dup(p.mem.keysSince(mark), key, &seen) {
 			return nil, ErrUnsupported // repeated key: the strict reader reports it
+		}
+		if level > 0 {
+			top := ""
+			end := len(p.mem.stackK)
+			if level == 1 {
+				p.topKey = key
+			} else {
+				top, end = p.topKey, mark
+			}
+			if av, kind := p.objectType(end); p.skip(av, kind, top, key) {
+				p.skipValue(ind, rest)
+				continue
+			}
 		}
 		var child *Node
 		switch {
@@ -331,6 +389,34 @@ func (p *parser) mapping(ind int) (*Node, error) {
 	}
 	n.Keys, n.Children = p.mem.pop(mark, true)
 	return n, nil
+}
+
+// objectType returns the apiVersion and kind the object's root mapping
+// holds so far; its entries are the stack's from objMark to end.
+func (p *parser) objectType(end int) (apiVersion, kind string) {
+	for i := p.objMark; i < end; i++ {
+		switch p.mem.stackK[i] {
+		case "apiVersion":
+			apiVersion = p.mem.stackN[i].Text
+		case "kind":
+			kind = p.mem.stackN[i].Text
+		}
+	}
+	return apiVersion, kind
+}
+
+// skipValue passes over the field on the current line, at indent ind,
+// whose value starts with rest: its continuation and nested lines are the
+// ones indented deeper, and, for a value on the next lines, a sequence
+// may also sit at the key's own indent.
+func (p *parser) skipValue(ind int, rest string) {
+	nested := rest == "" || rest[0] == '#'
+	for p.pos++; p.pos < len(p.lines); p.pos++ {
+		ln := &p.lines[p.pos]
+		if !ln.blank && ln.indent <= ind && !(nested && ln.indent == ind && isSeqItem(ln.text)) {
+			return
+		}
+	}
 }
 
 // scalarLine parses a value that is the whole rest of the current line

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -154,4 +155,95 @@ func FuzzParseYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc string) {
 		same(t, doc)
 	})
+}
+
+// TestSkip: the fields Skip names are left out exactly, wherever the
+// object sits, whatever their value's shape, and the rest reads as before.
+func TestSkip(t *testing.T) {
+	skipStatus := func(av, kind, top, key string) bool {
+		return av == "v1" && kind == "Pod" && (top == "" && key == "status" || top == "metadata" && key == "managedFields")
+	}
+	cases := []struct{ doc, want string }{
+		{ // root mapping; a block sequence at the key's indent; a block scalar
+			"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  managedFields:\n  - manager: m\n    fieldsV1:\n      f:spec: {}\n  labels: {a: b}\nspec:\n  status: kept\nstatus:\n  phase: Running\n  message: |\n    two\n    lines\n  conditions:\n  - type: Ready\n# trailing comment\n",
+			`{"apiVersion":"v1","kind":"Pod","metadata":{"labels":{"a":"b"},"name":"p"},"spec":{"status":"kept"}}`,
+		},
+		{ // an item of a root sequence (a List cut into items), value on one line
+			"- apiVersion: v1\n  kind: Pod\n  status: {phase: Running}\n  metadata:\n    managedFields: []\n    name: q\n",
+			`[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"q"}}]`,
+		},
+		{ // kind written after the field: not known yet, so read
+			"status: {phase: Running}\napiVersion: v1\nkind: Pod\n",
+			`{"apiVersion":"v1","kind":"Pod","status":{"phase":"Running"}}`,
+		},
+		{ // another kind, and status deeper than the object's first two levels
+			"apiVersion: v1\nkind: Service\nspec:\n  x:\n    status: 1\nstatus: {}\n",
+			`{"apiVersion":"v1","kind":"Service","spec":{"x":{"status":1}},"status":{}}`,
+		},
+		{ // a nested List's items are not objects of the root sequence
+			"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  status: {}\n",
+			`{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod","status":{}}],"kind":"List"}`,
+		},
+	}
+	for _, c := range cases {
+		ps := NewParser()
+		ps.Skip = skipStatus
+		n, err := ps.ParseYAML([]byte(c.doc))
+		if err != nil {
+			t.Fatalf("%q: %v", c.doc, err)
+		}
+		var got, want any
+		if err := json.Unmarshal(n.AppendJSON(nil), &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q:\n got %s\nwant %s", c.doc, n.AppendJSON(nil), c.want)
+		}
+	}
+}
+
+// TestReadableWordAtATime: the eight-byte path agrees with YAML's
+// character rules, checked one character at a time, for every byte value
+// at every position of a word and around multi-byte characters.
+func TestReadableWordAtATime(t *testing.T) {
+	reference := func(b []byte) bool {
+		for i := 0; i < len(b); {
+			c := b[i]
+			switch {
+			case c == '\t' || c == '\n' || c >= 0x20 && c < 0x7f:
+				i++
+				continue
+			case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
+				i += 2
+				continue
+			case c < 0x80:
+				return false
+			}
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 || !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) || r == 0x2028 || r == 0x2029 {
+				return false
+			}
+			i += size
+		}
+		return true
+	}
+	var docs [][]byte
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 9; pos++ {
+			b := []byte("abcdefghijklmnop")
+			b[pos] = byte(c)
+			docs = append(docs, b)
+		}
+	}
+	for _, s := range []string{"é and more text!", "text then é", "abcdefgh\r\nabcdefgh", "abc\rdefghijk", "\u2028abcdefgh", "abcdefg\u00a0"} {
+		docs = append(docs, []byte(s))
+	}
+	for _, b := range docs {
+		if got, want := readable(b), reference(b); got != want {
+			t.Errorf("%q: readable %v, want %v", b, got, want)
+		}
+	}
 }

@@ -29,7 +29,7 @@ func FuzzLoadStream(f *testing.F) {
 	l := newLoader(f, "")
 	ps := yamltree.NewParser()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res := l.loadUnit(unit{name: "fuzz", data: data}, ps, decode.NewInterner(), nil)
+		res := l.parseUnit(unit{name: "fuzz", data: data}, data, ps, decode.NewInterner(), nil)
 		for _, e := range res.Errors {
 			if e.Pos.File != "fuzz" || e.Msg == "" {
 				t.Fatalf("error without position or message: %+v", e)

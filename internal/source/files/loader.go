@@ -81,6 +81,47 @@ func (p *projections) of(gk schema.GroupKind) *decode.Projection {
 	return p.none
 }
 
+// skipFunc tells the fast YAML reader which fields of an object to pass
+// over unread, so they cost neither tree nodes nor decoding: managedFields
+// of kinds whose managedFields no selected check reads (trim would drop them
+// anyway), and status where no selected check reads it. Status is written by
+// the API server's controllers: a field there that the decoder does not
+// know means a newer Kubernetes, not a mistake in the input, so nothing is
+// lost by not checking it. With no projection everything is read.
+func (l *Loader) skipFunc(proj *projections) yamltree.SkipFunc {
+	if proj == nil {
+		return nil
+	}
+	type typeKey struct{ apiVersion, kind string }
+	hasStatus := map[typeKey]bool{} // per worker: no locking
+	return func(apiVersion, kind, top, key string) bool {
+		if apiVersion == "" || kind == "" {
+			return false
+		}
+		switch {
+		case top == "" && key == "status":
+			k := typeKey{apiVersion, kind}
+			has, seen := hasStatus[k]
+			if !seen {
+				has = l.Decoder.HasField(apiVersion, kind, "status")
+				hasStatus[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = has
+			}
+			return has && !proj.of(groupKind(apiVersion, kind)).Keeps("status")
+		case top == "metadata" && key == "managedFields":
+			return l.ManagedFields != nil && !l.ManagedFields[groupKind(apiVersion, kind)]
+		}
+		return false
+	}
+}
+
+func groupKind(apiVersion, kind string) schema.GroupKind {
+	group, _, found := strings.Cut(apiVersion, "/")
+	if !found {
+		group = ""
+	}
+	return schema.GroupKind{Group: group, Kind: kind}
+}
+
 // unit is one stream to parse: a file on disk or bytes in memory.
 type unit struct {
 	name string // shown in positions
@@ -116,8 +157,10 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			// One of each per worker: the parser reuses its memory, the
 			// interner shares repeated strings among the worker's objects.
 			ps, in := yamltree.NewParser(), decode.NewInterner()
+			ps.Skip = l.skipFunc(proj)
+			var buf []byte // file bytes, reused: nothing decoded keeps them
 			for i := range next {
-				parts[i] = l.loadUnit(units[i], ps, in, proj)
+				parts[i], buf = l.loadUnit(units[i], ps, in, proj, buf)
 			}
 		}()
 	}
@@ -139,15 +182,48 @@ feed:
 	return res
 }
 
-func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj *projections) Result {
+// loadUnit parses one stream. A file is read into buf, which it returns
+// for the next file: decoded objects copy what they keep, and locations
+// re-read the file, so no object refers to these bytes afterwards.
+func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj *projections, buf []byte) (Result, []byte) {
 	data := u.data
 	if data == nil {
-		b, err := os.ReadFile(u.path)
+		b, err := readFileInto(u.path, buf)
 		if err != nil {
-			return Result{Errors: []InputError{{Pos: snapshot.Position{File: u.name}, Msg: "cannot read: " + unwrapPathError(err).Error()}}}
+			return Result{Errors: []InputError{{Pos: snapshot.Position{File: u.name}, Msg: "cannot read: " + unwrapPathError(err).Error()}}}, b
 		}
-		data = b
+		data, buf = b, b
 	}
+	return l.parseUnit(u, data, ps, in, proj), buf
+}
+
+// readFileInto reads a whole file into buf's memory, growing it as needed.
+func readFileInto(path string, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	buf = buf[:0]
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && int64(cap(buf)) < st.Size()+1 {
+		buf = make([]byte, 0, st.Size()+1) // +1: see EOF without growing
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (l *Loader) parseUnit(u unit, data []byte, ps *yamltree.Parser, in *decode.Interner, proj *projections) Result {
 	bomLen := 0
 	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
 		bomLen = 3

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
@@ -553,6 +555,153 @@ func TestInMemoryJSONListWithSecret(t *testing.T) {
 			if strings.Contains(whole, secret) {
 				t.Errorf("%s can reach the Secret value %s", o.Ref(), secret)
 			}
+		}
+	}
+}
+
+// TestStatusAndManagedFieldsSkipped: status that no selected check reads,
+// and managedFields of kinds whose managedFields no check reads, are not
+// read at all; an unknown field under status (a newer controller's) is no
+// issue, read or not; what the projection keeps is still decoded; and the
+// fields after a skipped one are read as usual.
+func TestStatusAndManagedFieldsSkipped(t *testing.T) {
+	content := `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: ns
+  managedFields:
+  - manager: kubectl
+    operation: Update
+    fieldsV1:
+      f:spec: {}
+  labels: {app: a}
+spec:
+  containers:
+  - name: c
+    image: i
+    imagePullPolicyy: Always
+status:
+  phase: Running
+  newerField: 1
+  containerStatuses:
+  - name: c
+    ready: true
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: d
+  namespace: ns
+  managedFields:
+  - manager: helm
+    operation: Apply
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: {containers: [{name: c, image: i}]}
+status:
+  replicas: 1
+  statusTypo: 2
+`
+	path := write(t, t.TempDir(), "s.yaml", content)
+	for _, tc := range []struct {
+		name  string
+		reads map[schema.GroupKind][]string
+	}{
+		{"full", nil},
+		{"projected", map[schema.GroupKind][]string{
+			{Kind: "Pod"}:                       {"spec.containers.name", "status.phase"},
+			{Group: "apps", Kind: "Deployment"}: {"spec.template"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLoader(t, "")
+			l.Reads = tc.reads
+			l.ManagedFields = map[schema.GroupKind]bool{{Group: "apps", Kind: "Deployment"}: true}
+			res := l.Load(context.Background(), []string{path})
+			pod := find(t, res, "Pod", "p")
+			if len(pod.FieldIssues) != 1 || pod.FieldIssues[0].Path.String() != ".spec.containers[0].imagePullPolicyy" {
+				t.Errorf("Pod issues %+v, want only the spec typo", pod.FieldIssues)
+			}
+			p := pod.Typed.(*corev1.Pod)
+			if p.Status.Phase != corev1.PodRunning || p.Labels["app"] != "a" || len(p.ManagedFields) != 0 {
+				t.Errorf("Pod phase %q, labels %v, managedFields %d", p.Status.Phase, p.Labels, len(p.ManagedFields))
+			}
+			if tc.reads != nil && len(p.Status.ContainerStatuses) != 0 {
+				t.Errorf("container statuses decoded although not projected")
+			}
+			d := find(t, res, "Deployment", "d")
+			if len(d.FieldIssues) != 0 {
+				t.Errorf("Deployment issues %+v, want none (statusTypo is under status)", d.FieldIssues)
+			}
+			dep := d.Typed.(*appsv1.Deployment)
+			if len(dep.ManagedFields) != 1 || dep.ManagedFields[0].Manager != "helm" {
+				t.Errorf("Deployment managedFields %+v, want helm's kept", dep.ManagedFields)
+			}
+		})
+	}
+}
+
+func TestSkipFunc(t *testing.T) {
+	l := newLoader(t, "")
+	if l.skipFunc(nil) != nil {
+		t.Error("no projection must read everything")
+	}
+	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"status.phase"}}
+	l.ManagedFields = map[schema.GroupKind]bool{{Group: "apps", Kind: "Deployment"}: true}
+	skip := l.skipFunc(l.projections())
+	for _, c := range []struct {
+		av, kind, top, key string
+		want               bool
+	}{
+		{"v1", "Pod", "", "status", false},                  // projected
+		{"apps/v1", "ReplicaSet", "", "status", true},       // nobody reads it
+		{"v1", "ConfigMap", "", "status", false},            // no such field: an unknown field to report
+		{"cilium.io/v2", "CiliumNode", "", "status", false}, // unknown kinds are kept whole
+		{"", "", "", "status", false},                       // kind not seen yet
+		{"v1", "Pod", "metadata", "managedFields", true},
+		{"apps/v1", "Deployment", "metadata", "managedFields", false},
+		{"v1", "Pod", "spec", "status", false},
+		{"v1", "Pod", "", "spec", false},
+	} {
+		if got := skip(c.av, c.kind, c.top, c.key); got != c.want {
+			t.Errorf("%s %s %s.%s: skip %v, want %v", c.av, c.kind, c.top, c.key, got, c.want)
+		}
+	}
+}
+
+// TestReusedReadBufferLeavesObjectsIntact: one worker reads every file into
+// the same memory; objects of the first file must not change when the next
+// file overwrites it (nothing decoded may point into the read buffer).
+func TestReusedReadBufferLeavesObjectsIntact(t *testing.T) {
+	dir := t.TempDir()
+	first := write(t, dir, "a.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm-with-a-long-name-that-is-not-interned-0123456789-0123456789-0123456789, namespace: ns, labels: {team: payments}}
+data: {key: "a value longer than the interner keeps, 0123456789 0123456789 0123456789"}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNode
+metadata: {name: node-1}
+spec: {ipam: {podCIDRs: [10.0.1.0/24]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80, protocl: TCP}]}
+`)
+	alone := newLoader(t, "").Load(context.Background(), []string{first})
+	junk := strings.Repeat("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: zz}\ndata: {zzzzzzzzzz: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz}\n---\n", 50)
+	write(t, dir, "b.yaml", junk)
+	l := newLoader(t, "")
+	l.Workers = 1
+	both := l.Load(context.Background(), []string{dir})
+	for _, want := range alone.Objects {
+		got := find(t, both, want.Key.Kind, want.Key.Name)
+		if !reflect.DeepEqual(got.Typed, want.Typed) || !reflect.DeepEqual(got.FieldIssues, want.FieldIssues) {
+			t.Errorf("%s changed after the buffer was reused:\n got %+v\nwant %+v", want.Ref(), got.Typed, want.Typed)
 		}
 	}
 }

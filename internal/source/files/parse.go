@@ -327,8 +327,23 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		p.errorf(line, "%v", err)
 		return
 	}
-	obj.FieldIssues = append(res.Issues, dups...)
+	obj.FieldIssues = outsideStatus(append(res.Issues, dups...))
 	p.res.Objects = append(p.res.Objects, obj)
+}
+
+// outsideStatus drops the issues found under status. Controllers write
+// status, not users: a field there the decoder does not know comes from a
+// newer Kubernetes or controller, so it would be a false alarm; and the fast
+// reader does not read status that no check needs (Loader.skipFunc).
+func outsideStatus(issues []snapshot.FieldIssue) []snapshot.FieldIssue {
+	out := issues[:0]
+	for _, is := range issues {
+		if len(is.Path) > 0 && is.Path[0] == "status" {
+			continue
+		}
+		out = append(out, is)
+	}
+	return out
 }
 
 // trim removes from an object's tree what no analyzer reads and what would
