@@ -35,7 +35,7 @@ type parser struct {
 	objLevel int
 	objMark  int
 	topKey   string
-	lines []line
+	lines    []line
 	// openEnd is true when the document does not end with a line break.
 	openEnd bool
 	pos     int
