@@ -141,3 +141,50 @@ func (r *Registry) Select(patterns []string) ([]*Analyzer, error) {
 	}
 	return out, nil
 }
+
+// NeededKinds returns every kind the analyzers and the facts they require
+// name in their Inputs, Reads or ManagedFields: what a live source lists.
+func NeededKinds(as []*Analyzer) []schema.GroupKind {
+	set := map[schema.GroupKind]bool{}
+	addInputs := func(ins []Input) {
+		for _, in := range ins {
+			for _, k := range in.Kinds {
+				set[k] = true
+			}
+		}
+	}
+	addReads := func(r map[schema.GroupKind][]string) {
+		for k := range r {
+			set[k] = true
+		}
+	}
+	seen := map[*Fact]bool{}
+	var visit func(f *Fact)
+	visit = func(f *Fact) {
+		if seen[f] {
+			return
+		}
+		seen[f] = true
+		addInputs(f.Inputs)
+		addReads(f.Reads)
+		for _, dep := range f.Requires {
+			visit(dep)
+		}
+	}
+	for _, a := range as {
+		addInputs(a.Inputs)
+		addReads(a.Reads)
+		for _, k := range a.ManagedFields {
+			set[k] = true
+		}
+		for _, f := range a.Requires {
+			visit(f)
+		}
+	}
+	out := make([]schema.GroupKind, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

@@ -188,13 +188,16 @@ func runOne(p *Pass) (msg string) {
 }
 
 func missingInputs(snap *snapshot.Snapshot, inputs []Input) string {
-	var missing []string
+	var missing, why []string
 	for _, in := range inputs {
 		ok := false
 		for _, k := range in.Kinds {
 			if snap.Has(k) {
 				ok = true
 				break
+			}
+			if w := snap.Unserved(k); w != "" {
+				why = append(why, w)
 			}
 		}
 		if !ok {
@@ -204,7 +207,11 @@ func missingInputs(snap *snapshot.Snapshot, inputs []Input) string {
 	if len(missing) == 0 {
 		return ""
 	}
-	return "needs " + strings.Join(missing, "; and ") + ": none in the input"
+	reason := "needs " + strings.Join(missing, "; and ") + ": none in the input"
+	if len(why) > 0 {
+		reason += " (" + strings.Join(why, "; ") + ")"
+	}
+	return reason
 }
 
 // SortFindings orders findings: most severe first, then by file and line,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
@@ -16,6 +17,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/report"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
+	"github.com/meshdoctor/meshdoctor/internal/source/kube"
 )
 
 type analyzeOpts struct {
@@ -24,21 +26,37 @@ type analyzeOpts struct {
 	checks     []string
 	suppress   []string
 	meshConfig string
+	// Live mode (no paths).
+	kube          *genericclioptions.ConfigFlags
+	allNamespaces bool
+	readSecrets   bool
+	also          []string
+	timeout       time.Duration
 }
 
 func newAnalyzeCmd(g *globals) *cobra.Command {
 	o := &analyzeOpts{}
 	cmd := &cobra.Command{
-		Use:   "analyze PATH...",
-		Short: "Analyze manifests, directories, bundles (.tar.gz) or stdin (-)",
+		Use:   "analyze [PATH...]",
+		Short: "Analyze the current cluster, or manifests, directories, bundles (.tar.gz) or stdin (-)",
 		Long: `Analyze Kubernetes and mesh objects from files (.yaml, .yml, .json; multi-document,
 kind: List), directories (recursively), meshdoctor bundles (directory or .tar.gz)
 and standard input ("-").
 
+With no PATH, analyze the cluster of the current kubeconfig context (or the one
+the pod runs in): meshdoctor lists the kinds the selected checks need, in every
+namespace; -n only narrows the findings reported. Secrets are read as metadata
+unless --read-secrets is given (their values are reduced at once to key names,
+hashes and certificate metadata, never kept). --also overlays local manifests on
+the live objects: "would this change break anything?".
+
 Exit codes, in every output format: 0 nothing at or above --fail-on; 1 findings at
 or above it; 2 bad usage, or an input that could not be read or parsed (what could
 be read is still analyzed and reported).`,
-		Example: `  meshdoctor analyze examples/incidents/c-istio-cni-upgrade/input
+		Example: `  meshdoctor analyze                                   # the current cluster
+  meshdoctor analyze --context prod -n bookinfo --read-secrets
+  meshdoctor analyze --also ./change.yaml              # live state with local changes on top
+  meshdoctor analyze examples/incidents/c-istio-cni-upgrade/input
   meshdoctor analyze ./manifests/ other.yaml -
   meshdoctor analyze bundle.tar.gz -o json --fail-on warning
   meshdoctor analyze ./manifests/ --check MD101,env-ref-missing
@@ -51,6 +69,12 @@ be read is still analyzed and reported).`,
 	f.StringSliceVar(&o.checks, "check", nil, "run only these checks: codes, names or globs (MD1*), comma-separated or repeated")
 	f.StringArrayVar(&o.suppress, "suppress", nil, "hide findings: CODE|name[=Kind/namespace/name glob]; repeatable")
 	f.StringVar(&o.meshConfig, "mesh-config", "", "MeshConfig YAML (or the istio ConfigMap) to use instead of the one in the input")
+	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "live: report findings in every namespace (the default unless -n is given)")
+	f.BoolVar(&o.readSecrets, "read-secrets", false, "live: read Secrets' data (reduced to key names, hashes and certificate metadata)")
+	f.StringArrayVar(&o.also, "also", nil, "live: local manifests to overlay on the cluster's objects (same identity replaces); repeatable")
+	f.DurationVar(&o.timeout, "timeout", 0, "bound the whole run (0: no bound); what was read by then is analyzed")
+	o.kube = genericclioptions.NewConfigFlags(true)
+	o.kube.AddFlags(f)
 	return cmd
 }
 
@@ -60,8 +84,14 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	if len(args) == 0 {
-		return usageError("analyze needs at least one file, directory, bundle or - (live cluster mode is not available yet)")
+	live := len(args) == 0
+	if !live && len(o.also) > 0 {
+		return usageError("--also overlays files on the live cluster: give no PATH, or add the files to the PATHs")
+	}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
 	}
 	if o.output != "text" && o.output != "json" {
 		return usageError("--output %q: want text or json", o.output)
@@ -104,20 +134,26 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		loader.Reads = reads // decode only what the selected checks read
 	}
 	start := time.Now()
-	loaded := loader.Load(ctx, args)
-	files.SortErrors(loaded.Errors)
-	b := snapshot.NewBuilder()
-	for _, obj := range loaded.Objects {
-		b.Add(obj)
+	var in input
+	if live {
+		in, err = loadLive(ctx, g, o, loader, analyzers)
+		if err != nil {
+			return err
+		}
+	} else {
+		in = loadFiles(ctx, loader, args)
 	}
-	snap := b.Build()
-	g.log.Info("loaded input", "files", loaded.Files, "objects", snap.Len(), "errors", len(loaded.Errors), "took", time.Since(start).Round(time.Millisecond))
+	snap := in.snap
+	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers, Suppress: sups, Options: opts})
 	g.log.Info("analyzed", "checks", len(res.Ran), "findings", len(res.Findings), "took", time.Since(start).Round(time.Millisecond))
 	version, _ := g.build.resolve()
-	rep := report.New(version, loaded.Files, snap.Len(), res, loaded.Errors, failOn)
+	if ns := o.reportNamespace(live); ns != "" {
+		res.Findings = inNamespace(res.Findings, ns)
+	}
+	rep := report.New(version, in.files, snap.Len(), res, in.errors, failOn)
 	switch o.output {
 	case "json":
 		err = report.WriteJSON(g.streams.Out, rep)
@@ -134,4 +170,81 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		return &ExitError{Code: rep.Summary.ExitCode}
 	}
 	return nil
+}
+
+// input is what the analysis runs on, wherever it came from.
+type input struct {
+	snap   *snapshot.Snapshot
+	files  int
+	errors []files.InputError
+}
+
+func loadFiles(ctx context.Context, loader *files.Loader, paths []string) input {
+	loaded := loader.Load(ctx, paths)
+	files.SortErrors(loaded.Errors)
+	b := snapshot.NewBuilder()
+	for _, obj := range loaded.Objects {
+		b.Add(obj)
+	}
+	return input{snap: b.Build(), files: loaded.Files, errors: loaded.Errors}
+}
+
+// loadLive reads the cluster, with the --also files on top.
+func loadLive(ctx context.Context, g *globals, o *analyzeOpts, loader *files.Loader, analyzers []*analysis.Analyzer) (input, error) {
+	cfg, err := o.kube.ToRESTConfig()
+	if err != nil {
+		return input{}, usageError("no cluster to analyze (give PATHs to analyze files): %v", err)
+	}
+	var in input
+	b := snapshot.NewBuilder()
+	if len(o.also) > 0 {
+		overlay := loader.Load(ctx, o.also)
+		files.SortErrors(overlay.Errors)
+		for _, obj := range overlay.Objects {
+			b.Add(obj)
+		}
+		in.files, in.errors = overlay.Files, overlay.Errors
+	}
+	src := &kube.Source{Config: cfg, Loader: loader, Kinds: analysis.NeededKinds(analyzers), ReadSecrets: o.readSecrets, Log: g.log}
+	res := src.Load(ctx)
+	if res.Unreachable != nil {
+		return input{}, &ExitError{Code: 2, Err: res.Unreachable}
+	}
+	for _, obj := range res.Objects {
+		b.AddUnlessPresent(obj)
+	}
+	for _, sc := range res.Listed {
+		ns := sc.Namespace
+		if ns == "" {
+			ns = snapshot.AllNamespaces
+		}
+		b.MarkListed(sc.Kind, ns)
+	}
+	for _, gk := range res.Absent {
+		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
+	}
+	in.errors = append(in.errors, res.Errors...)
+	in.snap = b.Build()
+	g.log.Info("read the cluster", "host", cfg.Host, "kinds", len(src.Kinds), "absent", len(res.Absent), "requests", res.Requests)
+	return in, nil
+}
+
+// reportNamespace is the namespace findings are narrowed to: -n in live
+// mode, unless -A.
+func (o *analyzeOpts) reportNamespace(live bool) string {
+	if !live || o.allNamespaces || o.kube.Namespace == nil {
+		return ""
+	}
+	return *o.kube.Namespace
+}
+
+// inNamespace keeps the findings about objects of namespace ns.
+func inNamespace(fs []analysis.Finding, ns string) []analysis.Finding {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Subject.Namespace == ns {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -87,6 +87,10 @@ type Object struct {
 	Secret *SecretSummary
 	// FieldIssues are unknown or duplicate fields found while decoding.
 	FieldIssues []FieldIssue
+	// MetadataOnly is set when only the metadata was read (live Secrets
+	// without --read-secrets): the rest, such as a Secret's keys, is
+	// unknown, not empty.
+	MetadataOnly bool
 }
 
 // Ref is a short human form: Kind namespace/name.

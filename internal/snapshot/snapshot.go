@@ -35,6 +35,11 @@ type Snapshot struct {
 	// labels of the pods they create.
 	tmplByLabel map[labelKey][]*Object
 	duplicates  []Duplicate
+	// listed are the kinds a live source listed completely, per namespace
+	// or in AllNamespaces; unserved are the kinds a live cluster does not
+	// serve, with why.
+	listed   map[kindNS]bool
+	unserved map[schema.GroupKind]string
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.
@@ -50,7 +55,32 @@ func NewBuilder() *Builder {
 		byKindNS:    map[kindNS][]*Object{},
 		podByLabel:  map[labelKey][]*Object{},
 		tmplByLabel: map[labelKey][]*Object{},
+		listed:      map[kindNS]bool{},
+		unserved:    map[schema.GroupKind]string{},
 	}}
+}
+
+// MarkListed records that every object of kind gk in namespace ns
+// (AllNamespaces for every namespace) is in the snapshot, even if there is
+// none: a live LIST that succeeded.
+func (b *Builder) MarkListed(gk schema.GroupKind, ns string) {
+	b.s.listed[kindNS{gk, ns}] = true
+}
+
+// MarkUnserved records that the cluster does not serve kind gk, and why.
+func (b *Builder) MarkUnserved(gk schema.GroupKind, why string) {
+	b.s.unserved[gk] = why
+}
+
+// AddUnlessPresent inserts o unless an object with its identity is already
+// in: an overlay (local files over a live cluster) added first wins without
+// counting as a duplicate.
+func (b *Builder) AddUnlessPresent(o *Object) bool {
+	if _, ok := b.s.byKey[o.Key]; ok {
+		return false
+	}
+	b.Add(o)
+	return true
 }
 
 // Add inserts an object. An identity seen before is recorded as a duplicate
@@ -115,13 +145,19 @@ func (s *Snapshot) Has(gk schema.GroupKind) bool { return len(s.byKind[gk]) > 0 
 
 // Covers tells whether the snapshot can be trusted to hold every object of
 // kind gk in namespace ns, so that "not found" means absent rather than
-// unknown: the input holds at least one object of that kind in that
-// namespace (a user who exports a namespace's ConfigMaps exports all of
-// them). Live mode will also have to record what it listed, including
-// namespaces where a LIST returned nothing.
+// unknown: a live source listed that kind there (or everywhere), or the
+// input holds at least one object of that kind in that namespace (a user
+// who exports a namespace's ConfigMaps exports all of them).
 func (s *Snapshot) Covers(gk schema.GroupKind, ns string) bool {
-	return len(s.byKindNS[kindNS{gk, ns}]) > 0
+	return len(s.byKindNS[kindNS{gk, ns}]) > 0 || s.listed[kindNS{gk, AllNamespaces}] || s.listed[kindNS{gk, ns}]
 }
+
+// Listed tells whether a live source listed kind gk in every namespace.
+func (s *Snapshot) Listed(gk schema.GroupKind) bool { return s.listed[kindNS{gk, AllNamespaces}] }
+
+// Unserved returns why a live cluster lacks kind gk ("" when it serves it
+// or the snapshot is not live).
+func (s *Snapshot) Unserved(gk schema.GroupKind) string { return s.unserved[gk] }
 
 // Duplicates lists identities seen more than once.
 func (s *Snapshot) Duplicates() []Duplicate { return s.duplicates }

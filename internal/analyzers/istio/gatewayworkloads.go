@@ -255,6 +255,10 @@ var GatewayCredential = &analysis.Analyzer{
 						p.Report(f)
 						continue
 					}
+					if sec.MetadataOnly {
+						p.NotChecked("the keys and certificate of %s (credential of %s) were not read (live Secrets are read as metadata only; run with --read-secrets)", sec.Ref(), g.Object.Ref())
+						continue
+					}
 					caSecret := p.Snapshot.Get(snapshot.KindSecret, ns, c.name+"-cacert") != nil
 					problem, remedy := credentialProblem(sec, c, caSecret, now)
 					if problem == "" {

@@ -116,6 +116,10 @@ var MeshNetworksUnknownRegistry = &analysis.Analyzer{
 		}
 		var remotes []*snapshot.Object
 		for _, o := range p.Snapshot.InNamespace(snapshot.KindSecret, ns) {
+			if o.Labels[multiClusterSecretLabel] == "true" && o.MetadataOnly {
+				p.NotChecked("the keys of remote-cluster Secret %s, which name the remote clusters, were not read (live Secrets are read as metadata only; run with --read-secrets)", o.Ref())
+				return nil
+			}
 			if o.Labels[multiClusterSecretLabel] != "true" || o.Secret == nil {
 				continue
 			}

@@ -222,6 +222,10 @@ func resolve(s *snapshot.Snapshot, ns string, e *Entry) {
 	if r.Key == "" || r.Optional {
 		return
 	}
+	if r.Target.MetadataOnly {
+		e.Unchecked = fmt.Sprintf("the keys of %s were not read (live Secrets are read as metadata only; run with --read-secrets)", r.Target.Ref())
+		return
+	}
 	if !hasKey(r.Target, r.Key) {
 		e.Failure = fmt.Sprintf("couldn't find key %s in %s %s/%s", r.Key, r.Kind.Kind, ns, r.Name)
 	}

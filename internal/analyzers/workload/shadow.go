@@ -58,6 +58,9 @@ env:
 		own := p.ResultOf(OwnershipFact).(*Ownership)
 		var cands []candidate
 		for _, e := range env.Entries {
+			if e.EnvFrom && e.Ref != nil && e.Ref.Target != nil && e.Ref.Target.MetadataOnly && len(e.Container.C.Env) > 0 {
+				p.NotChecked("the keys of %s were not read, so env entries that override them are not known (live Secrets are read as metadata only; run with --read-secrets)", e.Ref.Target.Ref())
+			}
 			if e.Shadow == nil || !e.Shadow.Differs {
 				continue
 			}

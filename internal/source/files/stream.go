@@ -1,0 +1,35 @@
+package files
+
+import (
+	"github.com/meshdoctor/meshdoctor/internal/decode"
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
+)
+
+// StreamReader reads in-memory streams (a page of a LIST response, say)
+// exactly as the Loader reads files, reusing its reader memory from one
+// stream to the next. It is not safe for concurrent use: use one per
+// goroutine.
+type StreamReader struct {
+	l    *Loader
+	proj *projections
+	ps   *yamltree.Parser
+	in   *decode.Interner
+}
+
+// NewStreamReader returns a reader with l's decoder, projection and
+// managedFields settings.
+func (l *Loader) NewStreamReader() *StreamReader {
+	proj := l.projections()
+	ps := yamltree.NewParser()
+	ps.Skip = l.skipFunc(proj)
+	return &StreamReader{l: l, proj: proj, ps: ps, in: decode.NewInterner()}
+}
+
+// Read parses one stream named name (shown in positions). The objects keep
+// data for locating their fields; callers that have better positions (live
+// objects) drop the locators.
+func (r *StreamReader) Read(name string, data []byte) Result {
+	res := r.l.parseUnit(unit{name: name, data: data}, data, r.ps, r.in, r.proj)
+	res.Files = 1
+	return res
+}

@@ -1,0 +1,375 @@
+// Package kube reads a live cluster into snapshot objects: one paginated
+// LIST per kind the selected analyzers need, kinds fetched concurrently,
+// each page read by the same reader as files so live and offline analysis
+// see the same objects. Secrets are read as metadata only unless asked.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/source/files"
+)
+
+// Source lists objects from one cluster.
+type Source struct {
+	Config *rest.Config
+	// Loader decodes pages: its decoder, projection and managedFields
+	// settings apply as they do to files.
+	Loader *files.Loader
+	// Kinds are the kinds to list (what the selected analyzers declare).
+	Kinds []schema.GroupKind
+	// ReadSecrets lists Secrets with their data (reduced at once to key
+	// names, hashes and certificate metadata); otherwise metadata only.
+	ReadSecrets bool
+	// PageSize is the LIST limit; 0 means 500.
+	PageSize int64
+	// Concurrency bounds the kinds listed at once; 0 means 4.
+	Concurrency int
+	Log         *slog.Logger
+}
+
+// Scope is one fully listed kind: in every namespace (Namespace "") or in
+// one namespace.
+type Scope struct {
+	Kind      schema.GroupKind
+	Namespace string
+}
+
+// Result is what a live read produced.
+type Result struct {
+	Objects []*snapshot.Object
+	// Listed are the scopes listed completely: "not found" there means
+	// absent, even when the LIST returned nothing.
+	Listed []Scope
+	// Absent are the needed kinds the API server does not serve.
+	Absent []schema.GroupKind
+	// MetadataOnly are the kinds read without their data.
+	MetadataOnly []schema.GroupKind
+	// Errors are the calls that failed, each naming the call and why.
+	Errors []files.InputError
+	// Requests counts the HTTP requests made.
+	Requests int64
+	// Unreachable is set when nothing could be read at all (discovery
+	// failed): there is no cluster to analyze.
+	Unreachable error
+}
+
+// resource is where a kind is served.
+type resource struct {
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}
+
+// Load lists every needed kind. It returns what it could read and an error
+// per failed call; ctx bounds the whole read.
+func (s *Source) Load(ctx context.Context) Result {
+	var res Result
+	var requests atomic.Int64
+	cfg := rest.CopyConfig(s.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &requests} })
+	defer func() { res.Requests = requests.Load() }()
+
+	served, err := discover(ctx, cfg)
+	if err != nil {
+		if served == nil {
+			res.Unreachable = fmt.Errorf("cannot read the cluster at %s: %w", cfg.Host, err)
+			return res
+		}
+		res.Errors = append(res.Errors, callError("discovery", err))
+	}
+	client, err := rawClient(cfg)
+	if err != nil {
+		res.Errors = append(res.Errors, callError("client", err))
+		return res
+	}
+	kinds := append([]schema.GroupKind(nil), s.Kinds...)
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i].String() < kinds[j].String() })
+	type job struct {
+		gk schema.GroupKind
+		r  resource
+	}
+	var jobs []job
+	for _, gk := range kinds {
+		r, ok := served[gk]
+		if !ok {
+			res.Absent = append(res.Absent, gk)
+			continue
+		}
+		jobs = append(jobs, job{gk, r})
+	}
+	conc := s.Concurrency
+	if conc <= 0 {
+		conc = 4
+	}
+	// Namespaces are listed first: a kind the user may not list
+	// cluster-wide is then listed per namespace.
+	var namespaces []string
+	nsKind := schema.GroupKind{Kind: "Namespace"}
+	parts := make([]Result, len(jobs))
+	for i, j := range jobs {
+		if j.gk == nsKind {
+			parts[i] = s.listKind(ctx, client, j.gk, j.r, nil)
+			for _, o := range parts[i].Objects {
+				namespaces = append(namespaces, o.Key.Name)
+			}
+		}
+	}
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		if j.gk == nsKind {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				parts[i] = Result{Errors: []files.InputError{callError("LIST "+j.r.gvr.Resource, ctx.Err())}}
+				return
+			}
+			parts[i] = s.listKind(ctx, client, j.gk, j.r, namespaces)
+		}()
+	}
+	wg.Wait()
+	for _, p := range parts {
+		res.Objects = append(res.Objects, p.Objects...)
+		res.Listed = append(res.Listed, p.Listed...)
+		res.MetadataOnly = append(res.MetadataOnly, p.MetadataOnly...)
+		res.Errors = append(res.Errors, p.Errors...)
+	}
+	return res
+}
+
+// listKind lists one kind cluster-wide, or, when that is forbidden and the
+// kind is namespaced, namespace by namespace.
+func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, namespaces []string) Result {
+	metaOnly := gk == schema.GroupKind{Kind: "Secret"} && !s.ReadSecrets
+	var res Result
+	if metaOnly {
+		res.MetadataOnly = []schema.GroupKind{gk}
+	}
+	objs, err := s.list(ctx, c, gk, r, "", metaOnly)
+	if err == nil {
+		res.Objects = objs
+		res.Listed = []Scope{{Kind: gk}}
+		return res
+	}
+	if !apierrors.IsForbidden(err) || !r.namespaced || len(namespaces) == 0 {
+		res.Errors = append(res.Errors, callError(describeList(r, ""), err))
+		return res
+	}
+	var forbidden []string
+	for _, ns := range namespaces {
+		objs, err := s.list(ctx, c, gk, r, ns, metaOnly)
+		switch {
+		case err == nil:
+			res.Objects = append(res.Objects, objs...)
+			res.Listed = append(res.Listed, Scope{Kind: gk, Namespace: ns})
+		case apierrors.IsForbidden(err):
+			forbidden = append(forbidden, ns)
+		default:
+			res.Errors = append(res.Errors, callError(describeList(r, ns), err))
+		}
+	}
+	if len(forbidden) > 0 {
+		res.Errors = append(res.Errors, files.InputError{
+			Pos: snapshot.Position{File: "live"},
+			Msg: fmt.Sprintf("cannot list %s in namespace %s: forbidden", r.gvr.Resource, strings.Join(forbidden, ", ")),
+		})
+	}
+	return res
+}
+
+// list reads every page of one LIST.
+func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool) ([]*snapshot.Object, error) {
+	limit := s.PageSize
+	if limit <= 0 {
+		limit = 500
+	}
+	reader := s.Loader.NewStreamReader()
+	var out []*snapshot.Object
+	cont := ""
+	for {
+		req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(limit))
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		if metaOnly {
+			req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+		}
+		body, err := doWithRetry(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if metaOnly {
+			body, err = asKind(body, gk, r.gvr.GroupVersion())
+			if err != nil {
+				return nil, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
+			}
+		}
+		page := reader.Read("live:"+describeList(r, ns), body)
+		for _, e := range page.Errors {
+			s.logf("object of a LIST page not read", "list", describeList(r, ns), "error", e.Msg)
+		}
+		for _, o := range page.Objects {
+			o.Origin = snapshot.Origin{Live: true}
+			o.Locator = nil // the page's bytes are not kept
+			if metaOnly {
+				// Unknown, not empty: checks that need keys say so.
+				o.MetadataOnly, o.Secret = true, nil
+			}
+			out = append(out, o)
+		}
+		cont, err = continueToken(body)
+		if err != nil {
+			return nil, err
+		}
+		if cont == "" {
+			return out, nil
+		}
+	}
+}
+
+func (s *Source) logf(msg string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn(msg, args...)
+	}
+}
+
+// doWithRetry sends one GET, retrying what may pass on a second try (the
+// API server overloaded or restarting) with exponential backoff; client-go
+// already honours Retry-After on 429.
+func doWithRetry(ctx context.Context, req *rest.Request) ([]byte, error) {
+	backoff := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		body, err := req.Do(ctx).Raw()
+		if err == nil {
+			return body, nil
+		}
+		retryable := apierrors.IsTooManyRequests(err) || apierrors.IsServerTimeout(err) ||
+			apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err)
+		if !retryable || attempt == 4 {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+			backoff *= 2
+		}
+	}
+}
+
+func listPath(r resource, ns string) []string {
+	p := []string{"/apis", r.gvr.Group, r.gvr.Version}
+	if r.gvr.Group == "" {
+		p = []string{"/api", r.gvr.Version}
+	}
+	if ns != "" && r.namespaced {
+		p = append(p, "namespaces", ns)
+	}
+	return append(p, r.gvr.Resource)
+}
+
+func describeList(r resource, ns string) string {
+	g := r.gvr.Resource
+	if r.gvr.Group != "" {
+		g += "." + r.gvr.Group
+	}
+	if ns != "" {
+		return g + " -n " + ns
+	}
+	return g
+}
+
+// discover maps every served kind to its preferred resource. Groups that
+// fail discovery (a broken aggregated API) are named in the error and the
+// rest is still returned.
+func discover(ctx context.Context, cfg *rest.Config) (map[schema.GroupKind]resource, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := discovery.ServerPreferredResourcesWithContext(ctx, discovery.ToDiscoveryInterfaceWithContext(dc))
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, err
+	}
+	out := map[schema.GroupKind]resource{}
+	for _, l := range lists {
+		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
+		if perr != nil {
+			continue
+		}
+		for _, ar := range l.APIResources {
+			if strings.Contains(ar.Name, "/") || !hasVerb(ar.Verbs, "list") {
+				continue // subresources, and kinds that cannot be listed
+			}
+			gk := schema.GroupKind{Group: gv.Group, Kind: ar.Kind}
+			if _, dup := out[gk]; !dup {
+				out[gk] = resource{gvr: gv.WithResource(ar.Name), namespaced: ar.Namespaced}
+			}
+		}
+	}
+	return out, err
+}
+
+func hasVerb(verbs metav1.Verbs, v string) bool {
+	for _, x := range verbs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// rawClient is a REST client for raw GETs of any path.
+func rawClient(cfg *rest.Config) (rest.Interface, error) {
+	c := rest.CopyConfig(cfg)
+	c.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	c.AcceptContentTypes = "application/json"
+	c.ContentType = "application/json"
+	if c.UserAgent == "" {
+		c.UserAgent = "meshdoctor"
+	}
+	return rest.UnversionedRESTClientFor(c)
+}
+
+func callError(call string, err error) files.InputError {
+	var status apierrors.APIStatus
+	msg := err.Error()
+	if errors.As(err, &status) {
+		msg = fmt.Sprintf("%s (HTTP %d)", status.Status().Message, status.Status().Code)
+	}
+	return files.InputError{Pos: snapshot.Position{File: "live"}, Msg: call + ": " + msg}
+}
+
+// countingTransport counts requests, for the report and the benchmarks.
+type countingTransport struct {
+	rt http.RoundTripper
+	n  *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.rt.RoundTrip(r)
+}
