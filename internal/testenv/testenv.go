@@ -11,7 +11,6 @@ package testenv
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -156,12 +155,4 @@ func writeKubeconfig(t testing.TB, user string, kubeconfig []byte) string {
 		t.Fatalf("testenv: writing kubeconfig of %s: %v", user, err)
 	}
 	return path
-}
-
-// String names the API server, for test logs.
-func (e *Env) String() string {
-	if e.Config == nil {
-		return "testenv (not started)"
-	}
-	return fmt.Sprintf("testenv at %s", e.Config.Host)
 }
