@@ -63,7 +63,7 @@ type report struct {
 		Code   string `json:"code"`
 		Reason string `json:"reason"`
 	} `json:"notChecked"`
-	Summary    struct {
+	Summary struct {
 		Objects  int `json:"objects"`
 		ExitCode int `json:"exitCode"`
 	} `json:"summary"`

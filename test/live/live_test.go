@@ -175,4 +175,3 @@ func minus(a, b []string) []string {
 }
 
 func firstLine(s string) string { return strings.SplitN(s, "\n", 2)[0] }
-
