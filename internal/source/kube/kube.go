@@ -175,7 +175,7 @@ func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.Group
 		return res
 	}
 	if !apierrors.IsForbidden(err) || !r.namespaced || len(namespaces) == 0 {
-		res.Errors = append(res.Errors, callError(describeList(r, ""), err))
+		res.Errors = append(res.Errors, listError(r, "", err))
 		return res
 	}
 	var forbidden []string
@@ -188,13 +188,13 @@ func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.Group
 		case apierrors.IsForbidden(err):
 			forbidden = append(forbidden, ns)
 		default:
-			res.Errors = append(res.Errors, callError(describeList(r, ns), err))
+			res.Errors = append(res.Errors, listError(r, ns, err))
 		}
 	}
 	if len(forbidden) > 0 {
 		res.Errors = append(res.Errors, files.InputError{
 			Pos: snapshot.Position{File: "live"},
-			Msg: fmt.Sprintf("cannot list %s in namespace %s: forbidden", r.gvr.Resource, strings.Join(forbidden, ", ")),
+			Msg: fmt.Sprintf("cannot list %s in namespace %s: forbidden", describeList(r, ""), strings.Join(forbidden, ", ")),
 		})
 	}
 	return res
@@ -352,6 +352,19 @@ func rawClient(cfg *rest.Config) (rest.Interface, error) {
 		c.UserAgent = "meshdoctor"
 	}
 	return rest.UnversionedRESTClientFor(c)
+}
+
+// listError names the LIST that failed and why; a refusal reads as
+// kubectl's does.
+func listError(r resource, ns string, err error) files.InputError {
+	if apierrors.IsForbidden(err) {
+		where := ""
+		if ns != "" {
+			where = " in namespace " + ns
+		}
+		return files.InputError{Pos: snapshot.Position{File: "live"}, Msg: fmt.Sprintf("cannot list %s%s: forbidden", describeList(r, ""), where)}
+	}
+	return callError("LIST "+describeList(r, ns), err)
 }
 
 func callError(call string, err error) files.InputError {
