@@ -36,7 +36,7 @@ for n in "${sizes[@]}"; do
     [ "$r" -gt "$rss" ] && rss=$r
   done
   median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-  nfind=$(grep -c '"code":' "$cache/out.json" || true)
+  nfind=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$cache/out.json")
   objs=$(grep -m1 '"objects":' "$cache/out.json" | tr -dc '0-9')
   printf '| %s | %s MB | %s | %s s | %s MB | %s |\n' "$objs" "$((bytes / 1000000))" "$files" "$median" "$((rss / 1024))" "$nfind"
 done
