@@ -83,6 +83,11 @@ func (s *Source) Load(ctx context.Context) Result {
 	var res Result
 	var requests atomic.Int64
 	cfg := rest.CopyConfig(s.Config)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		// client-go's default (5 per second) would make a large cluster's
+		// LIST pages wait on the client; kubectl's discovery uses the same.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &requests} })
 	defer func() { res.Requests = requests.Load() }()
 
