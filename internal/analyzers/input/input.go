@@ -27,6 +27,9 @@ A field in a Kubernetes or Istio object that its schema does not have, at any
 depth, including inside Istio specs (` + "`spec.http[0].route[0].destination.subnet`" + `
 for ` + "`subset`" + `), and a field given twice in one mapping.
 
+Not under ` + "`status`" + `: controllers write it, so a field there the schema lacks
+comes from a newer Kubernetes or controller than meshdoctor's, not from a mistake.
+
 ## Why it breaks traffic
 
 The setting you meant is not applied. The API server rejects unknown fields with
