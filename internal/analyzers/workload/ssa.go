@@ -41,6 +41,11 @@ no manager at all, **and** the entry is stale: its reference fails (MD101), it
 overrides a different value from envFrom (MD102), or the installed version of
 istio-cni no longer sets it.
 
+Only a manager that wrote the entry itself (it owns the list item, as
+` + "`kubectl edit`" + ` does when it adds or re-adds the entry) keeps it through an upgrade:
+server-side apply removes an item the installer dropped even if a hand edit owns a
+field inside it (tested against a real API server in ` + "`test/live`" + `).
+
 Managers that own fields legitimately (` + "`kube-controller-manager`" + `,
 ` + "`kubectl-rollout`" + `, autoscalers, Argo CD's client-side syncs) are never reported, and a hand-edited entry that
 is not stale is not reported either.
