@@ -78,9 +78,9 @@ type resource struct {
 }
 
 // Load lists every needed kind. It returns what it could read and an error
-// per failed call; ctx bounds the whole read.
-func (s *Source) Load(ctx context.Context) Result {
-	var res Result
+// per failed call; ctx bounds the whole read. The result is named so that
+// the deferred count of requests reaches the caller.
+func (s *Source) Load(ctx context.Context) (res Result) {
 	var requests atomic.Int64
 	cfg := rest.CopyConfig(s.Config)
 	if cfg.QPS == 0 && cfg.RateLimiter == nil {
