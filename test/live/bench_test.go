@@ -52,6 +52,9 @@ import (
 //	MESHDOCTOR_LIVE_BENCH_PROFILE  directory: after the measured runs, one more
 //	                               analysis in-process with CPU and heap profiles
 //	                               (live-N.cpu.pprof, live-N.heap.pprof)
+//	MESHDOCTOR_LIVE_BENCH_HOLD     file: after each size, keep the API server up,
+//	                               its kubeconfig's path written in the file,
+//	                               until the file is removed (experiments by hand)
 //	CACHE                          where generated snapshots are kept
 //	                               (default /tmp/meshdoctor-bench, shared with bench/run.sh)
 
@@ -229,7 +232,26 @@ func benchOne(t *testing.T, bin, dir string, runs, workers, size int) benchRow {
 	if pdir := os.Getenv("MESHDOCTOR_LIVE_BENCH_PROFILE"); pdir != "" {
 		profileInProcess(t, pdir, size, kubeconfig)
 	}
+	if hold := os.Getenv("MESHDOCTOR_LIVE_BENCH_HOLD"); hold != "" {
+		holdServer(t, hold, kubeconfig)
+	}
 	return row
+}
+
+// holdServer keeps the loaded API server up for experiments by hand: it
+// writes the kubeconfig's path to the file hold and waits until that file is
+// removed (at most an hour).
+func holdServer(t *testing.T, hold, kubeconfig string) {
+	if err := os.WriteFile(hold, []byte(kubeconfig+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("API server held: kubeconfig in %s; remove that file to go on", hold)
+	for end := time.Now().Add(time.Hour); time.Now().Before(end); time.Sleep(2 * time.Second) {
+		if _, err := os.Stat(hold); os.IsNotExist(err) {
+			return
+		}
+	}
+	os.Remove(hold)
 }
 
 // profileInProcess runs the same analysis once more inside the test, with a
