@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,8 +51,14 @@ import (
 //	MESHDOCTOR_LIVE_BENCH_PROFILE  directory: after the measured runs, one more
 //	                               analysis in-process with CPU and heap profiles
 //	                               (live-N.cpu.pprof, live-N.heap.pprof)
+//	MESHDOCTOR_LIVE_BENCH_HOLD     file: after each size, keep the API server up,
+//	                               its kubeconfig's path written in the file,
+//	                               until the file is removed (experiments by hand)
 //	CACHE                          where generated snapshots are kept
 //	                               (default /tmp/meshdoctor-bench, shared with bench/run.sh)
+
+// timeBin measures the analysis's peak RSS and CPU (GNU time).
+const timeBin = "/usr/bin/time"
 
 // benchObj is one object of a snapshot, ready to be created.
 type benchObj struct {
@@ -97,6 +102,9 @@ func TestLiveBench(t *testing.T) {
 			t.Fatalf("MESHDOCTOR_LIVE_BENCH=%q: want comma-separated object counts", spec)
 		}
 		sizes = append(sizes, n)
+	}
+	if _, err := os.Stat(timeBin); err != nil {
+		t.Fatalf("live benchmark: %s measures peak RSS: apt-get install time (%v)", timeBin, err)
 	}
 	runs := envInt(t, "MESHDOCTOR_LIVE_BENCH_RUNS", 3)
 	workers := envInt(t, "MESHDOCTOR_LIVE_BENCH_WORKERS", 12)
@@ -178,6 +186,7 @@ func benchOne(t *testing.T, bin, dir string, runs, workers, size int) benchRow {
 	row.expected = row.pages + discoveryRequests
 
 	kubeconfig := c.env.KubeconfigFile(t)
+	usage := filepath.Join(t.TempDir(), "usage")
 	type run struct {
 		wall, cpu            time.Duration
 		rss                  int64
@@ -186,7 +195,12 @@ func benchOne(t *testing.T, bin, dir string, runs, workers, size int) benchRow {
 	var rs []run
 	for i := 0; i < runs; i++ {
 		var out, errb bytes.Buffer
-		cmd := exec.Command(bin, "analyze", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "none", "--read-secrets", "-v")
+		// Through /usr/bin/time: the rusage os/exec returns for a child
+		// counts the parent's resident memory (Go starts children with
+		// vfork, and Linux carries the old address space's high-water mark
+		// across exec), which here is this test's, holding every object.
+		cmd := exec.Command(timeBin, "-o", usage, "-f", "%M %U %S",
+			bin, "analyze", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "none", "--read-secrets", "-v")
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		start := time.Now()
 		err := cmd.Run()
@@ -211,9 +225,15 @@ func benchOne(t *testing.T, bin, dir string, runs, workers, size int) benchRow {
 		if len(rep.InputErrors) > 0 {
 			t.Logf("input errors: %d, first: %s", len(rep.InputErrors), rep.InputErrors[0].Message)
 		}
-		ps := cmd.ProcessState
-		rss := ps.SysUsage().(*syscall.Rusage).Maxrss // KB on Linux
-		rs = append(rs, run{wall, ps.UserTime() + ps.SystemTime(), rss,
+		var rss int64 // KB
+		var user, sys float64
+		if b, err := os.ReadFile(usage); err != nil {
+			t.Fatal(err)
+		} else if _, err := fmt.Sscan(string(b), &rss, &user, &sys); err != nil {
+			t.Fatalf("%s output %q: %v", timeBin, b, err)
+		}
+		cpu := time.Duration((user + sys) * float64(time.Second))
+		rs = append(rs, run{wall, cpu, rss,
 			logValue(errb.String(), "loaded input", "took"), logValue(errb.String(), "analyzed", "took")})
 		t.Logf("run %d: wall %s, cpu %s, peak RSS %d MB, requests %d, objects %d, findings %d, meshdoctor: loaded in %s, analyzed in %s",
 			i+1, wall.Round(time.Millisecond), rs[i].cpu.Round(time.Millisecond), rss/1024, n, rep.Summary.Objects, len(rep.Findings), rs[i].loadTook, rs[i].analyzeTok)
@@ -229,7 +249,26 @@ func benchOne(t *testing.T, bin, dir string, runs, workers, size int) benchRow {
 	if pdir := os.Getenv("MESHDOCTOR_LIVE_BENCH_PROFILE"); pdir != "" {
 		profileInProcess(t, pdir, size, kubeconfig)
 	}
+	if hold := os.Getenv("MESHDOCTOR_LIVE_BENCH_HOLD"); hold != "" {
+		holdServer(t, hold, kubeconfig)
+	}
 	return row
+}
+
+// holdServer keeps the loaded API server up for experiments by hand: it
+// writes the kubeconfig's path to the file hold and waits until that file is
+// removed (at most an hour).
+func holdServer(t *testing.T, hold, kubeconfig string) {
+	if err := os.WriteFile(hold, []byte(kubeconfig+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("API server held: kubeconfig in %s; remove that file to go on", hold)
+	for end := time.Now().Add(time.Hour); time.Now().Before(end); time.Sleep(2 * time.Second) {
+		if _, err := os.Stat(hold); os.IsNotExist(err) {
+			return
+		}
+	}
+	os.Remove(hold)
 }
 
 // profileInProcess runs the same analysis once more inside the test, with a
