@@ -17,7 +17,7 @@ type Path []any
 // last value (as encoding/json does) and is returned in dups.
 func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 	r := &jsonReader{s: string(b)}
-	n, err = r.value(nil, 0)
+	n, err = r.value(0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,13 +53,13 @@ type Value struct {
 // Next reads the next value; at the end it returns a nil Node and no error.
 func (s *JSONStream) Next() (Value, error) {
 	r := &s.r
-	r.dups, r.items = nil, nil
+	r.dups, r.items, r.at = nil, nil, r.at[:0]
 	r.space()
 	if r.i == len(r.s) {
 		return Value{Start: r.i, End: r.i}, nil
 	}
 	v := Value{Start: r.i}
-	n, err := r.value(nil, 0)
+	n, err := r.value(0)
 	v.End = r.i
 	if err != nil {
 		return v, err
@@ -80,6 +80,27 @@ type jsonReader struct {
 	// array; itemsNext marks that the array being read is that one.
 	items     [][2]int
 	itemsNext bool
+	// at is the path to the value being read, as a stack: a Path is
+	// made of it only for a repeated key, not for every key.
+	at []pathStep
+}
+
+type pathStep struct {
+	key   string
+	index int // -1 for a key
+}
+
+// path copies the current path.
+func (r *jsonReader) path() Path {
+	p := make(Path, len(r.at))
+	for i, e := range r.at {
+		if e.index < 0 {
+			p[i] = e.key
+		} else {
+			p[i] = e.index
+		}
+	}
+	return p
 }
 
 func (r *jsonReader) errorf(format string, args ...any) error {
@@ -107,7 +128,7 @@ func (r *jsonReader) space() {
 	}
 }
 
-func (r *jsonReader) value(at Path, depth int) (*Node, error) {
+func (r *jsonReader) value(depth int) (*Node, error) {
 	if depth > maxDepth {
 		return nil, r.errorf("nested too deeply")
 	}
@@ -117,9 +138,9 @@ func (r *jsonReader) value(at Path, depth int) (*Node, error) {
 	}
 	switch c := r.s[r.i]; {
 	case c == '{':
-		return r.object(at, depth)
+		return r.object(depth)
 	case c == '[':
-		return r.array(at, depth)
+		return r.array(depth)
 	case c == '"':
 		s, err := r.str()
 		if err != nil {
@@ -141,7 +162,7 @@ func (r *jsonReader) value(at Path, depth int) (*Node, error) {
 	return nil, r.errorf("unexpected character %q", r.s[r.i])
 }
 
-func (r *jsonReader) object(at Path, depth int) (*Node, error) {
+func (r *jsonReader) object(depth int) (*Node, error) {
 	r.i++
 	n := r.node(Map, "")
 	var index map[string]int
@@ -164,9 +185,9 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 			return nil, r.errorf("expected ':' after key")
 		}
 		r.i++
-		child := append(at[:len(at):len(at)], k)
+		r.at = append(r.at, pathStep{key: k, index: -1})
 		r.itemsNext = depth == 0 && k == "items"
-		v, err := r.value(child, depth+1)
+		v, err := r.value(depth + 1)
 		r.itemsNext = false
 		if err != nil {
 			return nil, err
@@ -191,7 +212,7 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 		}
 		if pos >= 0 {
 			n.Children[pos] = v
-			r.dups = append(r.dups, child)
+			r.dups = append(r.dups, r.path())
 		} else {
 			if index != nil {
 				index[k] = len(n.Keys)
@@ -199,6 +220,7 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 			n.Keys = append(n.Keys, k)
 			n.Children = append(n.Children, v)
 		}
+		r.at = r.at[:len(r.at)-1]
 		r.space()
 		if r.i >= len(r.s) {
 			return nil, r.errorf("unexpected end of input in an object")
@@ -215,7 +237,7 @@ func (r *jsonReader) object(at Path, depth int) (*Node, error) {
 	}
 }
 
-func (r *jsonReader) array(at Path, depth int) (*Node, error) {
+func (r *jsonReader) array(depth int) (*Node, error) {
 	record := r.itemsNext
 	r.itemsNext = false
 	r.i++
@@ -228,7 +250,9 @@ func (r *jsonReader) array(at Path, depth int) (*Node, error) {
 	for {
 		r.space()
 		start := r.i
-		v, err := r.value(append(at[:len(at):len(at)], len(n.Children)), depth+1)
+		r.at = append(r.at, pathStep{index: len(n.Children)})
+		v, err := r.value(depth + 1)
+		r.at = r.at[:len(r.at)-1]
 		if err != nil {
 			return nil, err
 		}
