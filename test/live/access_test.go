@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
@@ -203,41 +204,13 @@ func TestAlsoOverlaysFiles(t *testing.T) {
 	}
 	dir := t.TempDir()
 	fixed := filepath.Join(dir, "fixed.yaml")
-	os.WriteFile(fixed, []byte(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: app}
-spec:
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers:
-      - name: api
-        image: api:1
-        env:
-        - name: LEVEL
-          valueFrom: {configMapKeyRef: {name: settings, key: level}}
-`), 0o644)
+	writeManifest(t, fixed, deployment("app", "api", "level"))
 	after, code, stderr := analyze(t, "--kubeconfig", kubeconfig, "--check", "MD101", "--also", fixed)
 	if code != 0 || has(after, "MD101") {
 		t.Errorf("with the fixed file overlaid: exit %d (%s), findings %v; want none", code, stderr, after.keys())
 	}
 	broken := filepath.Join(dir, "new.yaml")
-	os.WriteFile(broken, []byte(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: worker, namespace: app}
-spec:
-  selector: {matchLabels: {app: worker}}
-  template:
-    metadata: {labels: {app: worker}}
-    spec:
-      containers:
-      - name: worker
-        image: worker:1
-        env:
-        - name: LEVEL
-          valueFrom: {configMapKeyRef: {name: settings, key: nope}}
-`), 0o644)
+	writeManifest(t, broken, deployment("app", "worker", "nope"))
 	added, _, _ := analyze(t, "--kubeconfig", kubeconfig, "--check", "MD101", "--also", fixed, "--also", broken)
 	found := false
 	for _, f := range added.Findings {
@@ -272,6 +245,20 @@ func deployment(ns, name, key string) *appsv1.Deployment {
 				}}},
 			},
 		},
+	}
+}
+
+// writeManifest writes obj as a YAML manifest, as a user keeps it in git.
+func writeManifest(t *testing.T, path string, obj *appsv1.Deployment) {
+	t.Helper()
+	obj = obj.DeepCopy()
+	obj.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
