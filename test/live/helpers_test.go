@@ -59,6 +59,10 @@ type report struct {
 	InputErrors []struct {
 		Message string `json:"message"`
 	} `json:"inputErrors"`
+	Skipped []struct {
+		Code   string `json:"code"`
+		Reason string `json:"reason"`
+	} `json:"skipped"`
 	NotChecked []struct {
 		Code   string `json:"code"`
 		Reason string `json:"reason"`
