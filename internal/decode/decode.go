@@ -37,7 +37,9 @@ var ErrNoKind = errors.New("document has no apiVersion or kind")
 // Decoder decodes objects; it is safe for concurrent use once built.
 type Decoder struct {
 	scheme *runtime.Scheme
-	plans  planCache // type -> *typePlan, filled on first use
+	// builtin holds the kinds compiled into the Kubernetes API server.
+	builtin map[schema.GroupVersionKind]bool
+	plans   planCache // type -> *typePlan, filled on first use
 }
 
 // New builds a decoder that knows every built-in Kubernetes kind and every
@@ -47,10 +49,29 @@ func New() (*Decoder, error) {
 	if err := kubescheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("registering Kubernetes kinds: %w", err)
 	}
+	builtin := map[schema.GroupVersionKind]bool{}
+	for gvk := range s.AllKnownTypes() {
+		builtin[gvk] = true
+	}
 	if err := istioscheme.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("registering Istio kinds: %w", err)
 	}
-	return &Decoder{scheme: s}, nil
+	return &Decoder{scheme: s, builtin: builtin}, nil
+}
+
+// Knows tells whether apiVersion and kind decode into a typed value (not
+// an unstructured one, which keeps every field it is given).
+func (d *Decoder) Knows(apiVersion, kind string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	return err == nil && d.scheme.Recognizes(preferredIstioVersion(gv.WithKind(kind)))
+}
+
+// Builtin tells whether apiVersion and kind name a kind compiled into the
+// Kubernetes API server (not a custom resource). Such a server drops the
+// fields its types do not know, so an object it returned holds none.
+func (d *Decoder) Builtin(apiVersion, kind string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	return err == nil && d.builtin[gv.WithKind(kind)]
 }
 
 // TypeMeta is the part of a document every decoder reads first.

@@ -44,6 +44,16 @@ func (p *Projection) Keeps(k string) bool {
 	return keep
 }
 
+// Field makes a Projection the reader's yamltree.Fields: the fields below
+// key k that are decoded (nil: all), and whether k is decoded at all.
+func (p *Projection) Field(k string) (yamltree.Fields, bool) {
+	sub, keep := p.field(k)
+	if sub == nil {
+		return nil, keep // an untyped nil: "everything below"
+	}
+	return sub, true
+}
+
 // field returns the projection below key k; keep is false when the field is
 // not decoded at all. A nil result with keep means "everything below".
 func (p *Projection) field(k string) (sub *Projection, keep bool) {

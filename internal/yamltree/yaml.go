@@ -30,12 +30,17 @@ type parser struct {
 	// is the depth of the object's root mapping (0 outside one), objMark
 	// where its entries start on the stack, topKey the root key whose value
 	// is being read.
-	skip     SkipFunc
-	rootSeq  bool
-	objLevel int
-	objMark  int
-	topKey   string
-	lines    []line
+	skip  SkipFunc
+	prune PruneFunc
+	// fields names what to build of the mapping being read (nil: all);
+	// sawUID and sawRV record the object's server-set metadata so far.
+	fields        Fields
+	sawUID, sawRV bool
+	rootSeq       bool
+	objLevel      int
+	objMark       int
+	topKey        string
+	lines         []line
 	// openEnd is true when the document does not end with a line break.
 	openEnd bool
 	pos     int
@@ -57,10 +62,28 @@ type Parser struct {
 	// it is checked either. apiVersion and kind are those written before
 	// the field ("" when not yet seen).
 	Skip SkipFunc
+	// Prune, when set, is asked about every field of an object's root
+	// mapping that Skip keeps: of the value, only the Fields it returns are
+	// built (nil: all of it); the rest is passed over unread like a skipped
+	// field, at any depth (a sequence's items share its Fields). served
+	// tells whether the object's metadata, read before the field, holds a
+	// uid and a resourceVersion: an object an API server returned.
+	Prune PruneFunc
 }
 
 // SkipFunc decides whether a field of an object is read; see Parser.Skip.
 type SkipFunc func(apiVersion, kind, top, key string) bool
+
+// PruneFunc decides which parts of an object's field are read; see
+// Parser.Prune.
+type PruneFunc func(apiVersion, kind, key string, served bool) Fields
+
+// Fields is a trie of the fields to build below a field.
+type Fields interface {
+	// Field tells whether field key is built and, if so, which of its own
+	// fields (nil: all).
+	Field(key string) (sub Fields, keep bool)
+}
 
 // NewParser returns a Parser.
 func NewParser() *Parser { return &Parser{} }
@@ -101,7 +124,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
-	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip}
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune}
 	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
@@ -322,12 +345,15 @@ func (p *parser) mapping(ind int) (*Node, error) {
 	n := p.node(Map, "")
 	var seen map[string]bool
 	mark := p.mem.mark()
-	// Where this mapping sits relative to its object, for Skip.
+	saved, fields := p.fields, p.fields
+	defer func() { p.fields = saved }()
+	// Where this mapping sits relative to its object, for Skip and Prune.
 	level := 0 // 1: the object's root, 2: the value of one of its keys
-	if p.skip != nil {
+	if p.skip != nil || p.prune != nil {
 		switch {
 		case p.objLevel == 0 && (p.depth == 1 || p.depth == 2 && p.rootSeq):
 			p.objLevel, p.objMark, level = p.depth, mark, 1
+			p.sawUID, p.sawRV, fields = false, false, nil
 			defer func() { p.objLevel = 0 }()
 		case p.objLevel > 0 && p.depth == p.objLevel+1:
 			level = 2
@@ -348,6 +374,7 @@ func (p *parser) mapping(ind int) (*Node, error) {
 		if dup(p.mem.keysSince(mark), key, &seen) {
 			return nil, ErrUnsupported // repeated key: the strict reader reports it
 		}
+		p.fields = nil
 		if level > 0 {
 			top := ""
 			end := len(p.mem.stackK)
@@ -356,10 +383,26 @@ func (p *parser) mapping(ind int) (*Node, error) {
 			} else {
 				top, end = p.topKey, mark
 			}
-			if av, kind := p.objectType(end); p.skip(av, kind, top, key) {
+			av, kind := p.objectType(end)
+			if p.skip != nil && p.skip(av, kind, top, key) {
 				p.skipValue(ind, rest)
 				continue
 			}
+			if level == 1 && p.prune != nil {
+				p.fields = p.prune(av, kind, key, p.sawUID && p.sawRV)
+			}
+			if level == 2 && top == "metadata" && rest != "" && rest[0] != '#' {
+				p.sawUID = p.sawUID || key == "uid"
+				p.sawRV = p.sawRV || key == "resourceVersion"
+			}
+		}
+		if fields != nil {
+			sub, keep := fields.Field(key)
+			if !keep {
+				p.skipValue(ind, rest)
+				continue
+			}
+			p.fields = sub
 		}
 		var child *Node
 		switch {

@@ -162,7 +162,74 @@ func FuzzParseYAML(f *testing.F) {
 		if _, err := ps.ParseYAML([]byte(doc)); err != nil && accepted {
 			t.Errorf("read whole but not with Skip (%v):\n%s", err, doc)
 		}
+		ps.Skip, ps.Prune = nil, func(av, kind, key string, served bool) Fields { return trie{"a": trie{"b": nil}, "c": nil} }
+		if _, err := ps.ParseYAML([]byte(doc)); err != nil && accepted {
+			t.Errorf("read whole but not with Prune (%v):\n%s", err, doc)
+		}
 	})
+}
+
+// trie is a Fields for tests: a key maps to the fields kept below it.
+type trie map[string]Fields
+
+func (t trie) Field(k string) (Fields, bool) {
+	sub, ok := t[k]
+	return sub, ok
+}
+
+// TestPrune: Prune keeps exactly the named fields of the value, at any
+// depth and through sequences, tells whether the API server's metadata
+// was read first, and the parts it drops are passed over whatever their
+// shape.
+func TestPrune(t *testing.T) {
+	keep := trie{"containers": trie{"name": nil, "env": nil}, "hostNetwork": nil}
+	type call struct {
+		key    string
+		served bool
+	}
+	cases := []struct {
+		doc, want string
+		calls     []call
+	}{
+		{ // served: uid and resourceVersion before spec
+			"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  resourceVersion: \"7\"\n  uid: u-1\nspec:\n  containers:\n  - name: app\n    env:\n    - name: A\n      value: b\n    resources:\n      limits: {cpu: 1}\n    args: |\n      block\n  - image: x\n    name: side\n  volumes:\n  - name: v\n  hostNetwork: true\n",
+			`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","resourceVersion":"7","uid":"u-1"},"spec":{"containers":[{"env":[{"name":"A","value":"b"}],"name":"app"},{"name":"side"}],"hostNetwork":true}}`,
+			[]call{{"apiVersion", false}, {"kind", false}, {"metadata", false}, {"spec", true}},
+		},
+		{ // a uid alone is not an API server's object; sequence at the key's indent
+			"- apiVersion: v1\n  kind: Pod\n  metadata:\n    uid: u\n  spec:\n    volumes:\n    - name: v\n    containers:\n    - name: a\n      ports: [1]\n",
+			`[{"apiVersion":"v1","kind":"Pod","metadata":{"uid":"u"},"spec":{"containers":[{"name":"a"}]}}]`,
+			[]call{{"apiVersion", false}, {"kind", false}, {"metadata", false}, {"spec", false}},
+		},
+	}
+	for _, c := range cases {
+		var calls []call
+		ps := NewParser()
+		ps.Prune = func(av, kind, key string, served bool) Fields {
+			calls = append(calls, call{key, served})
+			if key == "spec" {
+				return keep
+			}
+			return nil
+		}
+		n, err := ps.ParseYAML([]byte(c.doc))
+		if err != nil {
+			t.Fatalf("%q: %v", c.doc, err)
+		}
+		var got, want any
+		if err := json.Unmarshal(n.AppendJSON(nil), &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q:\n got %s\nwant %s", c.doc, n.AppendJSON(nil), c.want)
+		}
+		if !reflect.DeepEqual(calls, c.calls) {
+			t.Errorf("%q: Prune asked %v, want %v", c.doc, calls, c.calls)
+		}
+	}
 }
 
 // TestSkip: the fields Skip names are left out exactly, wherever the

@@ -29,6 +29,15 @@ for ` + "`subset`" + `), and a field given twice in one mapping.
 
 Not under ` + "`status`" + `: controllers write it, so a field there the schema lacks
 comes from a newer Kubernetes or controller than meshdoctor's, not from a mistake.
+Nor in a built-in Kubernetes kind (Pod, Deployment, Service, ...) that an API
+server returned — metadata with a ` + "`uid`" + ` and a ` + "`resourceVersion`" + `, as in
+` + "`kubectl get -o yaml`" + ` output and live mode: the server drops every field its
+types lack before storing the object, so a field meshdoctor does not know there
+belongs to a newer Kubernetes, and reporting it would flag every such object.
+Custom resources the server returned (Istio's included) are still checked:
+their schemas may keep unknown fields. To check an exported manifest you edited
+by hand, remove its ` + "`uid`" + ` and ` + "`resourceVersion`" + ` first (you must anyway
+before applying it elsewhere).
 
 ## Why it breaks traffic
 

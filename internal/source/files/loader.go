@@ -114,6 +114,45 @@ func (l *Loader) skipFunc(proj *projections) yamltree.SkipFunc {
 	}
 }
 
+// pruneFunc tells the fast YAML reader which parts of an object's fields
+// to build: of status, only what the selected checks read (unknown fields
+// there are never reported, see outsideStatus); of a built-in kind an API
+// server returned, only what the checks read of every field (nothing there
+// is reported either, see userWritten). Everything else is read whole, so
+// its unknown fields are found. With no projection everything is read.
+func (l *Loader) pruneFunc(proj *projections) yamltree.PruneFunc {
+	if proj == nil {
+		return nil
+	}
+	type typeKey struct{ apiVersion, kind string }
+	type typeInfo struct{ known, builtin bool }
+	types := map[typeKey]typeInfo{} // per worker: no locking
+	return func(apiVersion, kind, key string, served bool) yamltree.Fields {
+		if apiVersion == "" || kind == "" || key == "metadata" || key != "status" && !served {
+			return nil
+		}
+		k := typeKey{apiVersion, kind}
+		info, seen := types[k]
+		if !seen {
+			info = typeInfo{known: l.Decoder.Knows(apiVersion, kind), builtin: l.Decoder.Builtin(apiVersion, kind)}
+			types[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = info
+		}
+		if !info.known || key != "status" && !info.builtin {
+			return nil
+		}
+		sub, keep := proj.of(groupKind(apiVersion, kind)).Field(key)
+		if !keep {
+			return noFields{}
+		}
+		return sub
+	}
+}
+
+// noFields keeps none of a field's own fields.
+type noFields struct{}
+
+func (noFields) Field(string) (yamltree.Fields, bool) { return nil, false }
+
 func groupKind(apiVersion, kind string) schema.GroupKind {
 	group, _, found := strings.Cut(apiVersion, "/")
 	if !found {
@@ -157,7 +196,7 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			// One of each per worker: the parser reuses its memory, the
 			// interner shares repeated strings among the worker's objects.
 			ps, in := yamltree.NewParser(), decode.NewInterner()
-			ps.Skip = l.skipFunc(proj)
+			ps.Skip, ps.Prune = l.skipFunc(proj), l.pruneFunc(proj)
 			var buf []byte // file bytes, reused: nothing decoded keeps them
 			for i := range next {
 				parts[i], buf = l.loadUnit(units[i], ps, in, proj, buf)

@@ -705,3 +705,80 @@ spec: {ports: [{port: 80, protocl: TCP}]}
 		}
 	}
 }
+
+// TestServedBuiltinsAreReadInPart: a built-in kind an API server returned
+// (uid and resourceVersion) holds no field its server did not know, so its
+// unknown fields — a newer Kubernetes's — are not reported, and the reader
+// passes over what no check reads; what the checks read is decoded as
+// before. The same object written by hand, and a custom resource the server
+// returned, keep their unknown fields reported. The fast reader and the
+// fallback reader agree.
+func TestServedBuiltinsAreReadInPart(t *testing.T) {
+	served := `apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: ns
+  resourceVersion: "12"
+  uid: 0b6c6a9e-1
+spec:
+  containers:
+  - name: app
+    image: img
+    env:
+    - {name: A, value: b}
+    resources:
+      limits: {cpu: "1"}
+      fieldFromANewerKubernetes: 1
+    startupProbeNew: {}
+  volumes:
+  - name: v
+    emptyDir: {}
+  hostNetwork: true
+`
+	handWritten := strings.Replace(strings.Replace(served, "  resourceVersion: \"12\"\n", "", 1), "%s", "by-hand", 1)
+	// A plain scalar continued on the next line is for the fallback reader.
+	anchored := strings.Replace(served, "  uid: 0b6c6a9e-1\n", "  uid: 0b6c6a9e-1\n  annotations:\n    note: two\n      words\n", 1)
+	anchored = strings.Replace(anchored, "%s", "continued", 1)
+	istio := `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: dr, namespace: ns, uid: u-2, resourceVersion: "3"}
+spec:
+  host: a
+  trafficPolicyy: {}
+`
+	path := write(t, t.TempDir(), "s.yaml", strings.Replace(served, "%s", "served", 1)+"---\n"+handWritten+"---\n"+anchored+"---\n"+istio)
+	l := newLoader(t, "")
+	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"spec.containers.name", "spec.containers.env", "spec.hostNetwork"}, {Group: "networking.istio.io", Kind: "DestinationRule"}: {"spec"}}
+	res := l.Load(context.Background(), []string{path})
+	if len(res.Errors) != 0 {
+		t.Fatalf("errors: %v", res.Errors)
+	}
+	for _, name := range []string{"served", "continued"} {
+		o := find(t, res, "Pod", name)
+		if len(o.FieldIssues) != 0 {
+			t.Errorf("%s: issues %+v, want none", name, o.FieldIssues)
+		}
+		p := o.Typed.(*corev1.Pod)
+		if name == "continued" && p.Annotations["note"] != "two words" {
+			t.Errorf("continued: annotation %q: not read by the fallback reader", p.Annotations["note"])
+		}
+		c := p.Spec.Containers
+		if len(c) != 1 || c[0].Name != "app" || len(c[0].Env) != 1 || c[0].Env[0].Value != "b" || !p.Spec.HostNetwork {
+			t.Errorf("%s: projected fields lost: %+v hostNetwork %v", name, c, p.Spec.HostNetwork)
+		}
+		if len(c) == 1 && (c[0].Image != "" || c[0].Resources.Limits != nil) || len(p.Spec.Volumes) != 0 {
+			t.Errorf("%s: fields no check reads were decoded: %+v volumes %v", name, c, p.Spec.Volumes)
+		}
+	}
+	var got []string
+	for _, is := range find(t, res, "Pod", "by-hand").FieldIssues {
+		got = append(got, is.Path.String())
+	}
+	if want := []string{".spec.containers[0].resources.fieldFromANewerKubernetes", ".spec.containers[0].startupProbeNew"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("hand-written Pod issues %v, want %v", got, want)
+	}
+	if is := find(t, res, "DestinationRule", "dr").FieldIssues; len(is) != 1 || is[0].Path.String() != ".spec.trafficPolicyy" {
+		t.Errorf("served DestinationRule issues %+v, want its typo", is)
+	}
+}

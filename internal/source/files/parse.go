@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
@@ -327,8 +329,30 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		p.errorf(line, "%v", err)
 		return
 	}
-	obj.FieldIssues = outsideStatus(append(res.Issues, dups...))
+	obj.FieldIssues = outsideStatus(append(p.l.userWritten(res.Obj, res.Issues), dups...))
 	p.res.Objects = append(p.res.Objects, obj)
+}
+
+// userWritten returns the unknown fields of obj worth reporting: none when
+// obj is a built-in kind an API server returned (metadata with a uid and a
+// resourceVersion). Such a server drops every field its types do not know,
+// so a field this decoder does not know there comes from a newer
+// Kubernetes — reporting it would be a false alarm on every object of that
+// kind — and the fast reader does not read what no check needs of such
+// objects (Loader.pruneFunc).
+func (l *Loader) userWritten(obj runtime.Object, issues []snapshot.FieldIssue) []snapshot.FieldIssue {
+	if len(issues) == 0 {
+		return issues
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil || m.GetUID() == "" || m.GetResourceVersion() == "" {
+		return issues
+	}
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if !l.Decoder.Builtin(gvk.GroupVersion().String(), gvk.Kind) {
+		return issues
+	}
+	return nil
 }
 
 // outsideStatus drops the issues found under status. Controllers write
