@@ -17,7 +17,7 @@ type Path []any
 // last value (as encoding/json does) and is returned in dups.
 func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 	r := &jsonReader{s: string(b)}
-	n, err = r.value(0)
+	n, err = r.value(0, jsonCtx{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -33,6 +33,12 @@ func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 // which must not change while a tree is in use.
 type JSONStream struct {
 	r jsonReader
+	// Skip and Prune, when set, work as Parser.Skip and Parser.Prune do
+	// for the objects of the stream: its values and the items of a List
+	// or of an array (a typed List's items take their apiVersion and kind
+	// from the List's).
+	Skip  SkipFunc
+	Prune PruneFunc
 }
 
 // NewJSONStream starts reading b.
@@ -54,12 +60,17 @@ type Value struct {
 func (s *JSONStream) Next() (Value, error) {
 	r := &s.r
 	r.dups, r.items, r.at = nil, nil, r.at[:0]
+	r.skip, r.prune = s.Skip, s.Prune
 	r.space()
 	if r.i == len(r.s) {
 		return Value{Start: r.i, End: r.i}, nil
 	}
 	v := Value{Start: r.i}
-	n, err := r.value(0)
+	c := jsonCtx{}
+	if r.skip != nil || r.prune != nil {
+		c.role = roleStreamValue
+	}
+	n, err := r.value(0, c)
 	v.End = r.i
 	if err != nil {
 		return v, err
@@ -82,7 +93,81 @@ type jsonReader struct {
 	itemsNext bool
 	// at is the path to the value being read, as a stack: a Path is
 	// made of it only for a repeated key, not for every key.
-	at []pathStep
+	at    []pathStep
+	skip  SkipFunc
+	prune PruneFunc
+}
+
+// jsonCtx is what the reader knows about the value it is about to read,
+// for Skip and Prune.
+type jsonCtx struct {
+	role   jsonRole
+	fields Fields   // what to build of the value (nil: all)
+	obj    *jsonObj // the object the value belongs to (roleField)
+	top    string   // the object's field holding the value (roleField)
+}
+
+type jsonRole uint8
+
+const (
+	roleNone        jsonRole = iota
+	roleStreamValue          // a value of the stream: an object, a List or an array of objects
+	roleObject               // an object's root
+	roleField                // the value of a field of an object's root
+)
+
+// jsonObj is what an object's root has shown so far.
+type jsonObj struct {
+	apiVersion, kind string
+	sawUID, sawRV    bool
+}
+
+// skipValue passes over one JSON value without building it. It finds
+// where the value ends but checks nothing inside, as the YAML reader's
+// skipping does.
+func (r *jsonReader) skipValue() error {
+	r.space()
+	depth := 0
+	for r.i < len(r.s) {
+		switch r.s[r.i] {
+		case '"':
+			r.i++
+			for {
+				j := strings.IndexAny(r.s[r.i:], `"\`)
+				if j < 0 {
+					return r.errorf("unexpected end of input in a string")
+				}
+				r.i += j + 1
+				if r.s[r.i-1] == '"' {
+					break
+				}
+				r.i++ // the escaped character
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return nil
+			}
+			if depth--; depth == 0 {
+				r.i++
+				return nil
+			}
+		case ',':
+			if depth == 0 {
+				return nil
+			}
+		}
+		r.i++
+	}
+	if depth == 0 && r.i > 0 {
+		return nil // a number or literal at the end of the input
+	}
+	return r.errorf("unexpected end of input")
 }
 
 type pathStep struct {
@@ -128,7 +213,7 @@ func (r *jsonReader) space() {
 	}
 }
 
-func (r *jsonReader) value(depth int) (*Node, error) {
+func (r *jsonReader) value(depth int, c jsonCtx) (*Node, error) {
 	if depth > maxDepth {
 		return nil, r.errorf("nested too deeply")
 	}
@@ -136,35 +221,42 @@ func (r *jsonReader) value(depth int) (*Node, error) {
 	if r.i >= len(r.s) {
 		return nil, r.errorf("unexpected end of input")
 	}
-	switch c := r.s[r.i]; {
-	case c == '{':
-		return r.object(depth)
-	case c == '[':
-		return r.array(depth)
-	case c == '"':
+	switch ch := r.s[r.i]; {
+	case ch == '{':
+		return r.object(depth, c)
+	case ch == '[':
+		return r.array(depth, c)
+	case ch == '"':
 		s, err := r.str()
 		if err != nil {
 			return nil, err
 		}
 		return r.node(String, s), nil
-	case c == 't' && strings.HasPrefix(r.s[r.i:], "true"):
+	case ch == 't' && strings.HasPrefix(r.s[r.i:], "true"):
 		r.i += 4
 		return r.node(Bool, "true"), nil
-	case c == 'f' && strings.HasPrefix(r.s[r.i:], "false"):
+	case ch == 'f' && strings.HasPrefix(r.s[r.i:], "false"):
 		r.i += 5
 		return r.node(Bool, "false"), nil
-	case c == 'n' && strings.HasPrefix(r.s[r.i:], "null"):
+	case ch == 'n' && strings.HasPrefix(r.s[r.i:], "null"):
 		r.i += 4
 		return r.node(Null, ""), nil
-	case c == '-' || c >= '0' && c <= '9':
+	case ch == '-' || ch >= '0' && ch <= '9':
 		return r.number()
 	}
 	return nil, r.errorf("unexpected character %q", r.s[r.i])
 }
 
-func (r *jsonReader) object(depth int) (*Node, error) {
+func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 	r.i++
 	n := r.node(Map, "")
+	var obj *jsonObj // set when this is an object's root
+	switch c.role {
+	case roleStreamValue:
+		obj = &jsonObj{}
+	case roleObject:
+		obj = c.obj
+	}
 	var index map[string]int
 	r.space()
 	if r.i < len(r.s) && r.s[r.i] == '}' {
@@ -187,10 +279,36 @@ func (r *jsonReader) object(depth int) (*Node, error) {
 		r.i++
 		r.at = append(r.at, pathStep{key: k, index: -1})
 		r.itemsNext = depth == 0 && k == "items"
-		v, err := r.value(depth + 1)
+		var cc jsonCtx
+		if obj != nil || c.role == roleField || c.fields != nil {
+			var skip bool
+			if cc, skip = r.field(c, obj, k); skip {
+				r.itemsNext = false
+				r.at = r.at[:len(r.at)-1]
+				if err := r.skipValue(); err != nil {
+					return nil, err
+				}
+				if err := r.next('}'); err != nil {
+					if err == errEnd {
+						return n, nil
+					}
+					return nil, err
+				}
+				continue
+			}
+		}
+		v, err := r.value(depth+1, cc)
 		r.itemsNext = false
 		if err != nil {
 			return nil, err
+		}
+		if obj != nil && v.Kind == String {
+			switch k {
+			case "apiVersion":
+				obj.apiVersion = v.Text
+			case "kind":
+				obj.kind = v.Text
+			}
 		}
 		if index == nil && len(n.Keys) >= 8 {
 			index = make(map[string]int, 16)
@@ -221,24 +339,89 @@ func (r *jsonReader) object(depth int) (*Node, error) {
 			n.Children = append(n.Children, v)
 		}
 		r.at = r.at[:len(r.at)-1]
-		r.space()
-		if r.i >= len(r.s) {
-			return nil, r.errorf("unexpected end of input in an object")
-		}
-		switch r.s[r.i] {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			return n, nil
-		default:
-			return nil, r.errorf("expected ',' or '}'")
+		if err := r.next('}'); err != nil {
+			if err == errEnd {
+				return n, nil
+			}
+			return nil, err
 		}
 	}
 }
 
-func (r *jsonReader) array(depth int) (*Node, error) {
+// errEnd says a collection has ended; it never leaves the reader.
+var errEnd = errors.New("end of collection")
+
+// next reads what follows a collection's element: ',' or the closing
+// byte (then errEnd).
+func (r *jsonReader) next(closing byte) error {
+	r.space()
+	if r.i >= len(r.s) {
+		if closing == '}' {
+			return r.errorf("unexpected end of input in an object")
+		}
+		return r.errorf("unexpected end of input in an array")
+	}
+	switch r.s[r.i] {
+	case ',':
+		r.i++
+		return nil
+	case closing:
+		r.i++
+		return errEnd
+	}
+	return r.errorf("expected ',' or '%c'", closing)
+}
+
+// field decides, for key k of an object whose context is c (obj set when
+// it is an object's root), whether its value is skipped and, if not, the
+// value's context.
+func (r *jsonReader) field(c jsonCtx, obj *jsonObj, k string) (jsonCtx, bool) {
+	switch {
+	case obj != nil:
+		if c.role == roleStreamValue && k == "items" && (obj.kind == "" || strings.HasSuffix(obj.kind, "List")) {
+			// A List (kubectl writes its kind after the items): its items
+			// are the objects.
+			item := &jsonObj{apiVersion: obj.apiVersion}
+			if obj.kind != "List" {
+				item.kind = strings.TrimSuffix(obj.kind, "List")
+			}
+			return jsonCtx{role: roleObject, obj: item}, false
+		}
+		if r.skip != nil && r.skip(obj.apiVersion, obj.kind, "", k) {
+			return jsonCtx{}, true
+		}
+		cc := jsonCtx{role: roleField, obj: obj, top: k}
+		if r.prune != nil {
+			cc.fields = r.prune(obj.apiVersion, obj.kind, k, obj.sawUID && obj.sawRV)
+		}
+		return cc, false
+	case c.role == roleField:
+		if r.skip != nil && r.skip(c.obj.apiVersion, c.obj.kind, c.top, k) {
+			return jsonCtx{}, true
+		}
+		if c.top == "metadata" {
+			c.obj.sawUID = c.obj.sawUID || k == "uid"
+			c.obj.sawRV = c.obj.sawRV || k == "resourceVersion"
+		}
+	}
+	if c.fields == nil {
+		return jsonCtx{}, false
+	}
+	sub, keep := c.fields.Field(k)
+	return jsonCtx{fields: sub}, !keep
+}
+
+func (r *jsonReader) array(depth int, c jsonCtx) (*Node, error) {
 	record := r.itemsNext
+	// The elements share the array's fields; an array of objects (the
+	// stream's, or a List's items) holds an object in each.
+	elem := jsonCtx{fields: c.fields}
+	switch c.role {
+	case roleStreamValue:
+		elem = jsonCtx{role: roleObject}
+	case roleObject:
+		elem = c
+	}
 	r.itemsNext = false
 	r.i++
 	n := r.node(Seq, "")
@@ -251,7 +434,12 @@ func (r *jsonReader) array(depth int) (*Node, error) {
 		r.space()
 		start := r.i
 		r.at = append(r.at, pathStep{index: len(n.Children)})
-		v, err := r.value(depth + 1)
+		ec := elem
+		if ec.role == roleObject {
+			o := *elem.obj0()
+			ec.obj = &o
+		}
+		v, err := r.value(depth+1, ec)
 		r.at = r.at[:len(r.at)-1]
 		if err != nil {
 			return nil, err
@@ -260,20 +448,22 @@ func (r *jsonReader) array(depth int) (*Node, error) {
 			r.items = append(r.items, [2]int{start, r.i})
 		}
 		n.Children = append(n.Children, v)
-		r.space()
-		if r.i >= len(r.s) {
-			return nil, r.errorf("unexpected end of input in an array")
-		}
-		switch r.s[r.i] {
-		case ',':
-			r.i++
-		case ']':
-			r.i++
-			return n, nil
-		default:
-			return nil, r.errorf("expected ',' or ']'")
+		if err := r.next(']'); err != nil {
+			if err == errEnd {
+				return n, nil
+			}
+			return nil, err
 		}
 	}
+}
+
+// obj0 returns the object template of an element context (a List's
+// apiVersion and item kind), or an empty one.
+func (c jsonCtx) obj0() *jsonObj {
+	if c.obj == nil {
+		return &jsonObj{}
+	}
+	return c.obj
 }
 
 func (r *jsonReader) number() (*Node, error) {

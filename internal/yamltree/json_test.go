@@ -46,5 +46,70 @@ func FuzzParseJSON(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2.5,"x"]}`, `"\u00e9"`, `[true,null]`, `{"a":{"b":{}}}`} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) { sameJSON(t, s) })
+	f.Add(`{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"uid":"u","resourceVersion":"1"},"spec":{"a":{"b":"x\\\"]}"}},"c":[1,{"d":2}]}}]}`)
+	f.Add(`[{"apiVersion":"v1","kind":"Pod","status":[1,"]",{"x":null}],"spec":-1e5}] `)
+	f.Fuzz(func(t *testing.T, s string) {
+		sameJSON(t, s)
+		// Skipping and pruning only pass over values: what reads whole
+		// reads with them too, and they never panic on anything.
+		whole := NewJSONStream([]byte(s))
+		_, wholeErr := whole.Next()
+		st := NewJSONStream([]byte(s))
+		st.Skip = func(av, kind, top, key string) bool { return key == "status" || top == "metadata" && key == "x" }
+		st.Prune = func(av, kind, key string, served bool) Fields { return trie{"a": trie{"b": nil}, "c": nil} }
+		if _, err := st.Next(); err != nil && wholeErr == nil {
+			t.Errorf("read whole but not with Skip and Prune (%v): %q", err, s)
+		}
+	})
+}
+
+// TestJSONStreamSkipAndPrune: the stream's objects — its values, the items
+// of a typed List (kind first, items without kind), of a kubectl List (kind
+// written after the items) and of an array — are skipped and pruned as the
+// YAML reader does it, with the kind they will be decoded as, and the
+// values passed over may hold anything.
+func TestJSONStreamSkipAndPrune(t *testing.T) {
+	keep := trie{"containers": trie{"name": nil}, "hostNetwork": nil}
+	served := `"metadata":{"name":"p","resourceVersion":"5","uid":"u","managedFields":[{"m":"x"}]},` +
+		`"spec":{"containers":[{"name":"a","image":"i","args":["]}\\\"",{"x":[1,2]}]}],"volumes":[{"name":"v"}],"hostNetwork":true},` +
+		`"status":{"phase":"Running","n":-1.5e3}`
+	prunedPod := `"metadata":{"name":"p","resourceVersion":"5","uid":"u"},"spec":{"containers":[{"name":"a"}],"hostNetwork":true}`
+	cases := []struct{ in, want string }{
+		{`{"apiVersion":"v1","kind":"Pod",` + served + `}`, `{"apiVersion":"v1","kind":"Pod",` + prunedPod + `}`},
+		{`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[{` + served + `},{"metadata":{"name":"q"},"spec":{"volumes":[]}}]}`,
+			`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[{` + prunedPod + `},{"metadata":{"name":"q"},"spec":{"volumes":[]}}]}`},
+		{`{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod",` + served + `}],"kind":"List"}`,
+			`{"apiVersion":"v1","items":[{"apiVersion":"v1","kind":"Pod",` + prunedPod + `}],"kind":"List"}`},
+		{`[{"apiVersion":"v1","kind":"Pod",` + served + `}, 7]`, `[{"apiVersion":"v1","kind":"Pod",` + prunedPod + `}, 7]`},
+		{`{"apiVersion":"v1","kind":"Service",` + served + `}`, `{"apiVersion":"v1","kind":"Service",` + served + `}`},
+	}
+	for _, c := range cases {
+		st := NewJSONStream([]byte(c.in))
+		st.Skip = func(av, kind, top, key string) bool {
+			return av == "v1" && kind == "Pod" && (top == "" && key == "status" || top == "metadata" && key == "managedFields")
+		}
+		st.Prune = func(av, kind, key string, served bool) Fields {
+			if av == "v1" && kind == "Pod" && key == "spec" && served {
+				return keep
+			}
+			return nil
+		}
+		v, err := st.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		var got, want any
+		if err := json.Unmarshal(v.Node.AppendJSON(nil), &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
+			t.Fatalf("%s: %v", c.want, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, v.Node.AppendJSON(nil), c.want)
+		}
+		if rest, err := st.Next(); err != nil || rest.Node != nil {
+			t.Errorf("%s: after the value: %v %v", c.in, rest.Node, err)
+		}
+	}
 }

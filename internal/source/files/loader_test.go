@@ -782,3 +782,26 @@ spec:
 		t.Errorf("served DestinationRule issues %+v, want its typo", is)
 	}
 }
+
+// TestServedBuiltinsInJSONLists: the same for a LIST response's JSON (a
+// typed List whose items carry no kind), as live mode reads it.
+func TestServedBuiltinsInJSONLists(t *testing.T) {
+	content := `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"10"},"items":[
+{"metadata":{"name":"served","namespace":"ns","uid":"u1","resourceVersion":"9"},"spec":{"containers":[{"name":"app","image":"i","newerField":{"a":"]}"}}],"hostNetwork":true}},
+{"metadata":{"name":"by-hand","namespace":"ns"},"spec":{"containers":[{"name":"app","image":"i","newerField":1}]}}]}`
+	path := write(t, t.TempDir(), "pods.json", content)
+	l := newLoader(t, "")
+	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"spec.containers.name", "spec.hostNetwork"}}
+	res := l.Load(context.Background(), []string{path})
+	if len(res.Errors) != 0 {
+		t.Fatalf("errors: %v", res.Errors)
+	}
+	s := find(t, res, "Pod", "served")
+	p := s.Typed.(*corev1.Pod)
+	if len(s.FieldIssues) != 0 || len(p.Spec.Containers) != 1 || p.Spec.Containers[0].Name != "app" || p.Spec.Containers[0].Image != "" || !p.Spec.HostNetwork {
+		t.Errorf("served Pod: issues %+v, spec %+v", s.FieldIssues, p.Spec)
+	}
+	if is := find(t, res, "Pod", "by-hand").FieldIssues; len(is) != 1 || is[0].Path.String() != ".spec.containers[0].newerField" {
+		t.Errorf("hand-written Pod issues %+v, want its unknown field", is)
+	}
+}

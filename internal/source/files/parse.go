@@ -148,6 +148,7 @@ func (p *parser) parseJSONStream(body []byte) bool {
 		return line, at - lineStart + 1
 	}
 	stream := yamltree.NewJSONStream(body)
+	stream.Skip, stream.Prune = p.yaml.Skip, p.yaml.Prune
 	for first := true; ; first = false {
 		v, err := stream.Next()
 		if err != nil {
