@@ -2,6 +2,7 @@ package yamltree
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -34,6 +35,17 @@ func BenchmarkReferenceYAMLToJSONPod(b *testing.B) {
 	for b.Loop() {
 		if _, err := yaml.YAMLToJSONStrict(doc); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadable: the character check every document passes first.
+func BenchmarkReadable(b *testing.B) {
+	doc := []byte(strings.Repeat("    - name: some-container-name\n      image: registry.example/app:v1.2.3\n", 2000))
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if !readable(doc) {
+			b.Fatal("not readable")
 		}
 	}
 }

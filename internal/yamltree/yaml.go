@@ -149,17 +149,21 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 // characters YAML allows in a stream.
 func readable(doc []byte) bool {
 	for i := 0; i < len(doc); {
-		// Eight printable ASCII bytes at a time: none below 0x20 (line
-		// breaks and tabs take the byte path), none at 0x7f or above.
-		if i+8 <= len(doc) {
-			w := binary.LittleEndian.Uint64(doc[i:])
-			const ones, highs = 0x0101010101010101, 0x8080808080808080
-			below := (w - 0x20*ones) &^ w & highs // some byte < 0x20
-			above := ((w + ones) | w) & highs     // some byte > 0x7e
-			if below|above == 0 {
-				i += 8
-				continue
+		// Thirty-two bytes at a time, then eight, while they are printable
+		// ASCII or line feeds: the rest takes the byte path.
+		for i+32 <= len(doc) {
+			b := doc[i : i+32 : i+32]
+			if notPlain(binary.LittleEndian.Uint64(b))|notPlain(binary.LittleEndian.Uint64(b[8:]))|
+				notPlain(binary.LittleEndian.Uint64(b[16:]))|notPlain(binary.LittleEndian.Uint64(b[24:])) != 0 {
+				break
 			}
+			i += 32
+		}
+		for i+8 <= len(doc) && notPlain(binary.LittleEndian.Uint64(doc[i:])) == 0 {
+			i += 8
+		}
+		if i == len(doc) {
+			break
 		}
 		c := doc[i]
 		if asciiOK[c] {
@@ -183,6 +187,19 @@ func readable(doc []byte) bool {
 		i += size
 	}
 	return true
+}
+
+// notPlain marks, in the high bit of each byte of w, the bytes that are
+// neither printable ASCII (0x20-0x7e) nor a line feed. Each byte is tested
+// on its own (no carry crosses a byte), so the answer is exact.
+func notPlain(w uint64) uint64 {
+	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	low := w & low7
+	control := ^(low + 0x6060606060606060) & highs // low seven bits below 0x20
+	x := w ^ 0x0a0a0a0a0a0a0a0a
+	lineFeed := ^((x&low7)+low7 | x) & highs
+	high := (low + 0x0101010101010101 | w) & highs // 0x7f and above
+	return control&^lineFeed | high
 }
 
 // asciiOK marks the ASCII bytes YAML accepts anywhere: tab, line feed and

@@ -280,7 +280,7 @@ func TestSkip(t *testing.T) {
 	}
 }
 
-// TestReadableWordAtATime: the eight-byte path agrees with YAML's
+// TestReadableWordAtATime: the 32- and eight-byte paths agree with YAML's
 // character rules, checked one character at a time, for every byte value
 // at every position of a word and around multi-byte characters.
 func TestReadableWordAtATime(t *testing.T) {
@@ -307,10 +307,21 @@ func TestReadableWordAtATime(t *testing.T) {
 	}
 	var docs [][]byte
 	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 9; pos++ {
-			b := []byte("abcdefghijklmnop")
+		for pos := 0; pos < 41; pos++ {
+			b := []byte("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH") // 32- and 8-byte paths
 			b[pos] = byte(c)
 			docs = append(docs, b)
+		}
+	}
+	// Neighbouring special bytes, where a carry between bytes would show.
+	special := []byte{0x00, 0x01, 0x09, 0x0a, 0x0b, 0x0d, 0x1f, 0x20, 0x60, 0x7e, 0x7f, 0x80, 0x8a, 0xa0, 0xff}
+	for _, c1 := range special {
+		for _, c2 := range special {
+			for pos := 0; pos < 40; pos += 5 {
+				b := []byte("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH")
+				b[pos], b[pos+1] = c1, c2
+				docs = append(docs, b)
+			}
 		}
 	}
 	for _, s := range []string{"é and more text!", "text then é", "abcdefgh\r\nabcdefgh", "abc\rdefghijk", "\u2028abcdefgh", "abcdefg\u00a0"} {
