@@ -36,6 +36,14 @@ func newRequestAuthIndex(s *snapshot.Snapshot, root string) *requestAuthIndex {
 	return ix
 }
 
+// requestAuthKnown tells whether the input says which RequestAuthentications
+// exist: it holds some (files are taken as complete for a kind they have),
+// or a live read listed them in every namespace — then none means none.
+// Files without any may just have left them out.
+func requestAuthKnown(s *snapshot.Snapshot) bool {
+	return s.Has(snapshot.KindRequestAuth) || s.Listed(snapshot.KindRequestAuth)
+}
+
 // applying returns a RequestAuthentication that applies to a workload of
 // namespace ns with pod labels l, or nil. classic is the networking.istio.io
 // Gateway the workload serves, if the caller knows it (nil otherwise).
@@ -98,7 +106,7 @@ var AuthzJWTWithoutRequestAuthN = &analysis.Analyzer{
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
 		w := newWorkloadIndex(p.Snapshot)
 		ras := newRequestAuthIndex(p.Snapshot, root)
-		haveRAs := p.Snapshot.Has(snapshot.KindRequestAuth)
+		haveRAs := requestAuthKnown(p.Snapshot)
 		type lack struct{ sidecar, ambient []*snapshot.Object }
 		memo := map[string]*lack{}
 		lacking := func(scope string, sel map[string]string) *lack {
@@ -283,7 +291,7 @@ var JWTClaimRouteWithoutRequestAuthN = &analysis.Analyzer{
 			if len(gws) == 0 {
 				continue
 			}
-			if !p.Snapshot.Has(snapshot.KindRequestAuth) {
+			if !requestAuthKnown(p.Snapshot) {
 				p.NotChecked("JWT claim routing of %s: the input has no RequestAuthentications", vs.Ref())
 				continue
 			}
