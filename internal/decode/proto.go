@@ -35,8 +35,20 @@ var opaqueMessages = map[protoreflect.FullName]bool{
 }
 
 // walkProtoTree collects the keys of n that message md does not define,
-// recursing into messages, lists and maps of messages.
+// recursing into messages, lists and maps of messages. at is the path to
+// n; it is extended in place and copied only for an unknown key, since
+// nearly every spec has none.
 func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at snapshot.Path, out *[]FieldIssue) {
+	w := protoWalker{at: at[:len(at):len(at)], out: out}
+	w.walk(md, n)
+}
+
+type protoWalker struct {
+	at  snapshot.Path
+	out *[]FieldIssue
+}
+
+func (w *protoWalker) walk(md protoreflect.MessageDescriptor, n *yamltree.Node) {
 	if opaqueMessages[md.FullName()] || n.Kind != yamltree.Map {
 		return
 	}
@@ -48,26 +60,32 @@ func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at snaps
 			fd = fields.ByName(protoreflect.Name(k))
 		}
 		if fd == nil {
-			*out = append(*out, FieldIssue{Path: at.Child(k)})
+			*w.out = append(*w.out, FieldIssue{Path: w.at.Child(k)})
 			continue
 		}
-		child := at.Child(k)
 		switch {
+		case fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind && !fd.IsMap():
+			// A scalar or a list of scalars: nothing below to check.
 		case fd.IsMap():
 			if fd.MapValue().Kind() == protoreflect.MessageKind && val.Kind == yamltree.Map {
 				for j, mk := range val.Keys {
-					walkProtoTree(fd.MapValue().Message(), val.Children[j], child.Child(mk), out)
+					w.at = append(w.at, k, mk)
+					w.walk(fd.MapValue().Message(), val.Children[j])
+					w.at = w.at[:len(w.at)-2]
 				}
 			}
-		case fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind:
 		case fd.IsList():
 			if val.Kind == yamltree.Seq {
 				for j, e := range val.Children {
-					walkProtoTree(fd.Message(), e, child.Child(j), out)
+					w.at = append(w.at, k, j)
+					w.walk(fd.Message(), e)
+					w.at = w.at[:len(w.at)-2]
 				}
 			}
 		default:
-			walkProtoTree(fd.Message(), val, child, out)
+			w.at = append(w.at, k)
+			w.walk(fd.Message(), val)
+			w.at = w.at[:len(w.at)-1]
 		}
 	}
 }

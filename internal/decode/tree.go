@@ -253,6 +253,31 @@ func collectFields(cache *planCache, t reflect.Type, prefix []int, p *typePlan, 
 	return nil
 }
 
+var stringMap = reflect.TypeFor[map[string]string]()
+
+// stringMap decodes labels, annotations, selectors and ConfigMap data —
+// most of the maps there are — without a reflect value per entry.
+func (td *treeDecoder) stringMap(n *yamltree.Node, v reflect.Value) error {
+	m, _ := v.Interface().(map[string]string)
+	for _, c := range n.Children {
+		if c.Kind != yamltree.String && c.Kind != yamltree.Null {
+			return errMismatch
+		}
+	}
+	if m == nil {
+		m = make(map[string]string, len(n.Keys))
+		v.Set(reflect.ValueOf(m))
+	}
+	for i, k := range n.Keys {
+		val := "" // what encoding/json stores for null
+		if c := n.Children[i]; c.Kind == yamltree.String {
+			val = td.intern.get(c.Text)
+		}
+		m[td.intern.get(k)] = val
+	}
+	return nil
+}
+
 // unknown records field key of the value being decoded as unknown.
 func (td *treeDecoder) unknown(key string) {
 	p := make(snapshot.Path, 0, len(td.at)+1)
@@ -343,6 +368,9 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan, pro
 	case reflect.Map:
 		if n.Kind != yamltree.Map || v.Type().Key().Kind() != reflect.String || v.Type().Key().Implements(textUnmarshaler) {
 			return errMismatch
+		}
+		if v.Type() == stringMap {
+			return td.stringMap(n, v)
 		}
 		if v.IsNil() {
 			v.Set(reflect.MakeMapWithSize(v.Type(), len(n.Keys)))

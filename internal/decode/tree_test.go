@@ -162,6 +162,8 @@ func TestDecodeTreeMatchesStrictJSON(t *testing.T) {
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: p, creationTimestamp: \"2025-03-04T05:06:07.5-07:00\"}\nstatus: {startTime: \"2025-03-04T05:06:07.123Z\"}\n",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, creationTimestamp: yesterday}\n",
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: \"1\"}\nbinaryData: {b: AAE=}\nimmutable: true\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: null, b: x, c: \"\"}, annotations: {}}\ndata: {k: null}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: [x]}}\n",
 	}
 	for _, doc := range docs {
 		if !sameDecode(t, d, doc) {
