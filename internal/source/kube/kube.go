@@ -205,26 +205,48 @@ func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.Group
 	return res
 }
 
-// list reads every page of one LIST.
+// list reads every page of one LIST. The next page is requested as soon
+// as the current one's continue token is known, so the API server (and
+// the network) work on it while this page is parsed.
 func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool) ([]*snapshot.Object, error) {
 	limit := s.PageSize
 	if limit <= 0 {
 		limit = 500
 	}
+	type page struct {
+		body []byte
+		err  error
+	}
+	fetch := func(cont string) <-chan page {
+		ch := make(chan page, 1)
+		go func() {
+			req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(limit))
+			if cont != "" {
+				req = req.Param("continue", cont)
+			}
+			if metaOnly {
+				req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+			}
+			body, err := doWithRetry(ctx, req)
+			ch <- page{body, err}
+		}()
+		return ch
+	}
 	reader := s.Loader.NewStreamReader()
 	var out []*snapshot.Object
-	cont := ""
+	next := fetch("")
 	for {
-		req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(limit))
-		if cont != "" {
-			req = req.Param("continue", cont)
+		pg := <-next
+		if pg.err != nil {
+			return nil, pg.err
 		}
-		if metaOnly {
-			req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
-		}
-		body, err := doWithRetry(ctx, req)
+		body := pg.body
+		cont, err := continueToken(body)
 		if err != nil {
 			return nil, err
+		}
+		if cont != "" {
+			next = fetch(cont)
 		}
 		if metaOnly {
 			body, err = asKind(body, gk, r.gvr.GroupVersion())
@@ -244,10 +266,6 @@ func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind
 				o.MetadataOnly, o.Secret = true, nil
 			}
 			out = append(out, o)
-		}
-		cont, err = continueToken(body)
-		if err != nil {
-			return nil, err
 		}
 		if cont == "" {
 			return out, nil
