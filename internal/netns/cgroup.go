@@ -44,6 +44,16 @@ const maxCgroupLine = 4096
 // and container ID from its path. A line without two colons, or longer than
 // 4096 bytes, is an error; a path that names no container is not.
 func ParseCgroupLine(line string) (CgroupLine, error) {
+	l, err := splitCgroupLine(line)
+	if err != nil {
+		return CgroupLine{}, err
+	}
+	l.PodUID, l.ContainerID, l.Runtime, _ = containerOfPath(l.Path)
+	return l, nil
+}
+
+// splitCgroupLine fills the first three fields of a CgroupLine.
+func splitCgroupLine(line string) (CgroupLine, error) {
 	if len(line) > maxCgroupLine {
 		return CgroupLine{}, fmt.Errorf("cgroup line of %d bytes, longer than %d", len(line), maxCgroupLine)
 	}
@@ -52,9 +62,7 @@ func ParseCgroupLine(line string) (CgroupLine, error) {
 	if !ok1 || !ok2 {
 		return CgroupLine{}, fmt.Errorf("cgroup line %q: want hierarchy-ID:controller-list:path", line)
 	}
-	l := CgroupLine{Hierarchy: hier, Controllers: ctrl, Path: path}
-	l.PodUID, l.ContainerID, l.Runtime, _ = containerOfPath(path)
-	return l, nil
+	return CgroupLine{Hierarchy: hier, Controllers: ctrl, Path: path}, nil
 }
 
 // containerOfPath is Istio's getPodUIDAndContainerIDFromCGroupPath: a path

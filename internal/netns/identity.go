@@ -37,7 +37,7 @@ func ParseCgroup(lines []string) (Identity, error) {
 		if line == "" {
 			continue
 		}
-		l, err := ParseCgroupLine(line)
+		l, err := splitCgroupLine(line)
 		if err != nil {
 			return Identity{}, fmt.Errorf("cgroup line %d: %w", i+1, err)
 		}
@@ -46,10 +46,11 @@ func ParseCgroup(lines []string) (Identity, error) {
 			continue
 		}
 		lastPath = l.Path
-		if l.ContainerID == "" {
+		var found Identity
+		var ok bool
+		if found.PodUID, found.ContainerID, found.Runtime, ok = containerOfPath(l.Path); !ok {
 			continue
 		}
-		found := Identity{PodUID: l.PodUID, ContainerID: l.ContainerID, Runtime: l.Runtime}
 		switch {
 		case id.ContainerID == "":
 			id = found

@@ -23,6 +23,10 @@ type member struct {
 type index struct {
 	members []member // sorted by PID
 	host    NetNS    // zero if unknown
+	// The slices below hold members in PID order.
+	byPod     map[string][]*member // members of a pod
+	byNetNS   map[NetNS][]*member  // members of any pod, by netns
+	conflicts []*member            // cgroup lines naming two pods or containers
 }
 
 // newIndex checks the table (PIDs positive and unique) and parses each
@@ -42,6 +46,20 @@ func newIndex(t *Table) (*index, error) {
 	for i := 1; i < len(ix.members); i++ {
 		if ix.members[i].proc.PID == ix.members[i-1].proc.PID {
 			return nil, fmt.Errorf("process table: pid %d listed twice", ix.members[i].proc.PID)
+		}
+	}
+	ix.byPod = make(map[string][]*member)
+	ix.byNetNS = make(map[NetNS][]*member)
+	for i := range ix.members {
+		m := &ix.members[i]
+		switch {
+		case m.err != nil:
+			if _, ok := errors.AsType[*ConflictError](m.err); ok {
+				ix.conflicts = append(ix.conflicts, m)
+			}
+		case m.id.PodUID != "":
+			ix.byPod[m.id.PodUID] = append(ix.byPod[m.id.PodUID], m)
+			ix.byNetNS[m.proc.NetNS] = append(ix.byNetNS[m.proc.NetNS], m)
 		}
 	}
 	if ix.host.IsZero() {

@@ -68,17 +68,12 @@ func (ix *index) selectPod(t *Table, pod Pod) Selection {
 	sel := Selection{PodUID: pod.UID}
 	var conflicts, unknown, onHost []*member
 	var cands []*candidate
-	for i := range ix.members {
-		m := &ix.members[i]
-		if m.err != nil {
-			if namesPod(m.err, pod.UID) {
-				conflicts = append(conflicts, m)
-			}
-			continue
+	for _, m := range ix.conflicts {
+		if namesPod(m.err, pod.UID) {
+			conflicts = append(conflicts, m)
 		}
-		if m.id.PodUID != pod.UID {
-			continue
-		}
+	}
+	for _, m := range ix.byPod[pod.UID] {
 		switch ns := m.proc.NetNS; {
 		case ns.IsZero():
 			unknown = append(unknown, m)
@@ -169,16 +164,15 @@ func older(a, b *member) int {
 
 // namesPod reports whether a cgroup parse error is a conflict involving uid.
 func namesPod(err error, uid string) bool {
-	var ce *ConflictError
-	return errors.As(err, &ce) && (ce.First.PodUID == uid || ce.Second.PodUID == uid)
+	ce, ok := errors.AsType[*ConflictError](err)
+	return ok && (ce.First.PodUID == uid || ce.Second.PodUID == uid)
 }
 
 // otherPods lists the processes of pods other than uid in ns.
 func (ix *index) otherPods(ns NetNS, uid string) []*member {
 	var out []*member
-	for i := range ix.members {
-		m := &ix.members[i]
-		if m.err == nil && m.id.PodUID != "" && m.id.PodUID != uid && m.proc.NetNS == ns {
+	for _, m := range ix.byNetNS[ns] {
+		if m.id.PodUID != uid {
 			out = append(out, m)
 		}
 	}
