@@ -12,11 +12,17 @@ import (
 // `conntrack -E` or /proc/net/nf_conntrack print it. Line and Raw are left
 // for the caller.
 func ParseLine(line string) (Entry, error) {
-	p := lineParser{tok: tokens{s: line}}
-	if err := p.parse(); err != nil {
+	var e Entry
+	if err := parseInto(&e, line); err != nil {
 		return Entry{}, err
 	}
-	return p.e, nil
+	return e, nil
+}
+
+// parseInto reads line into the zero Entry e.
+func parseInto(e *Entry, line string) error {
+	p := lineParser{tok: tokens{s: line}, e: e}
+	return p.parse()
 }
 
 // tokens splits a line at runs of spaces and tabs without allocating.
@@ -68,7 +74,7 @@ const (
 
 type lineParser struct {
 	tok      tokens
-	e        Entry
+	e        *Entry
 	part     int
 	seen     [2]int // fields of the orig and reply tuples
 	extFm    bool   // the line started with the layer 3 name (extended form)
@@ -181,52 +187,35 @@ func (p *lineParser) field(tok string) error {
 }
 
 func (p *lineParser) setField(key, val string) error {
-	switch key {
-	case "src":
+	if field, bits := tupleKey(key); field != 0 {
 		// The second src= starts the reply tuple.
-		if p.part == inOrig && p.seen[inOrig]&hasSrc != 0 {
+		if field == hasSrc && p.part == inOrig && p.seen[inOrig]&hasSrc != 0 {
 			p.part = inReply
 		}
-		return p.tupleAddr(hasSrc, val, func(t *Tuple, a netip.Addr) { t.Src = a })
-	case "dst":
-		return p.tupleAddr(hasDst, val, func(t *Tuple, a netip.Addr) { t.Dst = a })
-	case "sport":
-		return p.tupleUint(hasSport, val, 16, func(t *Tuple, v uint64) { t.SrcPort = uint16(v) })
-	case "dport":
-		return p.tupleUint(hasDport, val, 16, func(t *Tuple, v uint64) { t.DstPort = uint16(v) })
-	case "type":
-		return p.tupleUint(hasType, val, 8, func(t *Tuple, v uint64) { t.ICMPType = uint8(v) })
-	case "code":
-		return p.tupleUint(hasCode, val, 8, func(t *Tuple, v uint64) { t.ICMPCode = uint8(v) })
-	case "srckey":
-		return p.tupleUint(hasSrcKey, val, 16, func(t *Tuple, v uint64) { t.GREKeySrc = uint16(v) })
-	case "dstkey":
-		return p.tupleUint(hasDstKey, val, 16, func(t *Tuple, v uint64) { t.GREKeyDst = uint16(v) })
-	case "packets":
-		return p.tupleUint(hasPackets, val, 64, func(t *Tuple, v uint64) { t.Packets, t.HasCounters = v, true })
-	case "bytes":
-		return p.tupleUint(hasBytes, val, 64, func(t *Tuple, v uint64) { t.Bytes, t.HasCounters = v, true })
-	case "id":
 		// ICMP's id= belongs to a tuple, after its code= (only ICMP tuples
 		// have one); any other id= is the entry's (-o id), printed last.
-		if p.part != inTrailer && p.seen[p.part]&(hasCode|hasICMPID) == hasCode {
-			return p.tupleUint(hasICMPID, val, 16, func(t *Tuple, v uint64) { t.ICMPID = uint16(v) })
+		if field != hasICMPID || p.part != inTrailer && p.seen[p.part]&(hasCode|hasICMPID) == hasCode {
+			return p.setTupleField(field, bits, val)
 		}
-		return p.trailerUint(&p.e.HasID, val, 32, func(v uint64) { p.e.ID = uint32(v) })
+	}
+	var err error
+	switch key {
+	case "id":
+		p.e.ID, err = trailerUint[uint32](p, &p.e.HasID, val)
 	case "zone-orig":
-		return p.directionalZone(&p.e.Orig, val)
+		err = setZone(&p.e.Orig, val)
 	case "zone-reply":
-		return p.directionalZone(&p.e.Reply, val)
+		err = setZone(&p.e.Reply, val)
 	case "mark":
-		return p.trailerUint(&p.e.HasMark, val, 32, func(v uint64) { p.e.Mark = uint32(v) })
+		p.e.Mark, err = trailerUint[uint32](p, &p.e.HasMark, val)
 	case "secmark":
-		return p.trailerUint(&p.e.HasSecmark, val, 32, func(v uint64) { p.e.Secmark = uint32(v) })
+		p.e.Secmark, err = trailerUint[uint32](p, &p.e.HasSecmark, val)
 	case "zone":
-		return p.trailerUint(&p.e.HasZone, val, 16, func(v uint64) { p.e.Zone = uint16(v) })
+		p.e.Zone, err = trailerUint[uint16](p, &p.e.HasZone, val)
 	case "use":
-		return p.trailerUint(&p.e.HasUse, val, 32, func(v uint64) { p.e.Use = uint32(v) })
+		p.e.Use, err = trailerUint[uint32](p, &p.e.HasUse, val)
 	case "delta-time":
-		return p.trailerUint(&p.hasDelta, val, 64, func(v uint64) { p.e.DeltaTime = v })
+		p.e.DeltaTime, err = trailerUint[uint64](p, &p.hasDelta, val)
 	case "secctx":
 		p.part = inTrailer
 		p.e.Secctx = val
@@ -239,69 +228,130 @@ func (p *lineParser) setField(key, val string) error {
 	default:
 		p.e.Extra = append(p.e.Extra, key+"="+val)
 	}
-	return nil
+	return err
 }
 
-func (p *lineParser) tuple(field int) (*Tuple, error) {
+// tupleKey maps a key to its tuple field and the width of its value; zero
+// for keys outside tuples.
+func tupleKey(key string) (field, bits int) {
+	switch key {
+	case "src":
+		return hasSrc, 0
+	case "dst":
+		return hasDst, 0
+	case "sport":
+		return hasSport, 16
+	case "dport":
+		return hasDport, 16
+	case "type":
+		return hasType, 8
+	case "code":
+		return hasCode, 8
+	case "id":
+		return hasICMPID, 16
+	case "srckey":
+		return hasSrcKey, 16
+	case "dstkey":
+		return hasDstKey, 16
+	case "packets":
+		return hasPackets, 64
+	case "bytes":
+		return hasBytes, 64
+	}
+	return 0, 0
+}
+
+func (p *lineParser) setTupleField(field, bits int, val string) error {
 	if p.part == inTrailer {
-		return nil, errors.New("after the reply tuple")
+		return errors.New("after the reply tuple")
 	}
 	if field&fieldsOf(p.e.Proto) == 0 {
-		return nil, fmt.Errorf("not a field of %s", p.e.Proto)
+		return fmt.Errorf("not a field of %s", p.e.Proto)
 	}
 	if p.seen[p.part]&field != 0 {
-		return nil, errors.New("twice in one tuple")
+		return errors.New("twice in one tuple")
 	}
 	p.seen[p.part] |= field
-	if p.part == inOrig {
-		return &p.e.Orig, nil
+	t := &p.e.Orig
+	if p.part == inReply {
+		t = &p.e.Reply
 	}
-	return &p.e.Reply, nil
-}
-
-func (p *lineParser) tupleAddr(field int, val string, set func(*Tuple, netip.Addr)) error {
-	t, err := p.tuple(field)
+	if field == hasSrc || field == hasDst {
+		a, err := netip.ParseAddr(val)
+		if err != nil {
+			return err
+		}
+		if a.Zone() != "" {
+			return fmt.Errorf("address %q with a zone", truncate(val))
+		}
+		if field == hasSrc {
+			t.Src = a
+		} else {
+			t.Dst = a
+		}
+		return nil
+	}
+	base := 10
+	if field == hasSrcKey || field == hasDstKey {
+		// GRE keys print as 0x%x.
+		var ok bool
+		if val, ok = strings.CutPrefix(val, "0x"); !ok {
+			return fmt.Errorf("%q: want 0x and hex digits", truncate(val))
+		}
+		base = 16
+	}
+	v, err := strconv.ParseUint(val, base, bits)
 	if err != nil {
 		return err
 	}
-	a, err := netip.ParseAddr(val)
-	if err != nil {
-		return err
+	switch field {
+	case hasSport:
+		t.SrcPort = uint16(v)
+	case hasDport:
+		t.DstPort = uint16(v)
+	case hasType:
+		t.ICMPType = uint8(v)
+	case hasCode:
+		t.ICMPCode = uint8(v)
+	case hasICMPID:
+		t.ICMPID = uint16(v)
+	case hasSrcKey:
+		t.GREKeySrc = uint16(v)
+	case hasDstKey:
+		t.GREKeyDst = uint16(v)
+	case hasPackets:
+		t.Packets, t.HasCounters = v, true
+	case hasBytes:
+		t.Bytes, t.HasCounters = v, true
 	}
-	if a.Zone() != "" {
-		return fmt.Errorf("address %q with a zone", truncate(val))
-	}
-	set(t, a)
 	return nil
 }
 
-func (p *lineParser) tupleUint(field int, val string, bits int, set func(*Tuple, uint64)) error {
-	t, err := p.tuple(field)
-	if err != nil {
-		return err
-	}
-	v, err := strconv.ParseUint(val, 0, bits) // base 0: GRE keys are 0x..
-	if err != nil {
-		return err
-	}
-	set(t, v)
-	return nil
-}
-
-func (p *lineParser) trailerUint(seen *bool, val string, bits int, set func(uint64)) error {
+// trailerUint reads a field printed after the tuples, once.
+func trailerUint[U uint16 | uint32 | uint64](p *lineParser, seen *bool, val string) (U, error) {
 	if *seen {
-		return errors.New("twice")
+		return 0, errors.New("twice")
 	}
-	v, err := strconv.ParseUint(val, 10, bits)
+	var zero U
+	v, err := strconv.ParseUint(val, 10, bitSize(zero))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	p.part, *seen = inTrailer, true
-	set(v)
-	return nil
+	return U(v), nil
 }
 
-func (p *lineParser) directionalZone(t *Tuple, val string) error {
+func bitSize[U uint16 | uint32 | uint64](U) int {
+	switch any(U(0)).(type) {
+	case uint16:
+		return 16
+	case uint32:
+		return 32
+	}
+	return 64
+}
+
+func setZone(t *Tuple, val string) error {
 	if t.HasZone {
 		return errors.New("twice")
 	}

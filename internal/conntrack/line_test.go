@@ -156,6 +156,9 @@ func TestParseLineErrors(t *testing.T) {
 		{"tcp 6 " + tuples + " oops", `unexpected "oops"`},
 		{"udp 17 10 src=10.0.0.1 dst=10.0.0.2 type=8", "type=: not a field of udp"},
 		{"tcp 6 " + tuples + " zone-orig=1 zone-orig=2", "zone-orig=: twice"},
+		{"tcp 6 10 src=10.0.0.1 dst=10.0.0.2 sport=0x10", `sport=: strconv.ParseUint: parsing "0x10": invalid syntax`},
+		{"tcp 6 10 src=10.0.0.1 dst=10.0.0.2 sport=1_0", `sport=: strconv.ParseUint: parsing "1_0": invalid syntax`},
+		{"gre 47 10 src=10.0.0.1 dst=10.0.0.2 srckey=12", `srckey=: "12": want 0x and hex digits`},
 		{"tcp 6 " + strings.Repeat("x", 100), `unexpected "` + strings.Repeat("x", 64) + `…"`},
 	} {
 		e, err := ParseLine(tc.line)

@@ -17,7 +17,8 @@ func Looks(data []byte) bool {
 		if len(line) == 0 {
 			continue
 		}
-		_, _, err := parseNumbered(string(line), n)
+		var e Entry
+		_, err := parseNumbered(&e, string(line), n)
 		return err == nil
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -81,37 +82,54 @@ func Parse(data []byte) *Dump {
 		if strings.TrimLeft(line, " \t") == "" {
 			continue
 		}
-		e, sum, err := parseNumbered(line, n)
+		// Parse in place: an Entry is a few hundred bytes to copy.
+		d.Entries = append(d.Entries, Entry{})
+		sum, err := parseNumbered(&d.Entries[len(d.Entries)-1], line, n)
+		if err != nil || sum != nil {
+			d.Entries = d.Entries[:len(d.Entries)-1]
+		}
 		switch {
 		case err != nil:
 			d.addError(n, line, err)
 		case sum != nil:
 			d.Summary = sum
-		default:
-			d.Entries = append(d.Entries, e)
 		}
 	}
 	return d
 }
 
-// parseNumbered reads one non-blank line as an entry or the summary.
-func parseNumbered(line string, n int) (Entry, *Summary, error) {
+// parseNumbered reads one non-blank line into the zero Entry e, or as the
+// summary line.
+func parseNumbered(e *Entry, line string, n int) (*Summary, error) {
 	if len(line) > MaxLineLen {
-		return Entry{}, nil, fmt.Errorf("%d bytes, longer than the %d an entry can be", len(line), MaxLineLen)
+		return nil, fmt.Errorf("%d bytes, longer than the %d an entry can be", len(line), MaxLineLen)
 	}
-	if !utf8.ValidString(line) || strings.ContainsFunc(line, isControl) {
-		return Entry{}, nil, errors.New("binary data, not conntrack text")
+	if !isText(line) {
+		return nil, errors.New("binary data, not conntrack text")
 	}
 	if sum, ok := parseSummary(line); ok {
 		sum.Line = n
-		return Entry{}, sum, nil
+		return sum, nil
 	}
-	e, err := ParseLine(line)
-	if err != nil {
-		return Entry{}, nil, err
+	if err := parseInto(e, line); err != nil {
+		*e = Entry{}
+		return nil, err
 	}
 	e.Line, e.Raw = n, line
-	return e, nil, nil
+	return nil, nil
+}
+
+// isText: valid UTF-8 without control characters other than tab.
+func isText(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	return ascii || utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 func (d *Dump) addError(n int, line string, err error) {
@@ -125,8 +143,6 @@ func (d *Dump) addError(n int, line string, err error) {
 	}
 	d.Errors = append(d.Errors, &LineError{Line: n, Text: text, Err: err})
 }
-
-func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 // parseSummary recognises "conntrack vVERSION (conntrack-tools): N WHAT
 // entries have been shown.".
