@@ -68,3 +68,19 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestNames(t *testing.T) {
+	for got, want := range map[string]string{
+		(FlagUnreplied | FlagAssured).String(): "[UNREPLIED] [ASSURED]",
+		FlagHWOffload.String():                 "[HW_OFFLOAD]",
+		Flags(0).String():                      "",
+		IPv4.String() + " " + IPv6.String():    "ipv4 ipv6",
+		Family(7).String():                     "unknown(7)",
+		Proto(253).String():                    "proto-253",
+		UDPLite.String():                       "udplite",
+	} {
+		if got != want {
+			t.Errorf("%q, want %q", got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -98,6 +99,9 @@ func TestParseBadLinesGoOn(t *testing.T) {
 	var le *LineError
 	if err := d.Err(); !errors.As(err, &le) || le.Line != 3 {
 		t.Errorf("Err() = %v, want the line errors joined", err)
+	}
+	if d := Parse([]byte("tcp 6 10 src=10.0.0.1 dst=10.0.0.2 sport=99999")); !errors.Is(d.Err(), strconv.ErrRange) {
+		t.Errorf("the cause is not kept: %v", d.Err())
 	}
 }
 

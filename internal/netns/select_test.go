@@ -80,6 +80,31 @@ func TestSelect(t *testing.T) {
 				}},
 		},
 		{
+			// Listed newest first: ambiguities still come in netns order,
+			// and the other pods sharing the netns are named once each.
+			name: "three netns and two other pods",
+			table: Table{Processes: append([]Process{
+				proc(700, "sh", 3000, ns(300), inPod(podQ, "crio-", "q1")),
+				proc(650, "sh", 2900, ns(300), inPod(podA, "crio-", "a1")),
+				proc(600, "sh", 2800, ns(300), inPod(podQ, "crio-", "q1")),
+				proc(250, "helper", 1500, ns(250), inPod(podP, "cri-containerd-", "c0ffee03")),
+				proc(210, "helper", 1200, ns(210), inPod(podP, "cri-containerd-", "c0ffee04")),
+			}, base()...)},
+			pod: Pod{UID: podP},
+			want: Selection{PodUID: podP, Found: true, NetNS: ns(300), Owner: 300,
+				Reason: "net:[4026532300] is the netns of pid 300 (pause), the pod's oldest process outside the host netns (started at tick 1000)",
+				Ambiguities: []Ambiguity{
+					{Kind: SeveralNetNS, NetNS: ns(210), PIDs: []int{210},
+						Detail: "net:[4026532210] holds pid 210 (helper) of the pod too; its oldest, pid 210, started at tick 1200, after pid 300 at tick 1000"},
+					{Kind: SeveralNetNS, NetNS: ns(250), PIDs: []int{250},
+						Detail: "net:[4026532250] holds pid 250 (helper) of the pod too; its oldest, pid 250, started at tick 1500, after pid 300 at tick 1000"},
+					{Kind: Unverified, NetNS: ns(300), PIDs: []int{300, 320},
+						Detail: "the pod's IPs are not known, so net:[4026532300] was not checked to hold one"},
+					{Kind: SharedNetNS, NetNS: ns(300), PIDs: []int{600, 650, 700},
+						Detail: "net:[4026532300] also holds pids 600 (sh), 650 (sh), 700 (sh) of pods " + podA + ", " + podQ},
+				}},
+		},
+		{
 			name: "start-time tie: the lower pid wins",
 			table: Table{Processes: append(base(),
 				proc(350, "other", 1000, ns(350), inPod(podP, "cri-containerd-", "c0ffee03"))),

@@ -113,3 +113,21 @@ func TestFlagsPriority(t *testing.T) {
 		}
 	}
 }
+
+func TestState(t *testing.T) {
+	for _, tc := range []struct {
+		pi   ct.ProtoInfo
+		want conntrack.State
+	}{
+		{ct.ProtoInfo{}, ""},
+		{ct.ProtoInfo{TCP: &ct.ProtoInfoTCP{State: 7}}, conntrack.StateTimeWait},
+		{ct.ProtoInfo{TCP: &ct.ProtoInfoTCP{State: 9}}, conntrack.StateSynSent2},
+		{ct.ProtoInfo{TCP: &ct.ProtoInfoTCP{State: 42}}, conntrack.StateNone},
+		{ct.ProtoInfo{SCTP: &ct.ProtoInfoSCTP{State: 4}}, "ESTABLISHED"},
+		{ct.ProtoInfo{DCCP: &ct.ProtoInfoDCCP{State: 4}}, "OPEN"},
+	} {
+		if got := state(tc.pi); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.pi, got, tc.want)
+		}
+	}
+}
