@@ -49,16 +49,18 @@ type Ambiguity struct {
 	Detail string
 }
 
-func sortAmbiguities(as []Ambiguity) {
-	slices.SortFunc(as, func(a, b Ambiguity) int {
-		if c := cmp.Compare(slices.Index(kindOrder, a.Kind), slices.Index(kindOrder, b.Kind)); c != 0 {
-			return c
-		}
-		if c := a.NetNS.compare(b.NetNS); c != 0 {
-			return c
-		}
-		return slices.Compare(a.PIDs, b.PIDs)
-	})
+// sortAmbiguities orders by kind, then netns, then pids, so the report
+// does not depend on the order candidates were met in.
+func sortAmbiguities(as []Ambiguity) { slices.SortFunc(as, compareAmbiguities) }
+
+func compareAmbiguities(a, b Ambiguity) int {
+	if c := cmp.Compare(slices.Index(kindOrder, a.Kind), slices.Index(kindOrder, b.Kind)); c != 0 {
+		return c
+	}
+	if c := a.NetNS.compare(b.NetNS); c != 0 {
+		return c
+	}
+	return slices.Compare(a.PIDs, b.PIDs)
 }
 
 // pids lists the members' pids, ascending (members come sorted).

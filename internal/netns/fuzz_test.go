@@ -149,4 +149,7 @@ func checkSelection(t *testing.T, table Table, host NetNS, pod Pod, s Selection)
 			t.Fatalf("ambiguity without sorted pids or detail: %+v", a)
 		}
 	}
+	if !slices.IsSortedFunc(s.Ambiguities, compareAmbiguities) {
+		t.Fatalf("ambiguities out of order: %+v", s.Ambiguities)
+	}
 }

@@ -66,14 +66,34 @@ func Select(t Table, pods []Pod) ([]Selection, error) {
 
 func (ix *index) selectPod(t *Table, pod Pod) Selection {
 	sel := Selection{PodUID: pod.UID}
+	cands := ix.candidates(&sel, pod.UID)
+	hadCandidates := len(cands) > 0
+	cands = sel.refuseForeign(t, pod, cands)
+	if len(cands) == 0 {
+		sel.Reason = noneReason(hadCandidates, sel.has(HostNetNS), sel.has(CgroupConflict) || sel.has(NetNSUnknown))
+		sortAmbiguities(sel.Ambiguities)
+		return sel
+	}
+	best := sel.choose(cands)
+	sel.verify(t, pod, best)
+	if others := ix.otherPods(best.netns, pod.UID); len(others) > 0 {
+		sel.add(SharedNetNS, best.netns, others, fmt.Sprintf("%s also holds %s of %s", best.netns, describe(others), podUIDs(others)))
+	}
+	sortAmbiguities(sel.Ambiguities)
+	return sel
+}
+
+// candidates groups the pod's processes by non-host netns, noting the ones
+// skipped: conflicting cgroup lines, unknown netns, the host netns.
+func (ix *index) candidates(sel *Selection, uid string) []*candidate {
 	var conflicts, unknown, onHost []*member
 	var cands []*candidate
 	for _, m := range ix.conflicts {
-		if namesPod(m.err, pod.UID) {
+		if namesPod(m.err, uid) {
 			conflicts = append(conflicts, m)
 		}
 	}
-	for _, m := range ix.byPod[pod.UID] {
+	for _, m := range ix.byPod[uid] {
 		switch ns := m.proc.NetNS; {
 		case ns.IsZero():
 			unknown = append(unknown, m)
@@ -92,8 +112,13 @@ func (ix *index) selectPod(t *Table, pod Pod) Selection {
 	if len(onHost) > 0 {
 		sel.add(HostNetNS, ix.host, onHost, "the host netns "+ix.host.String()+" holds "+describe(onHost)+" of the pod; it is never selected")
 	}
-	found := len(cands) > 0
-	cands = slices.DeleteFunc(cands, func(c *candidate) bool {
+	return cands
+}
+
+// refuseForeign drops the netns known to hold none of the pod's known IPs:
+// a process of the pod visiting another pod's netns (nsenter, a debugger).
+func (sel *Selection) refuseForeign(t *Table, pod Pod, cands []*candidate) []*candidate {
+	return slices.DeleteFunc(cands, func(c *candidate) bool {
 		addrs, looked := t.NetNSAddrs[c.netns]
 		if len(pod.IPs) == 0 || !looked || holdsAny(addrs, pod.IPs) {
 			return false
@@ -102,11 +127,10 @@ func (ix *index) selectPod(t *Table, pod Pod) Selection {
 			c.netns, describe(c.members), addrList(pod.IPs), addrList(addrs)))
 		return true
 	})
-	if len(cands) == 0 {
-		sel.Reason = noneReason(found, len(onHost) > 0, len(conflicts)+len(unknown) > 0)
-		sortAmbiguities(sel.Ambiguities)
-		return sel
-	}
+}
+
+// choose takes the netns of the oldest owner and notes the others.
+func (sel *Selection) choose(cands []*candidate) *candidate {
 	slices.SortFunc(cands, func(a, b *candidate) int { return older(a.owner, b.owner) })
 	best := cands[0]
 	sel.Found, sel.NetNS, sel.Owner = true, best.netns, best.owner.proc.PID
@@ -121,6 +145,11 @@ func (ix *index) selectPod(t *Table, pod Pod) Selection {
 		sel.add(SeveralNetNS, c.netns, c.members, fmt.Sprintf("%s holds %s of the pod too; its oldest, pid %d, started at %s, after pid %d at %s",
 			c.netns, describe(c.members), c.owner.proc.PID, tick(c.owner.proc.StartTime), best.owner.proc.PID, tick(best.owner.proc.StartTime)))
 	}
+	return best
+}
+
+// verify says which pod IP the chosen netns holds, or why that is unknown.
+func (sel *Selection) verify(t *Table, pod Pod, best *candidate) {
 	addrs, looked := t.NetNSAddrs[best.netns]
 	switch {
 	case len(pod.IPs) == 0:
@@ -130,15 +159,14 @@ func (ix *index) selectPod(t *Table, pod Pod) Selection {
 	default:
 		sel.Reason += fmt.Sprintf(", and it holds pod IP %s", firstHeld(addrs, pod.IPs))
 	}
-	if others := ix.otherPods(best.netns, pod.UID); len(others) > 0 {
-		sel.add(SharedNetNS, best.netns, others, fmt.Sprintf("%s also holds %s of %s", best.netns, describe(others), podUIDs(others)))
-	}
-	sortAmbiguities(sel.Ambiguities)
-	return sel
 }
 
 func (s *Selection) add(k Kind, ns NetNS, ms []*member, detail string) {
 	s.Ambiguities = append(s.Ambiguities, Ambiguity{Kind: k, NetNS: ns, PIDs: pids(ms), Detail: detail})
+}
+
+func (s *Selection) has(k Kind) bool {
+	return slices.ContainsFunc(s.Ambiguities, func(a Ambiguity) bool { return a.Kind == k })
 }
 
 func addToCandidate(cands []*candidate, m *member) []*candidate {
