@@ -85,6 +85,34 @@ func (x *nftReader) statement() {
 		x.ports(word, x.take())
 	case "xt":
 		x.xt()
+	case "vmap", "map":
+		// A map's verdicts are alternatives, not a sequence; they are not
+		// modelled (the rule's Text keeps them).
+		x.skipBlock()
+	}
+}
+
+// skipBlock skips a {...} block at the cursor, nested blocks included.
+func (x *nftReader) skipBlock() {
+	if x.peek(0) != "{" {
+		return
+	}
+	depth := 0
+	for x.i < len(x.w) {
+		t := x.w[x.i]
+		x.i++
+		if t.quoted {
+			continue
+		}
+		switch t.text {
+		case "{":
+			depth++
+		case "}":
+			depth--
+			if depth == 0 {
+				return
+			}
+		}
 	}
 }
 
