@@ -81,8 +81,7 @@ func (rs *RuleSet) AppendSave(b []byte) []byte {
 		for _, c := range t.Chains {
 			for _, r := range c.Rules {
 				if r.Counters.Valid {
-					b = appendCounters(b, r.Counters)
-					b = append(b, ' ')
+					b = appendCounters(b, r.Counters) // AppendCanonical adds the space
 				}
 				b = r.AppendCanonical(b, nil)
 				b = append(b, '\n')
