@@ -103,6 +103,10 @@ func (p *xtParser) line(raw string, n int) {
 		p.rs.addError(n, raw, err.Error())
 		return
 	}
+	if len(words) == 0 {
+		p.rs.addError(n, raw, "counters without a rule")
+		return
+	}
 	p.command(words, counters, raw, n)
 }
 
@@ -139,7 +143,7 @@ func (p *xtParser) declareChain(line, raw string, n int) {
 		p.rs.addError(n, raw, "chain declared outside a table")
 		return
 	}
-	f := strings.Fields(line[1:])
+	f := fields(line[1:])
 	if len(f) < 2 || len(f) > 3 {
 		p.rs.addError(n, raw, "chain line is not :NAME POLICY [packets:bytes]")
 		return
@@ -287,6 +291,24 @@ func (t *Table) addChain(name string, line int) *Chain {
 	t.Chains = append(t.Chains, c)
 	t.byName[name] = c
 	return c
+}
+
+// fields splits s at isSpace bytes (strings.Fields would also split at
+// Unicode blanks, which rule words may contain).
+func fields(s string) []string {
+	var out []string
+	for {
+		s = trimSpace(s)
+		if s == "" {
+			return out
+		}
+		i := 0
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+		out = append(out, s[:i])
+		s = s[i:]
+	}
 }
 
 // cutCounters reads a leading "[packets:bytes]" and returns the rest.

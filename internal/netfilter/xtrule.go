@@ -73,7 +73,7 @@ func (b *builder) parseRuleWords(r *Rule, w []token) error {
 			// Restricts a line to one family in iptables-restore; no meaning here.
 		case "-m", "--match":
 			var f Field
-			if f, i, err = fieldValue(w, i, name, false); err == nil {
+			if f, i, err = nameValue(w, i, name); err == nil {
 				if targetFirst >= 0 && targetEnd < 0 {
 					targetEnd = len(b.opts)
 				}
@@ -84,7 +84,7 @@ func (b *builder) parseRuleWords(r *Rule, w []token) error {
 				return fmt.Errorf("second target %s", name)
 			}
 			var f Field
-			if f, i, err = fieldValue(w, i, name, false); err == nil {
+			if f, i, err = nameValue(w, i, name); err == nil {
 				r.Target.Name = f.Value
 				r.Target.Goto = name == "-g" || name == "--goto"
 				targetFirst = len(b.opts)
@@ -187,6 +187,15 @@ func fieldValue(w []token, i int, name string, not bool) (Field, int, error) {
 		return Field{}, i, fmt.Errorf("%s needs a value", name)
 	}
 	return Field{Value: w[i].text, Not: not}, i + 1, nil
+}
+
+// nameValue reads the module or target name after -m, -j or -g.
+func nameValue(w []token, i int, name string) (Field, int, error) {
+	f, i, err := fieldValue(w, i, name, false)
+	if err == nil && f.Value == "" {
+		err = fmt.Errorf("%s needs a name", name)
+	}
+	return f, i, err
 }
 
 // countersValue reads "-c PACKETS BYTES".
