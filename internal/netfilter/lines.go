@@ -47,9 +47,27 @@ func countLines(text string) int {
 // isSpace reports the bytes that separate words: iptables-restore splits on
 // spaces and tabs; the other ASCII blanks are treated alike so that no word
 // can end in one (it would not survive a round trip through a file).
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
-}
+func isSpace(c byte) bool { return byteClass[c]&classSpace != 0 }
+
+// Byte classes, looked up rather than compared in the tokenizer's loops.
+const (
+	classSpace   = 1 << iota // separates words
+	classWordEnd             // ends an unquoted word
+	classQuote               // makes a word need quotes when written
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range ' ' + 1 {
+		t[c] = classQuote
+	}
+	t[0x7f] = classQuote
+	for _, c := range []byte(" \t\r\n\v\f") {
+		t[c] = classSpace | classWordEnd | classQuote
+	}
+	t['"'] = classWordEnd | classQuote
+	t['\\'] = classQuote
+	return t
+}()
 
 // trimSpace trims isSpace bytes from both ends.
 func trimSpace(s string) string {

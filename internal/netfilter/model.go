@@ -54,6 +54,8 @@ type Chain struct {
 	// through jumps and gotos.
 	Hooks Hook
 	Owner Owner
+	// nRules counts the rules read for the chain before they are placed.
+	nRules int
 }
 
 // Rule is one rule. Fields not present in the rule are zero.

@@ -6,14 +6,23 @@ import "strings"
 // service or endpoint (16 base32 characters).
 var kubeHashedPrefixes = [...]string{"KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SVL-", "KUBE-XLB-"}
 
+// kubeGenericNames are the prefixes with the hash replaced, built once so
+// that renaming does not allocate.
+var kubeGenericNames = func() (out [len(kubeHashedPrefixes)]string) {
+	for i, p := range kubeHashedPrefixes {
+		out[i] = p + "*"
+	}
+	return out
+}()
+
 // GenericChainName replaces the hash in kube-proxy's per-service and
 // per-endpoint chain names (KUBE-SVC-NPX46M4PTMTKRN6Y becomes KUBE-SVC-*)
 // and returns any other word unchanged. Passed to AppendCanonical, it
 // makes rules from different nodes comparable.
 func GenericChainName(s string) string {
-	for _, p := range kubeHashedPrefixes {
+	for i, p := range kubeHashedPrefixes {
 		if strings.HasPrefix(s, p) && isKubeHash(s[len(p):]) {
-			return p + "*"
+			return kubeGenericNames[i]
 		}
 	}
 	return s

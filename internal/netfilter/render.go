@@ -1,9 +1,6 @@
 package netfilter
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // Canonical renders the rule as iptables-save would print it, without
 // counters: "-A CHAIN" then -s, -d, -i, -o, -p, -f, the matches in order
@@ -177,7 +174,10 @@ func needsQuote(s string) bool {
 	if s == "" || s == "!" || isOptionWord(token{text: s}) {
 		return true
 	}
-	return strings.IndexFunc(s, func(r rune) bool {
-		return r <= ' ' || r == 0x7f || r == '"' || r == '\\'
-	}) >= 0
+	for i := 0; i < len(s); i++ {
+		if byteClass[s[i]]&classQuote != 0 {
+			return true
+		}
+	}
+	return false
 }

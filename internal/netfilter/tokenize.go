@@ -29,7 +29,7 @@ func splitWords(dst []token, s string) ([]token, error) {
 			return dst, nil
 		}
 		start := i
-		for i < len(s) && !isSpace(s[i]) && s[i] != '"' {
+		for i < len(s) && byteClass[s[i]]&classWordEnd == 0 {
 			i++
 		}
 		if i >= len(s) || s[i] != '"' {
