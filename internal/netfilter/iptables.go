@@ -257,7 +257,7 @@ func (p *xtParser) placeRules() {
 	all := make([]*Rule, len(p.placed))
 	off := 0
 	for _, c := range p.table.Chains {
-		c.Rules = all[off:off:off+c.nRules]
+		c.Rules = all[off : off : off+c.nRules]
 		off += c.nRules
 	}
 	for _, pl := range p.placed {

@@ -60,17 +60,6 @@ const (
 	chainIstioPostrt = "ISTIO_POSTRT"
 )
 
-// istioSidecarChains are the chains only sidecar-mode capture creates.
-var istioSidecarChains = map[string]bool{
-	"ISTIO_INBOUND":     true,
-	"ISTIO_REDIRECT":    true,
-	"ISTIO_IN_REDIRECT": true,
-	"ISTIO_OUTPUT_DNS":  true,
-	"ISTIO_DIVERT":      true,
-	"ISTIO_TPROXY":      true,
-	"ISTIO_DROP":        true,
-}
-
 // ChainOwner names the owner of an iptables chain from its name alone.
 // It returns OwnerUnknown for names it does not know and for ISTIO_OUTPUT,
 // which sidecar and ambient in-pod capture share: the rule set decides

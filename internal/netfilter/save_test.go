@@ -228,7 +228,7 @@ func TestParseSaveErrors(t *testing.T) {
 		{"unknown short option", head + "-A INPUT -x 1 -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n", []string{"3: unknown option -x"}, 1},
 		{"unterminated quote", head + "-A INPUT -m comment --comment \"open -j ACCEPT\nCOMMIT\n", []string{"3: unterminated quote"}, 0},
 		{"dangling negation", head + "-A INPUT -j ACCEPT !\nCOMMIT\n", []string{"3: ! at the end of the rule"}, 0},
-		{"double negation", head + "-A INPUT ! ! -s 1.2.3.4\nCOMMIT\n", []string{"3: repeated !"}, 0},
+		{"double negation", head + "-A INPUT ! ! -s 1.2.3.4\nCOMMIT\n", []string{"3: negation ! repeated"}, 0},
 		{"negated match", head + "-A INPUT ! -m tcp\nCOMMIT\n", []string{"3: ! before -m"}, 0},
 		{"two targets", head + "-A INPUT -j ACCEPT -j DROP\nCOMMIT\n", []string{"3: second target -j"}, 0},
 		{"missing value", head + "-A INPUT -s\nCOMMIT\n", []string{"3: -s needs a value"}, 0},

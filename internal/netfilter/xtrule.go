@@ -38,7 +38,7 @@ func (b *builder) parseRuleWords(r *Rule, w []token) error {
 		t := w[i]
 		if isNot(t) {
 			if not {
-				return fmt.Errorf("repeated !")
+				return fmt.Errorf("negation ! repeated")
 			}
 			not = true
 			i++
