@@ -62,9 +62,13 @@ type Chain struct {
 type Rule struct {
 	Chain *Chain
 	// Line is the 1-based line of the rule in the input and Text that
-	// line without its line ending (several lines for a wrapped nft rule).
+	// line without its line ending (several lines for a wrapped nft rule;
+	// nft rules without their indentation).
 	Line int
 	Text string
+	// Handle is the nft rule handle that `nft -a` prints (`# handle 7`),
+	// which `nft delete rule` needs; 0 when absent.
+	Handle uint64
 	// Index is the rule's 1-based position in its chain, as
 	// `iptables -L --line-numbers` prints it.
 	Index    int

@@ -1,6 +1,9 @@
 package netfilter
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // ParseNft reads `nft list ruleset` output (also `nft -a`, with handles):
 // tables, chains with their type, hook, priority and policy, and rules.
@@ -224,9 +227,23 @@ func (p *nftParser) chainHeader(w []token) {
 
 func (p *nftParser) addRule(w []token, text string, n int) {
 	r := p.rules.one()
-	r.Line, r.Text, r.Chain = n, text, p.chain
+	r.Line, r.Text, r.Chain = n, trimSpace(text), p.chain
+	r.Handle = nftHandle(r.Text)
 	readNftRule(r, w)
 	p.chain.Rules = append(p.chain.Rules, r)
+}
+
+// nftHandle reads the "# handle N" nft -a appends to a rule.
+func nftHandle(text string) uint64 {
+	i := strings.LastIndex(text, "# handle ")
+	if i < 0 || i < strings.LastIndexByte(text, '"') {
+		return 0 // none, or inside a quoted string
+	}
+	n, err := strconv.ParseUint(trimSpace(text[i+len("# handle "):]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func joinWords(w []token) string {

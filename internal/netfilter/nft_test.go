@@ -27,7 +27,7 @@ func TestParseNftIptablesNftTables(t *testing.T) {
 	if !reflect.DeepEqual(jump.Target, Target{Name: "ISTIO_PRERT"}) || jump.Counters != (Counters{Packets: 18, Bytes: 1080, Valid: true}) || jump.Index != 1 {
 		t.Errorf("line 5: target %+v counters %+v index %d", jump.Target, jump.Counters, jump.Index)
 	}
-	if jump.JumpChain() != chainOf(t, rs, "nat", "ISTIO_PRERT") || jump.Text != "\t\tcounter packets 18 bytes 1080 jump ISTIO_PRERT" {
+	if jump.JumpChain() != chainOf(t, rs, "nat", "ISTIO_PRERT") || jump.Text != "counter packets 18 bytes 1080 jump ISTIO_PRERT" || jump.Handle != 0 {
 		t.Errorf("line 5 jumps to %v, text %q", jump.JumpChain(), jump.Text)
 	}
 
@@ -76,8 +76,8 @@ func TestParseNftNativeAmbient(t *testing.T) {
 		t.Error("set read as a chain")
 	}
 	// `# handle N` is a comment.
-	if r := ruleAt(t, rs, 11); !reflect.DeepEqual(r.Target, Target{Name: "istio-prerouting"}) || r.JumpChain() != nat.Chain("istio-prerouting") {
-		t.Errorf("line 11 target %+v", r.Target)
+	if r := ruleAt(t, rs, 11); !reflect.DeepEqual(r.Target, Target{Name: "istio-prerouting"}) || r.JumpChain() != nat.Chain("istio-prerouting") || r.Handle != 4 {
+		t.Errorf("line 11 target %+v handle %d", r.Target, r.Handle)
 	}
 	snat := ruleAt(t, rs, 21)
 	if snat.Destination.Value != "@istio-inpod-probes-v4" || snat.Target.Name != "SNAT" {
@@ -179,12 +179,26 @@ func TestParseNftStatements(t *testing.T) {
 	}
 }
 
+func TestNftHandle(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"accept # handle 12":                      12,
+		"accept":                                  0,
+		`comment "x # handle 3" accept`:           0,
+		`comment "x" accept # handle 9`:           9,
+		"accept # handle 99999999999999999999999": 0,
+	} {
+		if got := nftHandle(in); got != want {
+			t.Errorf("nftHandle(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
 func TestParseNftWrappedRule(t *testing.T) {
 	in := "table inet t {\n\tchain c {\n\t\ttcp dport { 80,\n\t\t\t443 } accept\n\t\tdrop\n\t}\n}\n"
 	rs := ParseNft([]byte(in))
 	noErrors(t, rs)
 	r := ruleAt(t, rs, 3)
-	if r.Text != "\t\ttcp dport { 80,\n\t\t\t443 } accept" || r.Target.Name != "ACCEPT" {
+	if r.Text != "tcp dport { 80,\n\t\t\t443 } accept" || r.Target.Name != "ACCEPT" {
 		t.Errorf("wrapped rule text %q target %q", r.Text, r.Target.Name)
 	}
 	if p := r.DestPorts(); len(p) != 1 || len(p[0].Ranges) != 2 {
