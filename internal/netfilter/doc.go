@@ -15,4 +15,10 @@
 // text, the table and chain, the parsed matches and target with their
 // options, and helpers for the marks a rule reads and writes, the ports it
 // matches and redirects to, and the chains it jumps to.
+//
+// Entry points: DetectFormat and Parse (by content), or ParseSave,
+// ParseListRules and ParseNft. On a Rule: MarksRead, MarksWritten,
+// DestPorts, MatchesDestPort, Redirect, JumpChain, Comment, Canonical and
+// AppendCanonical (with GenericChainName to compare nodes). A RuleSet
+// writes itself back as iptables-save text with AppendSave.
 package netfilter

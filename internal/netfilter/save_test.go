@@ -239,6 +239,7 @@ func TestParseSaveErrors(t *testing.T) {
 		{"bad -c counters", head + "-A INPUT -c 1 -j ACCEPT\nCOMMIT\n", []string{`3: -c needs two counts, got "1" "-j"`}, 0},
 		{"bad chain line", head + ":OUTPUT\nCOMMIT\n", []string{"3: chain line is not :NAME POLICY [packets:bytes]"}, 0},
 		{"bad chain counters", head + ":OUTPUT ACCEPT [a:b]\nCOMMIT\n", []string{"3: bad chain counters"}, 0},
+		{"chain counters without [", head + ":OUTPUT ACCEPT 0:0]\nCOMMIT\n", []string{"3: bad chain counters"}, 0},
 		{"chain declared twice", head + ":INPUT DROP [0:0]\nCOMMIT\n", []string{"3: chain INPUT already declared on line 2"}, 0},
 		{"bad table name", "*na me\nCOMMIT\n", []string{"1: bad table name", "2: COMMIT without a table"}, 0},
 		{"empty module and target names", head + "-A INPUT -m \"\" --x 1\n-A INPUT -j \"\"\nCOMMIT\n", []string{"3: -m needs a name", "4: -j needs a name"}, 0},
