@@ -117,3 +117,16 @@ func TestKubeProxyDumpIsWhatTheBenchmarkClaims(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseSidecarPod parses one pod's dump: the common case, where
+// fixed costs (first slab chunks, maps) dominate.
+func BenchmarkParseSidecarPod(b *testing.B) {
+	data := readFixture(b, "sidecar-mirrord.save")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if rs := Parse(data); rs.Err() != nil {
+			b.Fatal(rs.Err())
+		}
+	}
+}

@@ -3,12 +3,21 @@ package netfilter
 // slab hands out small slices carved from large shared chunks, so that a
 // dump with many rules costs a few allocations per chunk instead of several
 // per rule. Handed-out slices have their capacity capped, so appending to
-// one never writes into a neighbour.
+// one never writes into a neighbour. Chunks start small and double, so a
+// small dump stays cheap.
 type slab[T any] struct {
 	chunk []T
 }
 
-const slabChunk = 4096
+const (
+	slabFirstChunk = 16
+	slabChunk      = 4096
+)
+
+// grow starts a new chunk, twice the size of the last one, up to slabChunk.
+func (s *slab[T]) grow() {
+	s.chunk = make([]T, 0, min(max(2*cap(s.chunk), slabFirstChunk), slabChunk))
+}
 
 // copyOf returns a slab-backed copy of src (nil when src is empty).
 func (s *slab[T]) copyOf(src []T) []T {
@@ -21,7 +30,8 @@ func (s *slab[T]) copyOf(src []T) []T {
 			// Large requests get their own array rather than wasting a chunk.
 			return append([]T(nil), src...)
 		}
-		s.chunk = make([]T, 0, slabChunk)
+		for s.grow(); n > cap(s.chunk); s.grow() {
+		}
 	}
 	start := len(s.chunk)
 	s.chunk = append(s.chunk, src...)
@@ -31,7 +41,7 @@ func (s *slab[T]) copyOf(src []T) []T {
 // one returns a pointer to a new zero T from the slab.
 func (s *slab[T]) one() *T {
 	if len(s.chunk) == cap(s.chunk) {
-		s.chunk = make([]T, 0, slabChunk)
+		s.grow()
 	}
 	var zero T
 	s.chunk = append(s.chunk, zero)
