@@ -26,6 +26,7 @@ type ParseError struct {
 	Excerpt string
 }
 
+// Error renders "line N: reason: \"excerpt\"".
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {

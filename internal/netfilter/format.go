@@ -19,6 +19,7 @@ const (
 
 var formatNames = [...]string{"unknown", "iptables-save", "iptables -S", "nft"}
 
+// String names the format as its tool does.
 func (f Format) String() string {
 	if int(f) < len(formatNames) {
 		return formatNames[f]

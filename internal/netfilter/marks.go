@@ -15,6 +15,7 @@ const (
 	ConnMark
 )
 
+// String returns "mark" or "connmark", the names of the iptables matches.
 func (s MarkSpace) String() string {
 	switch s {
 	case PacketMark:

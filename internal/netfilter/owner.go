@@ -62,8 +62,8 @@ const (
 
 // ChainOwner names the owner of an iptables chain from its name alone.
 // It returns OwnerUnknown for names it does not know and for ISTIO_OUTPUT,
-// which sidecar and ambient in-pod capture share: the rule set decides
-// (see Classify).
+// which sidecar and ambient in-pod capture share: there the parsers decide
+// from the chain's table, its rules and the rest of the rule set.
 func ChainOwner(name string) Owner {
 	switch {
 	case name == chainIstioPrert:
