@@ -11,15 +11,24 @@ import (
 )
 
 // Input is one thing an analyzer needs: any one of Kinds present in the
-// snapshot satisfies it. (Which fields of them it reads is said by Reads.)
+// snapshot satisfies it, or, with Nodes, a node's dataplane state. (Which
+// fields of them it reads is said by Reads.)
 type Input struct {
 	Kinds []schema.GroupKind
+	Nodes bool
 }
 
 // Kinds builds an Input satisfied by any of the kinds.
 func Kinds(k ...schema.GroupKind) Input { return Input{Kinds: k} }
 
+// NodeState is the Input of checks that read node dumps (rule sets,
+// conntrack, processes): `node`, `node --input`, or a bundle's nodes/.
+func NodeState() Input { return Input{Nodes: true} }
+
 func (in Input) describe() string {
+	if in.Nodes {
+		return "a node's dataplane state (meshdoctor node, node --input, or a bundle's nodes/)"
+	}
 	names := make([]string, len(in.Kinds))
 	for i, k := range in.Kinds {
 		names[i] = k.Kind

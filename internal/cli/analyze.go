@@ -18,6 +18,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 	"github.com/meshdoctor/meshdoctor/internal/source/kube"
+	"github.com/meshdoctor/meshdoctor/internal/source/nodedump"
 )
 
 type analyzeOpts struct {
@@ -141,7 +142,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 			return err
 		}
 	} else {
-		in = loadFiles(ctx, loader, args)
+		in = loadFiles(ctx, g, loader, args)
 	}
 	snap := in.snap
 	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
@@ -179,13 +180,31 @@ type input struct {
 	errors []files.InputError
 }
 
-func loadFiles(ctx context.Context, loader *files.Loader, paths []string) input {
+func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []string) input {
 	loaded := loader.Load(ctx, paths)
-	files.SortErrors(loaded.Errors)
 	b := snapshot.NewBuilder()
 	for _, obj := range loaded.Objects {
 		b.Add(obj)
 	}
+	// The node folders of bundles.
+	for _, p := range paths {
+		if p == "-" {
+			continue
+		}
+		members, err := files.BundleMembers(p, "nodes")
+		if err != nil {
+			loaded.Errors = append(loaded.Errors, files.InputError{Pos: snapshot.Position{File: p}, Msg: "reading node dumps: " + err.Error()})
+		}
+		nodes := nodedump.Read(members)
+		for _, n := range nodes.Nodes {
+			b.AddNode(n)
+		}
+		loaded.Errors = append(loaded.Errors, nodes.Errors...)
+		for _, gap := range nodes.CollectionGaps {
+			g.log.Warn("not collected", "what", gap)
+		}
+	}
+	files.SortErrors(loaded.Errors)
 	return input{snap: b.Build(), files: loaded.Files, errors: loaded.Errors}
 }
 

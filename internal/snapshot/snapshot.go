@@ -40,6 +40,7 @@ type Snapshot struct {
 	// serve, with why.
 	listed   map[kindNS]bool
 	unserved map[schema.GroupKind]string
+	nodes    []*Node
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.
@@ -123,6 +124,12 @@ func (b *Builder) Build() *Snapshot {
 
 // Objects returns every object in load order.
 func (s *Snapshot) Objects() []*Object { return s.objects }
+
+// AddNode adds one node's dataplane state.
+func (b *Builder) AddNode(n *Node) { b.s.nodes = append(b.s.nodes, n) }
+
+// Nodes returns the nodes' dataplane states, in the order they were added.
+func (s *Snapshot) Nodes() []*Node { return s.nodes }
 
 // Len is the number of distinct objects.
 func (s *Snapshot) Len() int { return len(s.objects) }

@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/dataplane"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/input"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/workload"
@@ -14,5 +15,6 @@ func Registry() (*analysis.Registry, error) {
 	as = append(as, input.Analyzers()...)
 	as = append(as, workload.Analyzers()...)
 	as = append(as, istio.Analyzers()...)
+	as = append(as, dataplane.Analyzers()...)
 	return analysis.NewRegistry(as...)
 }
