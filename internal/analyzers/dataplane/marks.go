@@ -43,6 +43,24 @@ func runMarks(p *analysis.Pass) error {
 	for _, n := range p.Snapshot.Nodes() {
 		for _, ns := range n.NetNS {
 			var uses []markUse
+			// One use per owner, space, bits and hook set is enough to
+			// find a clash: keeps the pairwise comparison small on nodes
+			// with thousands of rules.
+			type useKey struct {
+				owner netfilter.Owner
+				space netfilter.MarkSpace
+				bits  uint32
+				write bool
+				hooks netfilter.Hook
+			}
+			seenUse := map[useKey]bool{}
+			add := func(u markUse) {
+				k := useKey{u.owner, u.use.Space, u.use.Bits, u.write, u.r.Chain.Hooks}
+				if !seenUse[k] {
+					seenUse[k] = true
+					uses = append(uses, u)
+				}
+			}
 			for _, v := range ruleSets(ns) {
 				for c := range v.chains {
 					for _, r := range c.Rules {
@@ -54,10 +72,10 @@ func runMarks(p *analysis.Pass) error {
 							continue
 						}
 						for _, u := range r.MarksRead() {
-							uses = append(uses, markUse{v.RuleSetFile, r, owner, u, false})
+							add(markUse{v.RuleSetFile, r, owner, u, false})
 						}
 						for _, u := range r.MarksWritten() {
-							uses = append(uses, markUse{v.RuleSetFile, r, owner, u, true})
+							add(markUse{v.RuleSetFile, r, owner, u, true})
 						}
 					}
 				}
