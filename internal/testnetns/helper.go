@@ -1,3 +1,5 @@
+//go:build linux
+
 package testnetns
 
 import (
@@ -6,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"syscall"
@@ -134,7 +137,13 @@ func listenHelper(args []string) error {
 	}
 	accepted := make(chan net.Conn)
 	for _, a := range addrs {
-		l, err := net.Listen("tcp", a)
+		// tcp4 for an IPv4 address: "tcp" on 0.0.0.0 would be a
+		// dual-stack socket, which ss shows as *:port.
+		network := "tcp"
+		if ap, err := netip.ParseAddrPort(a); err == nil && ap.Addr().Is4() {
+			network = "tcp4"
+		}
+		l, err := net.Listen(network, a)
 		if err != nil {
 			return err
 		}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package testnetns
 
 import (
@@ -40,6 +42,7 @@ func NewNode(t testing.TB, host *NS) *Node {
 	cmd.Env = append(os.Environ(), helperEnv+"=init")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS}
 	n.Init = n.launch(t, "init", cmd, false)
+	n.Init.Cmdline = []string{bin}
 	n.Init.Next(t, "ready")
 	n.pidns, err = os.Open(fmt.Sprintf("/proc/%d/ns/pid", n.Init.HostPID))
 	if err != nil {
