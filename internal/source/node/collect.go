@@ -106,7 +106,7 @@ func (c *collector) findTools(ctx context.Context, meta *Meta) {
 			c.errs.add(s.file, fmt.Errorf("not collected in any netns: %w", err))
 		}
 	}
-	vs, verrs := versions(ctx, tools)
+	vs, verrs := c.versions(ctx)
 	meta.Backends = vs
 	for _, t := range backendTools {
 		if err, ok := missing[t]; ok {

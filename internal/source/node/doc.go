@@ -14,5 +14,10 @@
 // netns with setns and is thrown away afterwards (the goroutine exits
 // locked), so the tool's other threads never change namespace. Commands
 // are forked from that thread and so start inside the netns, as nsenter
-// would start them, without needing nsenter.
+// would start them, without needing nsenter. The conntrack table and the
+// interface addresses are read over netlink sockets opened on that thread
+// (github.com/ti-mo/conntrack, printed by internal/conntrack/ctflow as
+// `conntrack -L -o id` prints; the standard library's address list).
+// listen.txt is `ss -Hltun` run the same way (sock_diag over netlink), so
+// it is the netns's own view, not a reconstruction from /proc/PID/net.
 package node

@@ -11,9 +11,12 @@ import (
 // StepError is a collection step that failed without stopping the others;
 // each is one line of errors.txt.
 type StepError struct {
-	// Step names what was not collected: a file of the node folder or of
-	// a netns folder ("netns/4026532690/nft.txt"), or a part of one
-	// ("procs", "host netns", "backends/nft").
+	// Step names what was not collected: a netns file for every netns
+	// when its program is missing ("nft.txt"), one netns's file
+	// ("netns/4026532690/nft.txt"), a whole netns that could not be
+	// entered ("netns/4026532690"), a process ("procs.json"), a field
+	// ("meta.json kernel", "meta.json bootTime"), the host netns ("host
+	// netns") or a backend's version ("backends/nft").
 	Step string
 	Err  error
 }

@@ -86,3 +86,16 @@ func TestBootTime(t *testing.T) {
 		t.Error("no btime line: no error")
 	}
 }
+
+func TestFirstLines(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "",
+		"one\n":                    "one",
+		"\n  a  \n\nb\nc\nd\n":     "a | b | c",
+		"iptables: No chain\n\n\n": "iptables: No chain",
+	} {
+		if got := firstLines([]byte(in)); got != want {
+			t.Errorf("firstLines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

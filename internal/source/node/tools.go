@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os/exec"
@@ -67,58 +66,41 @@ func lookTools() (paths map[string]string, missing map[string]error) {
 
 // versions runs `<tool> --version` for each backend that is present and
 // keeps the first line.
-func versions(ctx context.Context, paths map[string]string) (map[string]string, map[string]error) {
+func (c *collector) versions(ctx context.Context) (map[string]string, map[string]error) {
 	out, errs := map[string]string{}, map[string]error{}
 	for _, t := range backendTools {
-		p, ok := paths[t]
+		p, ok := c.tools[t]
 		if !ok {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		b, err := exec.CommandContext(ctx, p, "--version").Output()
-		cancel()
-		if err != nil {
-			errs[t] = commandError(err)
+		var b bytes.Buffer
+		if err := c.run(ctx, &b, p, []string{"--version"}); err != nil {
+			errs[t] = err
 			continue
 		}
-		line, _, _ := bytes.Cut(b, []byte("\n"))
+		line, _, _ := bytes.Cut(b.Bytes(), []byte("\n"))
 		out[t] = string(bytes.TrimSpace(line))
 	}
 	return out, errs
 }
 
-// commandError adds the start of a failed command's stderr to its error.
-func commandError(err error) error {
-	ee, ok := err.(*exec.ExitError)
-	if !ok || len(ee.Stderr) == 0 {
-		return err
-	}
-	return &stderrError{err: err, stderr: firstLines(ee.Stderr)}
-}
-
-type stderrError struct {
-	err    error
-	stderr string
-}
-
-func (e *stderrError) Error() string { return e.err.Error() + ": " + e.stderr }
-func (e *stderrError) Unwrap() error { return e.err }
-
 // firstLines joins up to three non-empty lines of a command's stderr, so
 // an errors.txt entry stays one line.
 func firstLines(b []byte) string {
 	var out []byte
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 0; n < 3 && sc.Scan(); {
-		line := bytes.TrimSpace(sc.Bytes())
+	n := 0
+	for line := range bytes.Lines(b) {
+		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
-		if len(out) > 0 {
+		if n > 0 {
 			out = append(out, " | "...)
 		}
 		out = append(out, line...)
-		n++
+		if n++; n == 3 {
+			break
+		}
 	}
 	return string(out)
 }
