@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
-	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/report"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
@@ -22,9 +20,7 @@ import (
 )
 
 type analyzeOpts struct {
-	output     string
-	failOn     string
-	checks     []string
+	reportFlags
 	suppress   []string
 	meshConfig string
 	// Live mode (no paths).
@@ -94,20 +90,9 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	if o.output != "text" && o.output != "json" {
-		return usageError("--output %q: want text or json", o.output)
-	}
-	failOn, err := analysis.ParseSeverity(o.failOn)
+	reg, analyzers, failOn, err := o.setup()
 	if err != nil {
-		return usageError("--fail-on: %v", err)
-	}
-	reg, err := all.Registry()
-	if err != nil {
-		return fmt.Errorf("building the check registry: %w", err)
-	}
-	analyzers, err := reg.Select(o.checks)
-	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	var sups []analysis.Suppression
 	for _, s := range o.suppress {
@@ -155,22 +140,10 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		res.Findings = inNamespace(res.Findings, ns)
 	}
 	rep := report.New(version, in.files, snap.Len(), res, in.errors, failOn)
-	switch o.output {
-	case "json":
-		err = report.WriteJSON(g.streams.Out, rep)
-	default:
-		err = report.WriteText(g.streams.Out, rep, report.TextOptions{Color: isTerminal(g.streams.Out), Verbose: g.verbose})
-	}
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("writing the report: %w", err)}
-	}
 	for _, e := range res.Errors {
 		g.log.Error("check failed", "error", strings.SplitN(e, "\n", 2)[0])
 	}
-	if rep.Summary.ExitCode != 0 {
-		return &ExitError{Code: rep.Summary.ExitCode}
-	}
-	return nil
+	return o.write(g, rep)
 }
 
 // input is what the analysis runs on, wherever it came from.

@@ -46,6 +46,7 @@ func runCLI(args []string) error {
 type incidentNode struct {
 	node      *testnetns.Node
 	host, pod *testnetns.NS
+	lastDump  string // the bundle folder of the last analyze
 }
 
 func newIncidentNode(t *testing.T) *incidentNode {
@@ -85,6 +86,7 @@ func newIncidentNode(t *testing.T) *incidentNode {
 func (n *incidentNode) analyze(t *testing.T) ([]analysis.Finding, *snapshot.Node) {
 	t.Helper()
 	dir := t.TempDir()
+	n.lastDump = dir
 	stdout, stderr, err := n.node.Exec(t, "meshdoctor", nil, "node", "--dump", dir, "--node-name", "worker-1")
 	if err != nil {
 		t.Fatalf("meshdoctor node --dump: %v\n%s\n%s", err, stdout, stderr)
@@ -125,6 +127,12 @@ func codes(fs []analysis.Finding) string {
 func TestIncidentsABOnARealNode(t *testing.T) {
 	n := newIncidentNode(t)
 	findings, dumped := n.analyze(t)
+	if out := os.Getenv("MESHDOCTOR_EXAMPLE_DUMP"); out != "" {
+		// For examples/incidents/{a,b}: the bundle this node gave.
+		if err := os.CopyFS(out, os.DirFS(n.lastDump)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if got, want := codes(findings), "MD501 MD502 MD503 MD505 MD506"; got != want {
 		for _, f := range findings {
 			t.Logf("%s %s\n%s", f.Code, f.Message, strings.Join(f.Evidence, "\n"))
