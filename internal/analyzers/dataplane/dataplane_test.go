@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 	"github.com/meshdoctor/meshdoctor/internal/source/nodedump"
@@ -211,4 +212,59 @@ func TestProxyOpenFilesLimit(t *testing.T) {
 	if res := run(t, bundle(t, "bundle_clean"), ProxyOpenFilesLimit); len(res.Findings) != 0 {
 		t.Errorf("clean bundle: %v", lines(res))
 	}
+}
+
+// bundleWithCluster builds a snapshot from a bundle folder's nodes and its
+// cluster/ objects.
+func bundleWithCluster(t *testing.T, dir string) *snapshot.Snapshot {
+	t.Helper()
+	path := filepath.Join("testdata", dir)
+	dec, err := decode.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := snapshot.NewBuilder()
+	if _, err := os.Stat(filepath.Join(path, "cluster")); err == nil {
+		loaded := (&files.Loader{Decoder: dec}).Load(context.Background(), []string{path})
+		for _, e := range loaded.Errors {
+			t.Errorf("input error: %v", e)
+		}
+		for _, o := range loaded.Objects {
+			b.Add(o)
+		}
+	}
+	members, err := files.BundleMembers(path, "nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodedump.Read(members).Nodes {
+		b.AddNode(n)
+	}
+	return b.Build()
+}
+
+func TestOldNetNSSelectionPicksHost(t *testing.T) {
+	res := run(t, bundleWithCluster(t, "podnetns_old"), OldNetNSSelectionPicksHost)
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %v, want the CRI-O pod only (not ztunnel's, wholly in one netns)", lines(res))
+	}
+	f := res.Findings[0]
+	contains(t, "message", f.Message, "pod 1a2b3c4d-0000-1111-2222-333344445555", "picks the host netns net:[4026531840] (pid 9998, conmon) instead of net:[4026532690]", "the node loses its networking")
+	contains(t, "evidence", strings.Join(f.Evidence, "\n"), "pid 10012 (pause) in net:[4026532690], pid 9998 (conmon) in net:[4026531840]")
+	// The fixed agent, and an input that cannot tell the version.
+	if res := run(t, bundleWithCluster(t, "podnetns_fixed"), OldNetNSSelectionPicksHost); len(res.Findings) != 0 {
+		t.Errorf("istio-cni 1.24.4: %v", lines(res))
+	}
+	res = run(t, bundleWithCluster(t, "podnetns_nocluster"), OldNetNSSelectionPicksHost)
+	if len(res.Findings) != 0 || len(res.NotChecked) == 0 || !strings.Contains(strings.Join(notes(res), " "), "no istio-cni DaemonSet") {
+		t.Errorf("version unknown: findings %v, not checked %v", lines(res), res.NotChecked)
+	}
+}
+
+func notes(res analysis.Result) []string {
+	var out []string
+	for _, s := range res.NotChecked {
+		out = append(out, fmt.Sprint(s))
+	}
+	return out
 }
