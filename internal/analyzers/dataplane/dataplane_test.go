@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -267,4 +268,21 @@ func notes(res analysis.Result) []string {
 		out = append(out, fmt.Sprint(s))
 	}
 	return out
+}
+
+func TestHostRulesDifferFromMajority(t *testing.T) {
+	res := run(t, bundle(t, "majority_differs"), HostRulesDifferFromMajority)
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Key)
+		contains(t, "message", f.Message, "Node node-3: its istio-ambient-pod rules", "2 other node(s) (node-1, node-2)")
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "istio-ambient-pod mangle,istio-ambient-pod nat" {
+		t.Errorf("findings %v (%v), want node-3's ambient rules in mangle and nat", got, lines(res))
+	}
+	// Node IPs differ, the rules do not.
+	if res := run(t, bundle(t, "majority_same"), HostRulesDifferFromMajority); len(res.Findings) != 0 {
+		t.Errorf("same rules, other addresses: %v", lines(res))
+	}
 }
