@@ -62,7 +62,23 @@ type NetNS struct {
 	Conntrack []*ConntrackFile
 	// IPRules are `ip rule show` lines.
 	IPRules []TextLine
+	// Listeners are the listening sockets (listen.txt); nil when not read.
+	Listeners []Listener
 }
+
+// Listener is one listening TCP or UDP socket of a netns.
+type Listener struct {
+	Proto string // "tcp" or "udp"
+	// Addr is the bound address; invalid for a wildcard ("*", 0.0.0.0, ::).
+	Addr netip.Addr
+	Port uint16
+	File string
+	Line int
+	Text string
+}
+
+// Loopback tells a socket bound to a loopback address only.
+func (l Listener) Loopback() bool { return l.Addr.IsValid() && l.Addr.IsLoopback() }
 
 // RuleSetFile is one rule dump and where it came from.
 type RuleSetFile struct {

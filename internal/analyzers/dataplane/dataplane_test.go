@@ -286,3 +286,18 @@ func TestHostRulesDifferFromMajority(t *testing.T) {
 		t.Errorf("same rules, other addresses: %v", lines(res))
 	}
 }
+
+func TestAppListensOnLocalhost(t *testing.T) {
+	res := run(t, bundleWithCluster(t, "localhost_bound"), AppListensOnLocalhost)
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings %v, want the sidecar pod's port 9080", lines(res))
+	}
+	f := res.Findings[0]
+	if f.Subject.String() != "Pod/bookinfo/reviews-v1-6d5b8c7f9-x2x4k" || f.Locations[0].Line != 1 || f.Locations[1].Line != 14 {
+		t.Errorf("subject %s, locations %v", f.Subject, f.Locations)
+	}
+	contains(t, "message", f.Message, "listens on port 9080 at 127.0.0.1 and ::1 only")
+	if res := run(t, bundleWithCluster(t, "localhost_fixed"), AppListensOnLocalhost); len(res.Findings) != 0 {
+		t.Errorf("listening on every address: %v", lines(res))
+	}
+}

@@ -28,7 +28,7 @@ func doc(code string) string {
 
 // Analyzers returns the checks of this package.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{IstioRulesInHostNetNS, DuplicateInterceptionRules, InterceptorsOnOnePort, MarkBitsShared, ConnmarkRejectHangs, StaleConntrackBypassesRedirect, BothIptablesBackends, ProxyOpenFilesLimit, OldNetNSSelectionPicksHost, HostRulesDifferFromMajority}
+	return []*analysis.Analyzer{IstioRulesInHostNetNS, DuplicateInterceptionRules, InterceptorsOnOnePort, MarkBitsShared, ConnmarkRejectHangs, StaleConntrackBypassesRedirect, BothIptablesBackends, ProxyOpenFilesLimit, OldNetNSSelectionPicksHost, HostRulesDifferFromMajority, AppListensOnLocalhost}
 }
 
 // subject is the finding subject of a node.

@@ -223,6 +223,13 @@ func (r *nodeReader) readNetNSFile(m files.Member, rel string) {
 		ns.Conntrack = append(ns.Conntrack, &snapshot.ConntrackFile{File: m.Name, Dump: d})
 	case "ip-rule.txt":
 		ns.IPRules = append(ns.IPRules, textLines(m.Name, m.Data)...)
+	case "listen.txt":
+		ls, errs := parseListen(m.Name, m.Data)
+		ns.Listeners = append(ls, ns.Listeners...)
+		r.res.Errors = append(r.res.Errors, errs...)
+		if ns.Listeners == nil {
+			ns.Listeners = []snapshot.Listener{} // read, and none
+		}
 	}
 }
 

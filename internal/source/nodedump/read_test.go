@@ -1,6 +1,7 @@
 package nodedump
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -107,4 +108,19 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rel, data string) {
 		Read([]files.Member{{Name: "x/nodes/n/" + rel, Rel: "nodes/n/" + rel, Data: []byte(data)}})
 	})
+}
+
+func TestParseListen(t *testing.T) {
+	ls, errs := parseListen("listen.txt", []byte("tcp LISTEN 0 4096 127.0.0.1:8080 0.0.0.0:*\ntcp LISTEN 0 4096 [::1]:8080 [::]:*\ntcp LISTEN 0 4096 *:15001 *:*\nudp UNCONN 0 0 127.0.0.53%lo:53 0.0.0.0:*\ntcp LISTEN 0 128 0.0.0.0:9000 0.0.0.0:*\ntcp LISTEN 0 128 [::ffff:10.1.0.5]:80 *:*\nnonsense\ntcp LISTEN 0 1 host:port x\n"))
+	var got []string
+	for _, l := range ls {
+		got = append(got, fmt.Sprintf("%s %v %d %v", l.Proto, l.Addr, l.Port, l.Loopback()))
+	}
+	want := "tcp 127.0.0.1 8080 true|tcp ::1 8080 true|tcp invalid IP 15001 false|udp 127.0.0.53 53 true|tcp invalid IP 9000 false|tcp 10.1.0.5 80 false"
+	if strings.Join(got, "|") != want {
+		t.Errorf("listeners\n got %s\nwant %s", strings.Join(got, "|"), want)
+	}
+	if len(errs) != 2 || errs[0].Pos.Line != 7 || errs[1].Pos.Line != 8 {
+		t.Errorf("errors %v", errs)
+	}
 }
