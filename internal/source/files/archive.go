@@ -26,48 +26,56 @@ func isArchive(p string) bool {
 // its cluster/ folder is read; otherwise every YAML and JSON member is.
 // Members are named "archive.tar.gz!member/path".
 func readArchive(p string) ([]unit, error) {
+	var all []unit
+	bundleRoots := map[string]bool{}
+	err := eachMember(p, func(name string) bool { return path.Base(name) == "meta.json" || isManifest(name) }, func(name string, b []byte) {
+		if path.Base(name) == "meta.json" && isBundleMeta(b) {
+			bundleRoots[path.Dir(name)] = true
+			return
+		}
+		all = append(all, unit{name: p + "!" + name, data: b})
+	})
+	return filterBundle(all, bundleRoots), err
+}
+
+// eachMember reads the regular files of the .tar.gz at p that want accepts
+// (by cleaned name) and hands each to fn. On a read error it stops and
+// returns it, after fn has seen the members before.
+func eachMember(p string, want func(name string) bool, fn func(name string, data []byte)) error {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read: %w", unwrapPathError(err))
+		return fmt.Errorf("cannot read: %w", unwrapPathError(err))
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, fmt.Errorf("not a gzip archive: %w", err)
+		return fmt.Errorf("not a gzip archive: %w", err)
 	}
 	tr := tar.NewReader(gz)
-	var all []unit
-	bundleRoots := map[string]bool{}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return filterBundle(all, bundleRoots), fmt.Errorf("reading archive (truncated or corrupt?): %w", err)
+			return fmt.Errorf("reading archive (truncated or corrupt?): %w", err)
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
-		base := path.Base(name)
-		if base != "meta.json" && !isManifest(name) {
+		if !want(name) {
 			continue
 		}
 		if h.Size > maxArchiveMember {
-			return filterBundle(all, bundleRoots), fmt.Errorf("member %s is larger than %d bytes", name, maxArchiveMember)
+			return fmt.Errorf("member %s is larger than %d bytes", name, maxArchiveMember)
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
-			return filterBundle(all, bundleRoots), fmt.Errorf("reading member %s: %w", name, err)
+			return fmt.Errorf("reading member %s: %w", name, err)
 		}
-		if base == "meta.json" && isBundleMeta(b) {
-			bundleRoots[path.Dir(name)] = true
-			continue
-		}
-		all = append(all, unit{name: p + "!" + name, data: b})
+		fn(name, b)
 	}
-	return filterBundle(all, bundleRoots), nil
 }
 
 func isBundleMeta(b []byte) bool {

@@ -1,11 +1,7 @@
 package files
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -64,49 +60,22 @@ func BundleMembers(p, prefix string) ([]Member, error) {
 // archiveMembers reads the members under prefix of a bundle archive (whose
 // top is where its meta.json sits).
 func archiveMembers(p, prefix string) ([]Member, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read: %w", unwrapPathError(err))
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("not a gzip archive: %w", err)
-	}
-	tr := tar.NewReader(gz)
 	type raw struct {
 		name string
 		data []byte
 	}
 	var all []raw
 	roots := map[string]bool{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading archive (truncated or corrupt?): %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
-		isMeta := path.Base(name) == "meta.json"
-		if !isMeta && !strings.Contains("/"+name, "/"+prefix+"/") {
-			continue
-		}
-		if h.Size > maxArchiveMember {
-			return nil, fmt.Errorf("member %s is larger than %d bytes", name, maxArchiveMember)
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, fmt.Errorf("reading member %s: %w", name, err)
-		}
-		if isMeta && isBundleMeta(b) {
+	err := eachMember(p, func(name string) bool {
+		return path.Base(name) == "meta.json" || strings.Contains("/"+name, "/"+prefix+"/")
+	}, func(name string, b []byte) {
+		if path.Base(name) == "meta.json" && isBundleMeta(b) {
 			roots[path.Dir(name)] = true
 		}
 		all = append(all, raw{name, b})
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []Member
 	for _, m := range all {

@@ -1,7 +1,13 @@
 package nodedump
 
 import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,5 +128,51 @@ func TestParseListen(t *testing.T) {
 	}
 	if len(errs) != 2 || errs[0].Pos.Line != 7 || errs[1].Pos.Line != 8 {
 		t.Errorf("errors %v", errs)
+	}
+}
+
+// TestArchiveBundleReadsLikeItsFolder: a bundle packed as .tar.gz (under a
+// top folder) gives the same nodes as the folder.
+func TestArchiveBundleReadsLikeItsFolder(t *testing.T) {
+	dir := fixtures + "bundle_mixed"
+	arch := filepath.Join(t.TempDir(), "b.tar.gz")
+	f, err := os.Create(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: "top/" + filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(tw.Close(), gz.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	fromDir, err1 := files.BundleMembers(dir, "nodes")
+	fromArch, err2 := files.BundleMembers(arch, "nodes")
+	if err1 != nil || err2 != nil || len(fromDir) == 0 || len(fromDir) != len(fromArch) {
+		t.Fatalf("members: dir %d (%v), archive %d (%v)", len(fromDir), err1, len(fromArch), err2)
+	}
+	a, b := Read(fromDir), Read(fromArch)
+	if len(b.Errors) != 0 || len(b.Nodes) != 1 || len(b.Nodes[0].NetNS) != len(a.Nodes[0].NetNS) || len(b.Nodes[0].Procs) != len(a.Nodes[0].Procs) {
+		t.Errorf("archive read %+v, folder read %+v", b, a)
+	}
+	if !strings.HasPrefix(b.Nodes[0].NetNS[0].RuleSets[0].File, arch+"!top/nodes/worker-1/") {
+		t.Errorf("archive positions: %s", b.Nodes[0].NetNS[0].RuleSets[0].File)
 	}
 }
