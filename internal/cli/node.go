@@ -141,7 +141,7 @@ func runNode(ctx context.Context, g *globals, o *nodeOpts, args []string) error 
 		b.AddNode(n)
 		for _, ns := range n.NetNS {
 			if ns.HostAssumed != "" {
-				g.log.Info("netns assumed", "why", ns.HostAssumed)
+				g.log.Warn("netns assumed (use --netns host|pod to say)", "why", ns.HostAssumed)
 			}
 		}
 	}
