@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 
@@ -156,4 +157,15 @@ func (a *Analyzer) Markdown() string {
 	fmt.Fprintf(&b, "`--suppress %s` or `--suppress '%s=Kind/namespace/name-glob'`, or with the annotation\n", a.Code, a.Code)
 	fmt.Fprintf(&b, "`%s: \"%s\"` on the object.\n", SuppressAnnotation, a.Code)
 	return b.String()
+}
+
+// DocPage returns the documentation body of a check from docs/<code>.md in
+// fsys (a package's embedded docs). A missing page is a programming error,
+// caught by the registry tests at once, so it panics.
+func DocPage(fsys fs.FS, code string) string {
+	b, err := fs.ReadFile(fsys, "docs/"+code+".md")
+	if err != nil {
+		panic(fmt.Sprintf("no documentation for %s: %v", code, err))
+	}
+	return string(b)
 }

@@ -436,7 +436,7 @@ func (r *jsonReader) array(depth int, c jsonCtx) (*Node, error) {
 		r.at = append(r.at, pathStep{index: len(n.Children)})
 		ec := elem
 		if ec.role == roleObject {
-			o := *elem.obj0()
+			o := *elem.objectTemplate()
 			ec.obj = &o
 		}
 		v, err := r.value(depth+1, ec)
@@ -457,9 +457,9 @@ func (r *jsonReader) array(depth int, c jsonCtx) (*Node, error) {
 	}
 }
 
-// obj0 returns the object template of an element context (a List's
+// objectTemplate returns the object template of an element context (a List's
 // apiVersion and item kind), or an empty one.
-func (c jsonCtx) obj0() *jsonObj {
+func (c jsonCtx) objectTemplate() *jsonObj {
 	if c.obj == nil {
 		return &jsonObj{}
 	}

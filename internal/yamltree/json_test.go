@@ -98,16 +98,7 @@ func TestJSONStreamSkipAndPrune(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.in, err)
 		}
-		var got, want any
-		if err := json.Unmarshal(v.Node.AppendJSON(nil), &got); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
-			t.Fatalf("%s: %v", c.want, err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s:\n got %s\nwant %s", c.in, v.Node.AppendJSON(nil), c.want)
-		}
+		sameJSONTree(t, c.in, v.Node, c.want)
 		if rest, err := st.Next(); err != nil || rest.Node != nil {
 			t.Errorf("%s: after the value: %v %v", c.in, rest.Node, err)
 		}

@@ -169,6 +169,21 @@ func FuzzParseYAML(f *testing.F) {
 	})
 }
 
+// sameJSONTree requires tree n, read from doc, to equal the JSON want.
+func sameJSONTree(t *testing.T, doc string, n *Node, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(n.AppendJSON(nil), &g); err != nil {
+		t.Fatalf("%q: AppendJSON wrote invalid JSON: %v", doc, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("want %s: %v", want, err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%q:\n got %s\nwant %s", doc, n.AppendJSON(nil), want)
+	}
+}
+
 // trie is a Fields for tests: a key maps to the fields kept below it.
 type trie map[string]Fields
 
@@ -216,16 +231,7 @@ func TestPrune(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", c.doc, err)
 		}
-		var got, want any
-		if err := json.Unmarshal(n.AppendJSON(nil), &got); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%q:\n got %s\nwant %s", c.doc, n.AppendJSON(nil), c.want)
-		}
+		sameJSONTree(t, c.doc, n, c.want)
 		if !reflect.DeepEqual(calls, c.calls) {
 			t.Errorf("%q: Prune asked %v, want %v", c.doc, calls, c.calls)
 		}
@@ -267,16 +273,7 @@ func TestSkip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", c.doc, err)
 		}
-		var got, want any
-		if err := json.Unmarshal(n.AppendJSON(nil), &got); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(c.want), &want); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%q:\n got %s\nwant %s", c.doc, n.AppendJSON(nil), c.want)
-		}
+		sameJSONTree(t, c.doc, n, c.want)
 	}
 }
 

@@ -59,29 +59,12 @@ func runConnmarkReject(p *analysis.Pass) error {
 							p.NotChecked("%s:%d: rejects on connmark 0x%x/0x%x, but no conntrack table of %s was given to tell whether connections carry it", v.File, r.Line, mark.Value, mark.Mask, nsName(n, ns))
 							continue
 						}
-						var hit []*conntrack.Entry
-						var files []string
-						for _, ct := range ns.Conntrack {
-							for i := range ct.Dump.Entries {
-								e := &ct.Dump.Entries[i]
-								if e.HasMark && e.Mark&mark.Mask == mark.Value {
-									hit = append(hit, e)
-									files = append(files, ct.File)
-								}
-							}
-						}
+						hit := trackedWhere(ns, func(e *conntrack.Entry) bool { return e.HasMark && e.Mark&mark.Mask == mark.Value })
 						if len(hit) == 0 {
 							continue
 						}
 						ports := dstPorts(hit)
-						evidence := []string{ruleEvidence(v.RuleSetFile, r)}
-						for i, e := range hit {
-							if i == 5 {
-								evidence = append(evidence, fmt.Sprintf("… %d more marked connection(s)", len(hit)-5))
-								break
-							}
-							evidence = append(evidence, fmt.Sprintf("%s:%d: %s", files[i], e.Line, strings.TrimSpace(e.Raw)))
-						}
+						evidence := append([]string{ruleEvidence(v.RuleSetFile, r)}, trackedEvidence(hit)...)
 						cmd := iptablesCommand(v.RuleSetFile, c.Table)
 						p.Report(analysis.Finding{
 							Subject:   subject(n),
@@ -118,7 +101,39 @@ func rejectOnConnmark(r *netfilter.Rule) (netfilter.MarkUse, bool) {
 	return netfilter.MarkUse{}, false
 }
 
-func dstPorts(es []*conntrack.Entry) string {
+// tracked is a conntrack entry and the file it was read from.
+type tracked struct {
+	*conntrack.Entry
+	file string
+}
+
+// trackedWhere returns the entries of the netns's conntrack tables that keep
+// accepts.
+func trackedWhere(ns *snapshot.NetNS, keep func(*conntrack.Entry) bool) []tracked {
+	var out []tracked
+	for _, ct := range ns.Conntrack {
+		for i := range ct.Dump.Entries {
+			if e := &ct.Dump.Entries[i]; keep(e) {
+				out = append(out, tracked{e, ct.File})
+			}
+		}
+	}
+	return out
+}
+
+// trackedEvidence quotes up to five entries with file:line.
+func trackedEvidence(hit []tracked) []string {
+	var out []string
+	for i, h := range hit {
+		if i == 5 {
+			return append(out, fmt.Sprintf("… %d more connection(s)", len(hit)-5))
+		}
+		out = append(out, fmt.Sprintf("%s:%d: %s", h.file, h.Line, strings.TrimSpace(h.Raw)))
+	}
+	return out
+}
+
+func dstPorts(es []tracked) string {
 	seen := map[uint16]bool{}
 	for _, e := range es {
 		if e.Proto.HasPorts() {
@@ -202,38 +217,20 @@ func runStaleConntrack(p *analysis.Pass) error {
 // reportStale reports the inbound connections to ports of a PREROUTING
 // redirect that the redirect did not apply to.
 func reportStale(p *analysis.Pass, n *snapshot.Node, ns *snapshot.NetNS, rs *snapshot.RuleSetFile, r *netfilter.Rule, owner netfilter.Owner, ports []uint16) {
-	var hit []*conntrack.Entry
-	var files []string
-	dsts := map[netip.Addr]bool{}
 	local := localAddrs(ns)
-	for _, ct := range ns.Conntrack {
-		for i := range ct.Dump.Entries {
-			e := &ct.Dump.Entries[i]
-			if e.Proto != conntrack.TCP || e.State != conntrack.StateEstablished || !e.Flags.Has(conntrack.FlagAssured) || e.Redirected() {
-				continue
-			}
-			if !slices.Contains(ports, e.Orig.DstPort) || !admits(r, e.Orig.DstPort) {
-				continue
-			}
-			if !local[e.Orig.Dst.Unmap()] {
-				continue // not a connection to this netns: not inbound
-			}
-			hit = append(hit, e)
-			files = append(files, ct.File)
-			dsts[e.Orig.Dst.Unmap()] = true
-		}
-	}
+	hit := trackedWhere(ns, func(e *conntrack.Entry) bool {
+		return e.Proto == conntrack.TCP && e.State == conntrack.StateEstablished && e.Flags.Has(conntrack.FlagAssured) && !e.Redirected() &&
+			slices.Contains(ports, e.Orig.DstPort) && admits(r, e.Orig.DstPort) &&
+			local[e.Orig.Dst.Unmap()] // a connection to this netns: inbound
+	})
 	if len(hit) == 0 {
 		return
 	}
-	evidence := []string{ruleEvidence(rs, r)}
-	for i, e := range hit {
-		if i == 5 {
-			evidence = append(evidence, fmt.Sprintf("… %d more", len(hit)-5))
-			break
-		}
-		evidence = append(evidence, fmt.Sprintf("%s:%d: %s", files[i], e.Line, strings.TrimSpace(e.Raw)))
+	dsts := map[netip.Addr]bool{}
+	for _, h := range hit {
+		dsts[h.Orig.Dst.Unmap()] = true
 	}
+	evidence := append([]string{ruleEvidence(rs, r)}, trackedEvidence(hit)...)
 	var cmds []string
 	addrs := make([]netip.Addr, 0, len(dsts))
 	for a := range dsts {

@@ -18,13 +18,7 @@ import (
 //go:embed docs/*.md
 var docFS embed.FS
 
-func doc(code string) string {
-	b, err := docFS.ReadFile("docs/" + code + ".md")
-	if err != nil {
-		panic(fmt.Sprintf("no documentation for %s: %v", code, err))
-	}
-	return string(b)
-}
+func doc(code string) string { return analysis.DocPage(docFS, code) }
 
 // Analyzers returns the checks of this package.
 func Analyzers() []*analysis.Analyzer {
@@ -56,6 +50,9 @@ func nsPlace(n *snapshot.Node, ns *snapshot.NetNS) string {
 	}
 	return fmt.Sprintf("%s/%d", n.Name, ns.ID.Inode)
 }
+
+// procsFile names the node's process table, for evidence.
+func procsFile(n *snapshot.Node) string { return n.Dir + "procs.json" }
 
 // ruleLocation points at a rule's line in its dump.
 func ruleLocation(n *snapshot.Node, ns *snapshot.NetNS, rs *snapshot.RuleSetFile, r *netfilter.Rule) analysis.Location {

@@ -27,10 +27,7 @@ var AppListensOnLocalhost = &analysis.Analyzer{
 	Doc:      doc("MD511"),
 	Inputs:   []analysis.Input{analysis.NodeState(), analysis.Kinds(snapshot.KindPod)},
 	Reads: map[schema.GroupKind][]string{
-		snapshot.KindPod:        {"spec.containers.name", "spec.containers.image", "spec.containers.ports", "spec.initContainers.name", "spec.initContainers.image"},
-		snapshot.KindDeployment: facts.ComponentVersions.Reads[snapshot.KindDeployment],
-		snapshot.KindDaemonSet:  facts.ComponentVersions.Reads[snapshot.KindDaemonSet],
-		snapshot.KindConfigMap:  facts.ComponentVersions.Reads[snapshot.KindConfigMap],
+		snapshot.KindPod: {"spec.containers.name", "spec.containers.image", "spec.containers.ports", "spec.initContainers.name", "spec.initContainers.image"},
 	},
 	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run:      runLocalhost,

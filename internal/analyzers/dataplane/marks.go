@@ -89,7 +89,7 @@ func runMarks(p *analysis.Pass) error {
 					}
 					// A connmark lives with the connection, so it crosses
 					// hooks; a packet mark only within one packet's path.
-					key := fmt.Sprintf("%s/%s/%s/%s", nsPlace(n, ns), a.use.Space, minOwner(a.owner, b.owner), maxOwner(a.owner, b.owner))
+					key := fmt.Sprintf("%s/%s/%s/%s", nsPlace(n, ns), a.use.Space, min(a.owner, b.owner), max(a.owner, b.owner))
 					if reported[key] {
 						continue
 					}
@@ -115,6 +115,3 @@ func verb(write bool, u netfilter.MarkUse) string {
 	}
 	return "tests " + u.String()
 }
-
-func minOwner(a, b netfilter.Owner) netfilter.Owner { return min(a, b) }
-func maxOwner(a, b netfilter.Owner) netfilter.Owner { return max(a, b) }

@@ -117,14 +117,10 @@ func runProxyLimits(p *analysis.Pass) error {
 			if near {
 				why += fmt.Sprintf(" and it has %d files open", pr.FDs)
 			}
-			procs := n.Dir + "procs.json"
-			if n.Dir == "" {
-				procs = "procs.json"
-			}
 			p.Report(analysis.Finding{
 				Subject:   subject(n),
 				Message:   fmt.Sprintf("Node %s: %s (pid %d, %s) — %s: each connection takes a descriptor, so under load it cannot accept or open connections and Envoy may abort.", n.Name, pr.Comm, pr.PID, nsOfProc(n, pr), why),
-				Locations: []analysis.Location{{Position: snapshot.Position{File: procs}, Object: fmt.Sprintf("%s/pid/%d", n.Name, pr.PID), Exact: false}},
+				Locations: []analysis.Location{{Position: snapshot.Position{File: procsFile(n)}, Object: fmt.Sprintf("%s/pid/%d", n.Name, pr.PID)}},
 				Evidence:  []string{fmt.Sprintf("pid %d comm %s nofile soft=%d hard=%d fds=%d", pr.PID, pr.Comm, pr.NoFileSoft, pr.NoFileHard, pr.FDs)},
 				Remedy:    "Raise the container runtime's default RLIMIT_NOFILE (containerd: LimitNOFILE in its systemd unit, which its containers inherit; CRI-O: default_ulimits = [\"nofile=1048576:1048576\"]) and restart the pod; Istio's proxies raise their soft limit to the hard one at start, so the hard limit is what must be high.",
 				Key:       fmt.Sprintf("%d", pr.PID),

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/netns"
@@ -23,7 +25,7 @@ var OldNetNSSelectionPicksHost = &analysis.Analyzer{
 	Summary:  "A pod's processes span several network namespaces on a node where an istio-cni older than 1.24.4 runs ambient: its node agent picks the netns of the pod's last-listed process — the host's when CRI-O's conmon is that process — and writes the pod's capture rules there.",
 	Doc:      doc("MD509"),
 	Inputs:   []analysis.Input{analysis.NodeState()},
-	Reads:    facts.ComponentVersions.Reads,
+	Reads:    map[schema.GroupKind][]string{}, // ComponentVersions declares its own
 	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run:      runPodNetNS,
 }
@@ -85,12 +87,11 @@ func runPodNetNS(p *analysis.Pass) error {
 			if o.IsHost {
 				where = "the host netns " + where
 			}
-			procs := n.Dir + "procs.json"
 			p.Report(analysis.Finding{
 				Subject: subject(n),
 				Message: fmt.Sprintf("Node %s: pod %s has processes in several network namespaces, and the node runs ambient with an istio-cni older than 1.24.4: its node agent picks %s (pid %d, %s) instead of %s, and writes the pod's in-pod capture rules there%s.",
 					n.Name, o.PodUID, where, o.PID, commOf(n, o.PID), f.NetNS, hostConsequence(o.IsHost)),
-				Locations: []analysis.Location{{Position: snapshot.Position{File: procs}, Object: fmt.Sprintf("%s/pod/%s", n.Name, o.PodUID)}},
+				Locations: []analysis.Location{{Position: snapshot.Position{File: procsFile(n)}, Object: fmt.Sprintf("%s/pod/%s", n.Name, o.PodUID)}},
 				Evidence:  evidence,
 				Remedy:    "Upgrade istio-cni to 1.24.4, 1.25.0 or later before (re)starting ambient pods on this node; until then keep ambient pods off CRI-O nodes (or disable ambient for their namespaces). If the rules already landed in the host netns, MD501 gives the cleanup commands.",
 				Key:       o.PodUID,

@@ -6,7 +6,8 @@ package istio
 
 import (
 	"embed"
-	"fmt"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 )
 
 //go:embed docs/*.md
@@ -14,10 +15,4 @@ var docFS embed.FS
 
 // doc returns the documentation body of a code; a missing page is a
 // programming error caught by the registry tests.
-func doc(code string) string {
-	b, err := docFS.ReadFile("docs/" + code + ".md")
-	if err != nil {
-		panic(fmt.Sprintf("no documentation for %s: %v", code, err))
-	}
-	return string(b)
-}
+func doc(code string) string { return analysis.DocPage(docFS, code) }

@@ -88,25 +88,17 @@ func (p *projections) of(gk schema.GroupKind) *decode.Projection {
 // the API server's controllers: a field there that the decoder does not
 // know means a newer Kubernetes, not a mistake in the input, so nothing is
 // lost by not checking it. With no projection everything is read.
-func (l *Loader) skipFunc(proj *projections) yamltree.SkipFunc {
+func (l *Loader) skipFunc(proj *projections, kinds *kindCache) yamltree.SkipFunc {
 	if proj == nil {
 		return nil
 	}
-	type typeKey struct{ apiVersion, kind string }
-	hasStatus := map[typeKey]bool{} // per worker: no locking
 	return func(apiVersion, kind, top, key string) bool {
 		if apiVersion == "" || kind == "" {
 			return false
 		}
 		switch {
 		case top == "" && key == "status":
-			k := typeKey{apiVersion, kind}
-			has, seen := hasStatus[k]
-			if !seen {
-				has = l.Decoder.HasField(apiVersion, kind, "status")
-				hasStatus[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = has
-			}
-			return has && !proj.of(groupKind(apiVersion, kind)).Keeps("status")
+			return kinds.get(apiVersion, kind).hasStatus && !proj.of(groupKind(apiVersion, kind)).Keeps("status")
 		case top == "metadata" && key == "managedFields":
 			return l.ManagedFields != nil && !l.ManagedFields[groupKind(apiVersion, kind)]
 		}
@@ -120,23 +112,15 @@ func (l *Loader) skipFunc(proj *projections) yamltree.SkipFunc {
 // server returned, only what the checks read of every field (nothing there
 // is reported either, see userWritten). Everything else is read whole, so
 // its unknown fields are found. With no projection everything is read.
-func (l *Loader) pruneFunc(proj *projections) yamltree.PruneFunc {
+func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFunc {
 	if proj == nil {
 		return nil
 	}
-	type typeKey struct{ apiVersion, kind string }
-	type typeInfo struct{ known, builtin bool }
-	types := map[typeKey]typeInfo{} // per worker: no locking
 	return func(apiVersion, kind, key string, served bool) yamltree.Fields {
 		if apiVersion == "" || kind == "" || key == "metadata" || key != "status" && !served {
 			return nil
 		}
-		k := typeKey{apiVersion, kind}
-		info, seen := types[k]
-		if !seen {
-			info = typeInfo{known: l.Decoder.Knows(apiVersion, kind), builtin: l.Decoder.Builtin(apiVersion, kind)}
-			types[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = info
-		}
+		info := kinds.get(apiVersion, kind)
 		if !info.known || key != "status" && !info.builtin {
 			return nil
 		}
@@ -146,6 +130,43 @@ func (l *Loader) pruneFunc(proj *projections) yamltree.PruneFunc {
 		}
 		return sub
 	}
+}
+
+// readerFuncs returns the Skip and Prune of one worker's reader, sharing
+// one cache of what the decoder knows about each kind.
+func (l *Loader) readerFuncs(proj *projections) (yamltree.SkipFunc, yamltree.PruneFunc) {
+	kinds := &kindCache{d: l.Decoder, m: map[typeKey]kindInfo{}}
+	return l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
+}
+
+type typeKey struct{ apiVersion, kind string }
+
+// kindInfo is what Skip and Prune need to know about a kind.
+type kindInfo struct {
+	hasStatus bool // its type has a status field
+	known     bool // it decodes into a typed value
+	builtin   bool // compiled into the API server
+}
+
+// kindCache remembers kindInfo per apiVersion and kind, for one worker (no
+// locking): the reader asks for every field of every object.
+type kindCache struct {
+	d *decode.Decoder
+	m map[typeKey]kindInfo
+}
+
+func (c *kindCache) get(apiVersion, kind string) kindInfo {
+	if info, ok := c.m[typeKey{apiVersion, kind}]; ok {
+		return info
+	}
+	info := kindInfo{
+		hasStatus: c.d.HasField(apiVersion, kind, "status"),
+		known:     c.d.Knows(apiVersion, kind),
+		builtin:   c.d.Builtin(apiVersion, kind),
+	}
+	// Cloned: the reader's strings point into the input buffer.
+	c.m[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = info
+	return info
 }
 
 // noFields keeps none of a field's own fields.
@@ -196,7 +217,7 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			// One of each per worker: the parser reuses its memory, the
 			// interner shares repeated strings among the worker's objects.
 			ps, in := yamltree.NewParser(), decode.NewInterner()
-			ps.Skip, ps.Prune = l.skipFunc(proj), l.pruneFunc(proj)
+			ps.Skip, ps.Prune = l.readerFuncs(proj)
 			var buf []byte // file bytes, reused: nothing decoded keeps them
 			for i := range next {
 				parts[i], buf = l.loadUnit(units[i], ps, in, proj, buf)

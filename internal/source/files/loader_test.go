@@ -646,12 +646,12 @@ status:
 
 func TestSkipFunc(t *testing.T) {
 	l := newLoader(t, "")
-	if l.skipFunc(nil) != nil {
+	if skip, prune := l.readerFuncs(nil); skip != nil || prune != nil {
 		t.Error("no projection must read everything")
 	}
 	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"status.phase"}}
 	l.ManagedFields = map[schema.GroupKind]bool{{Group: "apps", Kind: "Deployment"}: true}
-	skip := l.skipFunc(l.projections())
+	skip, _ := l.readerFuncs(l.projections())
 	for _, c := range []struct {
 		av, kind, top, key string
 		want               bool

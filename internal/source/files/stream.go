@@ -21,7 +21,7 @@ type StreamReader struct {
 func (l *Loader) NewStreamReader() *StreamReader {
 	proj := l.projections()
 	ps := yamltree.NewParser()
-	ps.Skip, ps.Prune = l.skipFunc(proj), l.pruneFunc(proj)
+	ps.Skip, ps.Prune = l.readerFuncs(proj)
 	return &StreamReader{l: l, proj: proj, ps: ps, in: decode.NewInterner()}
 }
 

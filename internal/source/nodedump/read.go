@@ -211,34 +211,24 @@ func (r *nodeReader) readNetNSFile(m files.Member, rel string) {
 	case "iptables-save.nft.txt", "iptables-save.legacy.txt", "ip6tables-save.nft.txt", "ip6tables-save.legacy.txt":
 		backend := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(file, "ip6tables-save."), "iptables-save."), ".txt")
 		set := netfilter.ParseSave(m.Data)
-		r.ruleErrors(m.Name, set)
+		addRuleErrors(&r.res.Errors, m.Name, set)
 		ns.RuleSets = append(ns.RuleSets, &snapshot.RuleSetFile{File: m.Name, Backend: backend, IPv6: strings.HasPrefix(file, "ip6"), Set: set})
 	case "nft.txt":
 		set := netfilter.ParseNft(m.Data)
-		r.ruleErrors(m.Name, set)
+		addRuleErrors(&r.res.Errors, m.Name, set)
 		ns.RuleSets = append(ns.RuleSets, &snapshot.RuleSetFile{File: m.Name, Backend: "nft", Set: set})
 	case "conntrack.txt":
 		d := conntrack.Parse(m.Data)
-		r.conntrackErrors(m.Name, d)
+		addConntrackErrors(&r.res.Errors, m.Name, d)
 		ns.Conntrack = append(ns.Conntrack, &snapshot.ConntrackFile{File: m.Name, Dump: d})
 	case "ip-rule.txt":
 		ns.IPRules = append(ns.IPRules, textLines(m.Name, m.Data)...)
 	case "listen.txt":
 		ls, errs := parseListen(m.Name, m.Data)
-		ns.Listeners = append(ls, ns.Listeners...)
 		r.res.Errors = append(r.res.Errors, errs...)
-		if ns.Listeners == nil {
-			ns.Listeners = []snapshot.Listener{} // read, and none
-		}
+		// Non-nil once read, even when empty: "listens on nothing".
+		ns.Listeners = append(append([]snapshot.Listener{}, ns.Listeners...), ls...)
 	}
-}
-
-func (r *nodeReader) ruleErrors(file string, set *netfilter.RuleSet) {
-	addRuleErrors(&r.res.Errors, file, set)
-}
-
-func (r *nodeReader) conntrackErrors(file string, d *conntrack.Dump) {
-	addConntrackErrors(&r.res.Errors, file, d)
 }
 
 func addRuleErrors(out *[]files.InputError, file string, set *netfilter.RuleSet) {

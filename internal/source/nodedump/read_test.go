@@ -111,6 +111,8 @@ func FuzzRead(f *testing.F) {
 	f.Add("procs.json", `[{"pid":1,"netns":{"inode":1}}]`)
 	f.Add("netns/1/meta.json", `{"inode":1,"addrs":["x"]}`)
 	f.Add("netns/1/conntrack.txt", "tcp 6 1 ESTABLISHED src=1.1.1.1\n")
+	f.Add("netns/1/listen.txt", "tcp LISTEN 0 1 [::1%lo]:80 *:*\nudp UNCONN 0 0 *:53 *:*\n")
+	f.Add("netns/1/iptables-save.nft.txt", "*nat\n-A X -j Y\nCOMMIT\n")
 	f.Fuzz(func(t *testing.T, rel, data string) {
 		Read([]files.Member{{Name: "x/nodes/n/" + rel, Rel: "nodes/n/" + rel, Data: []byte(data)}})
 	})
