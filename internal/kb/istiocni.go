@@ -11,6 +11,12 @@ import "github.com/meshdoctor/meshdoctor/internal/version"
 // whose cni_network_config key was removed.
 var IstioCNIEnvFromConfigMap = version.MustParse("1.23.0")
 
+// IstioCNINetNSFix is the first istio-cni release whose ambient node agent
+// never picks the host netns for a pod (istio/istio#55170, backported to
+// 1.24.4; 1.25.0 and later have it): before it, a CRI-O pod's conmon,
+// which runs in the host netns, could be taken for the pod (incident a).
+var IstioCNINetNSFix = version.MustParse("1.24.4")
+
 // IstioCNILegacyConfigKey is the ConfigMap key pre-1.23 charts read through
 // the CNI_NETWORK_CONFIG env entry.
 const (

@@ -3,6 +3,7 @@ package all
 
 import (
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/cni"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/dataplane"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/input"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
@@ -15,6 +16,7 @@ func Registry() (*analysis.Registry, error) {
 	as = append(as, input.Analyzers()...)
 	as = append(as, workload.Analyzers()...)
 	as = append(as, istio.Analyzers()...)
+	as = append(as, cni.Analyzers()...)
 	as = append(as, dataplane.Analyzers()...)
 	return analysis.NewRegistry(as...)
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
+	"github.com/meshdoctor/meshdoctor/internal/kb"
 	"github.com/meshdoctor/meshdoctor/internal/netns"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
-	"github.com/meshdoctor/meshdoctor/internal/version"
 )
 
 // OldNetNSSelectionPicksHost reports pods whose processes span several
@@ -29,10 +29,6 @@ var OldNetNSSelectionPicksHost = &analysis.Analyzer{
 	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run:      runPodNetNS,
 }
-
-// netnsFix is the first istio-cni release that never picks the host netns
-// (istio/istio#55170, backported to 1.24.4; 1.25.0 has it).
-var netnsFix = version.MustParse("1.24.4")
 
 func runPodNetNS(p *analysis.Pass) error {
 	versions := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
@@ -168,7 +164,7 @@ func cniExposed(n *snapshot.Node, v *facts.Versions) (exposed bool, why string) 
 		return false, "the node runs ztunnel (ambient), but the input has no istio-cni DaemonSet to tell its version (give the cluster's objects too, e.g. a bundle's cluster/)"
 	}
 	for _, c := range v.CNI {
-		if !c.Version.AtLeast(netnsFix) {
+		if !c.Version.AtLeast(kb.IstioCNINetNSFix) {
 			return true, ""
 		}
 	}
