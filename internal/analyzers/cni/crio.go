@@ -32,7 +32,22 @@ var CRIONetNSBugExposure = &analysis.Analyzer{
 }
 
 func runCRIO(p *analysis.Pass) error {
+	_, ambient, why := ambientByNode(p.Snapshot)
+	var exposed []*snapshot.Object // CRI-O nodes with ambient pods
+	for _, o := range p.Snapshot.List(snapshot.KindNode) {
+		node, ok := o.Typed.(*corev1.Node)
+		if ok && strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "cri-o://") && len(ambient[o.Key.Name]) > 0 {
+			exposed = append(exposed, o)
+		}
+	}
+	if len(exposed) == 0 {
+		return nil
+	}
 	v := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
+	if len(v.CNI) == 0 {
+		p.NotChecked("no istio-cni DaemonSet with a known version in the input: CRI-O nodes running ambient pods were not checked for the host-netns bug")
+		return nil
+	}
 	var old []facts.Component
 	for _, c := range v.CNI {
 		if !c.Version.AtLeast(kb.IstioCNINetNSFix) {
@@ -40,22 +55,12 @@ func runCRIO(p *analysis.Pass) error {
 		}
 	}
 	if len(old) == 0 {
-		if len(v.CNI) == 0 && p.Snapshot.Has(snapshot.KindPod) {
-			p.NotChecked("no istio-cni DaemonSet with a known version in the input: CRI-O nodes were not checked for the host-netns bug")
-		}
 		return nil
 	}
-	_, ambient, why := ambientByNode(p.Snapshot)
-	for _, o := range p.Snapshot.List(snapshot.KindNode) {
-		node, ok := o.Typed.(*corev1.Node)
-		if !ok || !strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "cri-o://") {
-			continue
-		}
+	c := old[0]
+	for _, o := range exposed {
+		node := o.Typed.(*corev1.Node)
 		pods := ambient[o.Key.Name]
-		if len(pods) == 0 {
-			continue
-		}
-		c := old[0]
 		p.Report(analysis.Finding{
 			Subject:   o.Key,
 			Locations: []analysis.Location{analysis.LocationOf(o, snapshot.P("status", "nodeInfo", "containerRuntimeVersion"))},
@@ -66,7 +71,7 @@ func runCRIO(p *analysis.Pass) error {
 				fmt.Sprintf("%d ambient pod(s) on the node: %s (%s)", len(pods), refList(pods, 3), why[pods[0]]),
 			},
 			Message: fmt.Sprintf("Node %s runs CRI-O and %d ambient pod(s), with istio-cni %s: before 1.24.4 the node agent can choose the netns of CRI-O's conmon — which lives in the host netns — as a pod's, write the pod's in-pod rules (ISTIO_PRERT/ISTIO_OUTPUT, marks 0x539/0x111) into the node's own namespace and take the whole node off the network (istio/istio#55139).", o.Key.Name, len(pods), c.Version.Raw),
-			Remedy:  fmt.Sprintf("Upgrade istio-cni (and istiod first) to 1.24.4, 1.25.0 or later, which never picks the host netns (istio/istio#55170). Until then, check the node with `meshdoctor node` (MD501/MD509) after pod restarts, or keep ambient workloads off CRI-O nodes (`kubectl label ns <ns> %s-`).", "istio.io/dataplane-mode"),
+			Remedy:  "Upgrade istio-cni (and istiod first) to 1.24.4, 1.25.0 or later, which never picks the host netns (istio/istio#55170). Until then, check the node with `meshdoctor node` (MD501/MD509) after pod restarts, or keep ambient workloads off CRI-O nodes (remove the istio.io/dataplane-mode=ambient label from their namespaces).",
 		})
 	}
 	return nil
