@@ -12,11 +12,12 @@ import (
 )
 
 // Input is one thing an analyzer needs: any one of Kinds present in the
-// snapshot satisfies it, or, with Nodes, a node's dataplane state. (Which
-// fields of them it reads is said by Reads.)
+// snapshot satisfies it, or, with Nodes, a node's dataplane state, or, with
+// Logs, container logs. (Which fields of them it reads is said by Reads.)
 type Input struct {
 	Kinds []schema.GroupKind
 	Nodes bool
+	Logs  bool
 }
 
 // Kinds builds an Input satisfied by any of the kinds.
@@ -26,7 +27,14 @@ func Kinds(k ...schema.GroupKind) Input { return Input{Kinds: k} }
 // conntrack, processes): `node`, `node --input`, or a bundle's nodes/.
 func NodeState() Input { return Input{Nodes: true} }
 
+// ContainerLogs is the Input of checks that read the logs of mesh
+// components (a bundle's logs/<namespace>/<pod>/<container>.log).
+func ContainerLogs() Input { return Input{Logs: true} }
+
 func (in Input) describe() string {
+	if in.Logs {
+		return "container logs (a bundle's logs/<namespace>/<pod>/<container>.log)"
+	}
 	if in.Nodes {
 		return "a node's dataplane state (meshdoctor node, node --input, or a bundle's nodes/)"
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 	"github.com/meshdoctor/meshdoctor/internal/source/kube"
+	"github.com/meshdoctor/meshdoctor/internal/source/logdump"
 	"github.com/meshdoctor/meshdoctor/internal/source/nodedump"
 )
 
@@ -176,6 +177,16 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 		for _, gap := range nodes.CollectionGaps {
 			g.log.Warn("not collected", "what", gap)
 		}
+		// The container logs of bundles.
+		members, err = files.BundleMembers(p, "logs")
+		if err != nil {
+			loaded.Errors = append(loaded.Errors, files.InputError{Pos: snapshot.Position{File: p}, Msg: "reading container logs: " + err.Error()})
+		}
+		logs, errs := logdump.Read(members)
+		for _, l := range logs {
+			b.AddLog(l)
+		}
+		loaded.Errors = append(loaded.Errors, errs...)
 	}
 	files.SortErrors(loaded.Errors)
 	return input{snap: b.Build(), files: loaded.Files, errors: loaded.Errors}

@@ -41,6 +41,7 @@ type Snapshot struct {
 	listed   map[kindNS]bool
 	unserved map[schema.GroupKind]string
 	nodes    []*Node
+	logs     []*ContainerLog
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.
@@ -127,6 +128,12 @@ func (s *Snapshot) Objects() []*Object { return s.objects }
 
 // AddNode adds one node's dataplane state.
 func (b *Builder) AddNode(n *Node) { b.s.nodes = append(b.s.nodes, n) }
+
+// AddLog adds a container's log.
+func (b *Builder) AddLog(l *ContainerLog) { b.s.logs = append(b.s.logs, l) }
+
+// Logs returns the container logs, in the order they were added.
+func (s *Snapshot) Logs() []*ContainerLog { return s.logs }
 
 // Nodes returns the nodes' dataplane states, in the order they were added.
 func (s *Snapshot) Nodes() []*Node { return s.nodes }
