@@ -1,0 +1,697 @@
+package accesslog
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Input is one log to scan: a name for positions ("access.log", "-") and
+// its contents. Gzip is recognised by its magic bytes, whatever the name.
+type Input struct {
+	Name string
+	R    io.Reader
+}
+
+// Scanner scans inputs into a Summary. The zero value is ready to use.
+type Scanner struct {
+	// Formats are custom formats, tried before the built-in ones.
+	Formats []*Format
+	// Workers parse chunks in parallel; 0 means GOMAXPROCS. The summary is
+	// the same whatever the number.
+	Workers int
+	// Samples is how many lines each group (and the unmatched lines) keeps;
+	// 0 means 3, negative none.
+	Samples int
+	// ChunkSize is how much is read at once; 0 means 4 MiB.
+	ChunkSize int
+	// MaxLineLen is the longest line parsed; longer ones are counted as
+	// unmatched (and TooLong). 0 means 256 KiB. It is capped at ChunkSize.
+	MaxLineLen int
+	// Progress, when set, is called after each read with the number of
+	// bytes read so far from all inputs (before decompression). It runs on
+	// the reading goroutine: it must be quick.
+	Progress func(read int64)
+}
+
+const (
+	defaultChunk   = 4 << 20
+	defaultMaxLine = 256 << 10
+	defaultSamples = 3
+	// maxBufferMemory caps the chunk buffers in flight on machines with
+	// many cores.
+	maxBufferMemory = 256 << 20
+)
+
+// chunk is a run of whole lines of one input (or a marker).
+type chunk struct {
+	seq   int64
+	input int
+	data  []byte
+	buf   *[]byte // returned to the pool once parsed
+	// long: data is the head of one line longer than MaxLineLen; the rest
+	// of it was skipped.
+	long bool
+	// eof: the input ends here (no data); err is why reading stopped if
+	// not at its end; read/bytes are the input's totals.
+	eof         bool
+	err         error
+	read, bytes int64
+	gzip        bool
+}
+
+// span is a line of a chunk: its index and its bytes' offsets.
+type span struct {
+	line       int64
+	start, end int
+}
+
+type lineSample struct {
+	line       int64
+	time, text string
+}
+
+type chunkGroup struct {
+	info        *groupInfo
+	count, fail int64
+	first, last span
+	firstTime   string
+	lastTime    string
+	samples     []lineSample
+}
+
+// result is what a worker made of a chunk.
+type result struct {
+	c         *chunk
+	counts    Counts
+	formats   []int64
+	groups    []chunkGroup
+	unmatched []lineSample
+}
+
+// groupInfo is one group, shared by all workers; its aggregate is written
+// by the merging goroutine only.
+type groupInfo struct {
+	key Key
+	// full: the group has all its samples from the chunks merged so far,
+	// so later chunks need not copy lines for it.
+	full atomic.Bool
+
+	g    Group
+	seen bool
+}
+
+// scanState is shared by the workers and the merger of one Scan.
+type scanState struct {
+	parser  *Parser
+	samples int
+	maxLine int
+	names   []string // input names
+
+	mu     sync.Mutex
+	groups map[string]*groupInfo
+
+	unmatchedFull atomic.Bool
+}
+
+func (st *scanState) intern(bin []byte, r *Record) *groupInfo {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if gi, ok := st.groups[string(bin)]; ok {
+		return gi
+	}
+	gi := &groupInfo{key: makeKey(r)}
+	if st.samples == 0 {
+		gi.full.Store(true)
+	}
+	st.groups[string(bin)] = gi
+	return gi
+}
+
+func makeKey(r *Record) Key {
+	k := Key{
+		Cluster: r.String(FieldUpstreamCluster),
+		Route:   r.String(FieldRouteName),
+		Code:    -1,
+		Flags:   r.String(FieldResponseFlags),
+		Details: r.String(FieldResponseCodeDetails),
+		Service: r.String(FieldDstService),
+		Error:   r.String(FieldError),
+	}
+	if c, ok := r.Code(); ok {
+		k.Code = c
+	}
+	return k
+}
+
+// appendKey appends the record's binary group key: each key field's
+// value, escapes resolved, after its length; the code as a number so that
+// 503 and "503" are one group.
+func appendKey(dst []byte, r *Record) []byte {
+	for _, f := range keyFields {
+		at := len(dst)
+		dst = append(dst, 0, 0, 0)
+		if f == FieldResponseCode {
+			if c, ok := r.Code(); ok {
+				dst = strconv.AppendInt(dst, int64(c), 10)
+			}
+		} else {
+			dst = r.appendValue(dst, f)
+		}
+		n := len(dst) - at - 3
+		dst[at], dst[at+1], dst[at+2] = byte(n>>16), byte(n>>8), byte(n)
+	}
+	return dst
+}
+
+// worker parses chunks; its state is reused from chunk to chunk.
+type worker struct {
+	st     *scanState
+	rec    Record
+	tmp    Record
+	key    []byte
+	local  map[string]*localGroup
+	gen    int64
+	active []*localGroup
+}
+
+type localGroup struct {
+	gen int64
+	acc chunkGroup
+}
+
+func (w *worker) process(c *chunk) *result {
+	res := &result{c: c, formats: make([]int64, len(w.st.parser.formats))}
+	if c.eof {
+		return res
+	}
+	if c.long {
+		res.counts = Counts{Lines: 1, Unmatched: 1, TooLong: 1}
+		if !w.st.unmatchedFull.Load() {
+			res.unmatched = append(res.unmatched, lineSample{text: sampleText(c.data)})
+		}
+		return res
+	}
+	w.gen++
+	w.active = w.active[:0]
+	data := c.data
+	var line int64
+	for off := 0; off < len(data); line++ {
+		end := len(data)
+		next := end
+		if j := bytes.IndexByte(data[off:], '\n'); j >= 0 {
+			end = off + j
+			next = end + 1
+		}
+		w.line(res, data, span{line, off, end})
+		off = next
+	}
+	res.counts.Lines = line
+	for _, lg := range w.active {
+		g := lg.acc
+		g.firstTime = w.timeOf(data, g.first)
+		if g.last.line == g.first.line {
+			g.lastTime = g.firstTime
+		} else {
+			g.lastTime = w.timeOf(data, g.last)
+		}
+		res.groups = append(res.groups, g)
+	}
+	return res
+}
+
+func (w *worker) timeOf(data []byte, s span) string {
+	w.st.parser.ParseLine(data[s.start:s.end], &w.tmp)
+	return string(w.tmp.timeText())
+}
+
+func (w *worker) line(res *result, data []byte, s span) {
+	line := data[s.start:s.end]
+	if len(line) > w.st.maxLine {
+		res.counts.Unmatched++
+		res.counts.TooLong++
+		w.sampleUnmatched(res, s.line, line)
+		return
+	}
+	r := &w.rec
+	f, ok := w.st.parser.ParseLine(line, r)
+	if !ok {
+		if len(bytes.TrimSpace(line)) == 0 {
+			res.counts.Blank++
+			return
+		}
+		res.counts.Unmatched++
+		w.sampleUnmatched(res, s.line, line)
+		return
+	}
+	res.counts.Matched++
+	for i, pf := range w.st.parser.formats {
+		if pf == f {
+			res.formats[i]++
+			break
+		}
+	}
+	w.key = appendKey(w.key[:0], r)
+	lg := w.local[string(w.key)]
+	if lg == nil {
+		lg = &localGroup{acc: chunkGroup{info: w.st.intern(w.key, r)}}
+		w.local[string(w.key)] = lg
+	}
+	if lg.gen != w.gen {
+		lg.gen = w.gen
+		lg.acc = chunkGroup{info: lg.acc.info, first: s}
+		w.active = append(w.active, lg)
+	}
+	acc := &lg.acc
+	acc.count++
+	if r.Failure() {
+		acc.fail++
+	}
+	acc.last = s
+	if len(acc.samples) < w.st.samples && !acc.info.full.Load() {
+		acc.samples = append(acc.samples, lineSample{line: s.line, time: string(r.timeText()), text: sampleText(line)})
+	}
+}
+
+func (w *worker) sampleUnmatched(res *result, line int64, text []byte) {
+	if len(res.unmatched) < w.st.samples && !w.st.unmatchedFull.Load() {
+		res.unmatched = append(res.unmatched, lineSample{line: line, text: sampleText(text)})
+	}
+}
+
+func sampleText(b []byte) string {
+	b = trimEOL(b)
+	if len(b) > MaxSampleLen {
+		b = b[:MaxSampleLen]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// Scan reads the inputs in order and returns their summary. Reading errors
+// do not stop the scan: each is kept in its FileStats and Summary.Errors,
+// with everything before it counted, and Scan returns them joined. When ctx
+// is cancelled, Scan stops and returns what it merged so far with
+// ctx.Err().
+func (s *Scanner) Scan(ctx context.Context, inputs []Input) (*Summary, error) {
+	workers := s.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	chunkSize := cmpOr(s.ChunkSize, defaultChunk)
+	chunkSize = max(chunkSize, 4096)
+	nbuf := workers + 2
+	if nbuf*chunkSize > maxBufferMemory {
+		chunkSize = max(maxBufferMemory/nbuf, 1<<20)
+	}
+	maxLine := min(cmpOr(s.MaxLineLen, defaultMaxLine), chunkSize)
+	samples := s.Samples
+	if samples == 0 {
+		samples = defaultSamples
+	}
+	samples = max(samples, 0)
+
+	st := &scanState{
+		parser:  NewParser(s.Formats...),
+		samples: samples,
+		maxLine: maxLine,
+		groups:  map[string]*groupInfo{},
+	}
+	for _, in := range inputs {
+		st.names = append(st.names, in.Name)
+	}
+	if samples == 0 {
+		st.unmatchedFull.Store(true)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pool := make(chan *[]byte, nbuf)
+	for range nbuf {
+		b := make([]byte, chunkSize)
+		pool <- &b
+	}
+	// tokens bound the chunks read but not yet merged, so that a slow
+	// worker cannot make results pile up.
+	tokens := make(chan struct{}, 4*nbuf)
+	chunks := make(chan *chunk, workers)
+	results := make(chan *result, 4*nbuf)
+
+	go func() {
+		defer close(chunks)
+		rd := reader{s: s, ctx: ctx, pool: pool, tokens: tokens, out: chunks, maxLine: maxLine}
+		rd.run(inputs)
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &worker{st: st, local: map[string]*localGroup{}}
+			for c := range chunks {
+				res := w.process(c)
+				if c.buf != nil {
+					c.data = nil
+					pool <- c.buf
+				}
+				results <- res
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	m := newMerger(st, len(inputs))
+	pending := map[int64]*result{}
+	var next int64
+	for res := range results {
+		pending[res.c.seq] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			m.apply(r)
+			next++
+			<-tokens
+		}
+	}
+	sum := m.summary()
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	if len(sum.Errors) > 0 {
+		errs := make([]error, len(sum.Errors))
+		for i, e := range sum.Errors {
+			errs[i] = e
+		}
+		return sum, errors.Join(errs...)
+	}
+	return sum, nil
+}
+
+func cmpOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// reader reads the inputs into chunks of whole lines.
+type reader struct {
+	s       *Scanner
+	ctx     context.Context
+	pool    chan *[]byte
+	tokens  chan struct{}
+	out     chan<- *chunk
+	maxLine int
+
+	seq   int64
+	total int64 // bytes read from all inputs
+	carry []byte
+}
+
+// send hands a chunk on, holding a token until it is merged.
+func (rd *reader) send(c *chunk) bool {
+	select {
+	case rd.tokens <- struct{}{}:
+	case <-rd.ctx.Done():
+		return false
+	}
+	c.seq = rd.seq
+	rd.seq++
+	select {
+	case rd.out <- c:
+		return true
+	case <-rd.ctx.Done():
+		return false
+	}
+}
+
+func (rd *reader) getBuf() *[]byte {
+	select {
+	case b := <-rd.pool:
+		return b
+	case <-rd.ctx.Done():
+		return nil
+	}
+}
+
+// countingReader counts what is read through it, for Progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (rd *reader) run(inputs []Input) {
+	for i, in := range inputs {
+		if !rd.input(i, in) {
+			return
+		}
+	}
+}
+
+// fill reads into b until it is full or the source ends.
+func fill(src io.Reader, b []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(b) {
+		m, err := src.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			if empty++; empty > 100 {
+				return n, io.ErrNoProgress
+			}
+		}
+	}
+	return n, nil
+}
+
+func (rd *reader) input(idx int, in Input) bool {
+	cr := &countingReader{r: in.R}
+	if in.R == nil {
+		cr.r = bytes.NewReader(nil)
+	}
+	var src io.Reader
+	br := bufio.NewReaderSize(cr, 64<<10)
+	magic, _ := br.Peek(2)
+	gz := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	eof := &chunk{input: idx, eof: true, gzip: gz}
+	if gz {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			eof.err, eof.read = err, cr.n
+			return rd.send(eof)
+		}
+		src = zr
+	} else {
+		src = br
+	}
+	var offset int64 // bytes of lines handed on
+	rd.carry = rd.carry[:0]
+	progress := func() {
+		if rd.s.Progress != nil {
+			rd.s.Progress(rd.total + cr.n)
+		}
+	}
+	defer func() { rd.total += cr.n }()
+	for {
+		buf := rd.getBuf()
+		if buf == nil {
+			return false
+		}
+		b := (*buf)[:cap(*buf)]
+		n := copy(b, rd.carry)
+		rd.carry = rd.carry[:0]
+		m, err := fill(src, b[n:])
+		n += m
+		progress()
+		data := b[:n]
+		if err != nil {
+			if len(data) > 0 {
+				if len(data) > rd.maxLine && bytes.IndexByte(data, '\n') < 0 {
+					if !rd.send(&chunk{input: idx, data: data[:min(len(data), MaxSampleLen)], buf: buf, long: true}) {
+						return false
+					}
+				} else if !rd.send(&chunk{input: idx, data: data, buf: buf}) {
+					return false
+				}
+			} else {
+				rd.pool <- buf
+			}
+			offset += int64(len(data))
+			if err != io.EOF {
+				eof.err = err
+			}
+			eof.read, eof.bytes = cr.n, offset
+			return rd.send(eof)
+		}
+		k := bytes.LastIndexByte(data, '\n')
+		if k < 0 {
+			// One line fills the whole buffer: keep its head as the sample,
+			// skip the rest of it.
+			if !rd.send(&chunk{input: idx, data: data[:MaxSampleLen], buf: buf, long: true}) {
+				return false
+			}
+			skipped, rest, err := skipLine(src)
+			offset += int64(len(data)) + skipped
+			if err != nil {
+				if err != io.EOF {
+					eof.err = err
+				}
+				eof.read, eof.bytes = cr.n, offset
+				return rd.send(eof)
+			}
+			rd.carry = append(rd.carry, rest...)
+			continue
+		}
+		rd.carry = append(rd.carry, data[k+1:]...)
+		offset += int64(k + 1)
+		if !rd.send(&chunk{input: idx, data: data[:k+1], buf: buf}) {
+			return false
+		}
+	}
+}
+
+// skipLine reads past the next newline; it returns how many bytes it
+// skipped (the newline included) and what it read after the newline.
+func skipLine(src io.Reader) (int64, []byte, error) {
+	var buf [64 << 10]byte
+	var skipped int64
+	for {
+		n, err := src.Read(buf[:])
+		if j := bytes.IndexByte(buf[:n], '\n'); j >= 0 {
+			return skipped + int64(j+1), append([]byte(nil), buf[j+1:n]...), nil
+		}
+		skipped += int64(n)
+		if err != nil {
+			return skipped, nil, err
+		}
+	}
+}
+
+// merger folds results, in chunk order, into the summary.
+type merger struct {
+	st        *scanState
+	files     []FileStats
+	formats   [][]int64 // per input, per parser format
+	groups    []*groupInfo
+	unmatched []Sample
+}
+
+func newMerger(st *scanState, n int) *merger {
+	m := &merger{st: st, files: make([]FileStats, n), formats: make([][]int64, n)}
+	for i := range m.files {
+		m.files[i].Name = st.names[i]
+		m.formats[i] = make([]int64, len(st.parser.formats))
+	}
+	return m
+}
+
+func (m *merger) apply(r *result) {
+	c := r.c
+	fs := &m.files[c.input]
+	name := fs.Name
+	base := fs.Lines
+	pos := func(line int64, time string) Position { return Position{File: name, Line: base + line + 1, Time: time} }
+	for i := range r.groups {
+		cg := &r.groups[i]
+		gi := cg.info
+		if !gi.seen {
+			gi.seen = true
+			gi.g.Key = gi.key
+			gi.g.First = pos(cg.first.line, cg.firstTime)
+			m.groups = append(m.groups, gi)
+		}
+		gi.g.Last = pos(cg.last.line, cg.lastTime)
+		gi.g.Count += cg.count
+		gi.g.Failures += cg.fail
+		for _, s := range cg.samples {
+			if len(gi.g.Samples) >= m.st.samples {
+				break
+			}
+			gi.g.Samples = append(gi.g.Samples, Sample{Position: pos(s.line, s.time), Text: s.text})
+		}
+		if len(gi.g.Samples) >= m.st.samples {
+			gi.full.Store(true)
+		}
+	}
+	for _, s := range r.unmatched {
+		if len(m.unmatched) >= m.st.samples {
+			break
+		}
+		m.unmatched = append(m.unmatched, Sample{Position: pos(s.line, s.time), Text: s.text})
+	}
+	if len(m.unmatched) >= m.st.samples {
+		m.st.unmatchedFull.Store(true)
+	}
+	fs.add(r.counts)
+	for i, n := range r.formats {
+		m.formats[c.input][i] += n
+	}
+	if c.eof {
+		fs.Gzip, fs.Read, fs.Bytes = c.gzip, c.read, c.bytes
+		if c.err != nil {
+			fs.Err = &ReadError{File: name, Line: fs.Lines, Offset: c.bytes, Err: c.err}
+		}
+	}
+}
+
+func (m *merger) summary() *Summary {
+	sum := &Summary{UnmatchedSamples: m.unmatched}
+	total := make([]int64, len(m.st.parser.formats))
+	for i := range m.files {
+		fs := &m.files[i]
+		for j, n := range m.formats[i] {
+			total[j] += n
+			if n > 0 {
+				fs.Formats = append(fs.Formats, FormatCount{Format: m.st.parser.formats[j].name, Lines: n})
+			}
+		}
+		sum.add(fs.Counts)
+		sum.Read += fs.Read
+		sum.Bytes += fs.Bytes
+		if fs.Err != nil {
+			sum.Errors = append(sum.Errors, fs.Err)
+		}
+	}
+	sum.Files = m.files
+	for j, n := range total {
+		if n > 0 {
+			sum.Formats = append(sum.Formats, FormatCount{Format: m.st.parser.formats[j].name, Lines: n})
+		}
+	}
+	sum.Groups = make([]Group, len(m.groups))
+	for i, gi := range m.groups {
+		sum.Groups[i] = gi.g
+	}
+	slices.SortFunc(sum.Groups, func(a, b Group) int {
+		if a.Count != b.Count {
+			if a.Count > b.Count {
+				return -1
+			}
+			return 1
+		}
+		return compareKeys(a.Key, b.Key)
+	})
+	return sum
+}
