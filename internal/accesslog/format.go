@@ -275,7 +275,9 @@ type FormatError struct {
 	Msg string
 }
 
-func (e *FormatError) Error() string { return fmt.Sprintf("access log format: at byte %d: %s", e.Pos, e.Msg) }
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("access log format: at byte %d: %s", e.Pos, e.Msg)
+}
 
 func compileText(name, s string) (*Format, error) {
 	src := s
