@@ -67,6 +67,9 @@ type step struct {
 	// spaceCheck: a token whose following literal does not start with a
 	// space, so finding the literal does not already exclude spaces.
 	spaceCheck bool
+	// check: the value has to be validated (numbers, codes, times, tokens
+	// with spaceCheck); free text and other tokens need not.
+	check bool
 }
 
 // Format is a compiled access-log format. Formats are immutable and safe
@@ -225,7 +228,7 @@ func operatorField(c command) (Field, valueKind) {
 		case main == "USER-AGENT":
 			return FieldUserAgent, vText
 		case main == "X-REQUEST-ID":
-			return FieldRequestID, vText
+			return FieldRequestID, vToken
 		}
 		return fieldNone, vText
 	case "RESP":
@@ -338,6 +341,7 @@ func compileText(name, s string) (*Format, error) {
 		if st.kind == vToken && (len(st.lit) == 0 || st.lit[0] != ' ') {
 			st.spaceCheck = true
 		}
+		st.check = st.kind != vText && (st.kind != vToken || st.spaceCheck)
 	}
 	return f, nil
 }
@@ -361,19 +365,17 @@ func (f *Format) match(line []byte, r *Record) bool {
 			end = len(line) - len(st.lit)
 			next = len(line)
 		} else {
-			var j int
 			if len(st.lit) == 1 {
-				j = bytes.IndexByte(line[pos:], st.lit[0])
+				end = indexByteFrom(line, pos, st.lit[0])
 			} else {
-				j = bytes.Index(line[pos:], st.lit)
+				end = indexFrom(line, pos, st.lit)
 			}
-			if j < 0 {
+			if end < 0 {
 				return false
 			}
-			end = pos + j
 			next = end + len(st.lit)
 		}
-		if !st.valid(line[pos:end]) {
+		if st.check && !st.valid(line[pos:end]) {
 			if f.slow {
 				budget := slowBudget
 				return f.matchSlow(line, 0, len(f.lead), r, &budget)
@@ -392,7 +394,7 @@ func (f *Format) match(line []byte, r *Record) bool {
 
 // slowBudget bounds the splits matchSlow tries on one line, so that a long
 // line of another format costs a few scans, not an exponential search.
-const slowBudget = 24
+const slowBudget = 64
 
 // matchSlow tries, for free-text fields, later occurrences of the literal
 // after them too (a user agent holding `" "`, an unquoted text field
@@ -423,11 +425,10 @@ func (f *Format) matchSlow(line []byte, i, pos int, r *Record, budget *int) bool
 			return false
 		}
 		*budget--
-		j := bytes.Index(line[from:], st.lit)
-		if j < 0 {
+		end := indexFrom(line, from, st.lit)
+		if end < 0 {
 			return false
 		}
-		end := from + j
 		if !st.valid(line[pos:end]) {
 			if st.kind != vText {
 				return false

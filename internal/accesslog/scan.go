@@ -69,10 +69,12 @@ type chunk struct {
 	gzip        bool
 }
 
-// span is a line of a chunk: its index and its bytes' offsets.
+// span is a line of a chunk: its index, its bytes' offsets, and those of
+// its timestamp (t0 == t1 when it has none).
 type span struct {
 	line       int64
 	start, end int
+	t0, t1     int
 }
 
 type lineSample struct {
@@ -84,18 +86,21 @@ type chunkGroup struct {
 	info        *groupInfo
 	count, fail int64
 	first, last span
-	firstTime   string
-	lastTime    string
-	samples     []lineSample
+	// firstTime and lastTime are offsets into the result's arena; first
+	// only when the group had not been merged yet (else it is not needed).
+	firstTime, lastTime [2]int32
+	samples             []lineSample
 }
 
-// result is what a worker made of a chunk.
+// result is what a worker made of a chunk. Results are recycled once
+// merged, so that a scan allocates per new group, not per chunk.
 type result struct {
 	c         *chunk
 	counts    Counts
 	formats   []int64
 	groups    []chunkGroup
 	unmatched []lineSample
+	arena     []byte // timestamps of the groups' first and last lines
 }
 
 // groupInfo is one group, shared by all workers; its aggregate is written
@@ -106,8 +111,11 @@ type groupInfo struct {
 	// so later chunks need not copy lines for it.
 	full atomic.Bool
 
-	g    Group
-	seen bool
+	// merged: a merged chunk had the group, so its first line is known.
+	merged atomic.Bool
+
+	g                   Group
+	firstTime, lastTime []byte
 }
 
 // scanState is shared by the workers and the merger of one Scan.
@@ -121,6 +129,25 @@ type scanState struct {
 	groups map[string]*groupInfo
 
 	unmatchedFull atomic.Bool
+
+	results sync.Pool
+}
+
+func (st *scanState) getResult(c *chunk) *result {
+	res, _ := st.results.Get().(*result)
+	if res == nil {
+		res = &result{formats: make([]int64, len(st.parser.formats))}
+	}
+	res.c = c
+	return res
+}
+
+func (st *scanState) putResult(res *result) {
+	clear(res.formats)
+	clear(res.groups) // drop the samples and group pointers
+	res.c, res.counts = nil, Counts{}
+	res.groups, res.unmatched, res.arena = res.groups[:0], res.unmatched[:0], res.arena[:0]
+	st.results.Put(res)
 }
 
 func (st *scanState) intern(bin []byte, r *Record) *groupInfo {
@@ -177,7 +204,6 @@ func appendKey(dst []byte, r *Record) []byte {
 type worker struct {
 	st     *scanState
 	rec    Record
-	tmp    Record
 	key    []byte
 	local  map[string]*localGroup
 	gen    int64
@@ -190,7 +216,7 @@ type localGroup struct {
 }
 
 func (w *worker) process(c *chunk) *result {
-	res := &result{c: c, formats: make([]int64, len(w.st.parser.formats))}
+	res := w.st.getResult(c)
 	if c.eof {
 		return res
 	}
@@ -212,27 +238,31 @@ func (w *worker) process(c *chunk) *result {
 			end = off + j
 			next = end + 1
 		}
-		w.line(res, data, span{line, off, end})
+		w.line(res, data, span{line: line, start: off, end: end})
 		off = next
 	}
 	res.counts.Lines = line
 	for _, lg := range w.active {
 		g := lg.acc
-		g.firstTime = w.timeOf(data, g.first)
-		if g.last.line == g.first.line {
-			g.lastTime = g.firstTime
-		} else {
-			g.lastTime = w.timeOf(data, g.last)
+		if !g.info.merged.Load() {
+			g.firstTime = res.keep(data, g.first)
 		}
+		g.lastTime = res.keep(data, g.last)
 		res.groups = append(res.groups, g)
+		lg.acc.samples = nil
 	}
 	return res
 }
 
-func (w *worker) timeOf(data []byte, s span) string {
-	w.st.parser.ParseLine(data[s.start:s.end], &w.tmp)
-	return string(w.tmp.timeText())
+// keep copies a line's timestamp into the arena.
+func (res *result) keep(data []byte, s span) [2]int32 {
+	at := len(res.arena)
+	res.arena = append(res.arena, data[s.t0:s.t1]...)
+	return [2]int32{int32(at), int32(len(res.arena))}
 }
+
+// subOffset is where sub, a sub-slice of b, starts in b.
+func subOffset(b, sub []byte) int { return cap(b) - cap(sub) }
 
 func (w *worker) line(res *result, data []byte, s span) {
 	line := data[s.start:s.end]
@@ -265,6 +295,10 @@ func (w *worker) line(res *result, data []byte, s span) {
 	if lg == nil {
 		lg = &localGroup{acc: chunkGroup{info: w.st.intern(w.key, r)}}
 		w.local[string(w.key)] = lg
+	}
+	if tt := r.timeText(); len(tt) > 0 {
+		s.t0 = s.start + subOffset(line, tt)
+		s.t1 = s.t0 + len(tt)
 	}
 	if lg.gen != w.gen {
 		lg.gen = w.gen
@@ -616,13 +650,15 @@ func (m *merger) apply(r *result) {
 	for i := range r.groups {
 		cg := &r.groups[i]
 		gi := cg.info
-		if !gi.seen {
-			gi.seen = true
+		if !gi.merged.Load() {
+			gi.merged.Store(true)
 			gi.g.Key = gi.key
-			gi.g.First = pos(cg.first.line, cg.firstTime)
+			gi.g.First = pos(cg.first.line, "")
+			gi.firstTime = append(gi.firstTime[:0], r.arena[cg.firstTime[0]:cg.firstTime[1]]...)
 			m.groups = append(m.groups, gi)
 		}
-		gi.g.Last = pos(cg.last.line, cg.lastTime)
+		gi.g.Last = pos(cg.last.line, "")
+		gi.lastTime = append(gi.lastTime[:0], r.arena[cg.lastTime[0]:cg.lastTime[1]]...)
 		gi.g.Count += cg.count
 		gi.g.Failures += cg.fail
 		for _, s := range cg.samples {
@@ -654,6 +690,7 @@ func (m *merger) apply(r *result) {
 			fs.Err = &ReadError{File: name, Line: fs.Lines, Offset: c.bytes, Err: c.err}
 		}
 	}
+	m.st.putResult(r)
 }
 
 func (m *merger) summary() *Summary {
@@ -683,6 +720,8 @@ func (m *merger) summary() *Summary {
 	sum.Groups = make([]Group, len(m.groups))
 	for i, gi := range m.groups {
 		sum.Groups[i] = gi.g
+		sum.Groups[i].First.Time = strings.ToValidUTF8(string(gi.firstTime), "\uFFFD")
+		sum.Groups[i].Last.Time = strings.ToValidUTF8(string(gi.lastTime), "\uFFFD")
 	}
 	slices.SortFunc(sum.Groups, func(a, b Group) int {
 		if a.Count != b.Count {
