@@ -55,6 +55,6 @@ func benchScan(b *testing.B, o accesslogtest.Options, workers int) {
 	}
 }
 
-func BenchmarkScanIstioText(b *testing.B)         { benchScan(b, accesslogtest.Options{}, 0) }
+func BenchmarkScanIstioText(b *testing.B)          { benchScan(b, accesslogtest.Options{}, 0) }
 func BenchmarkScanIstioTextOneWorker(b *testing.B) { benchScan(b, accesslogtest.Options{}, 1) }
-func BenchmarkScanIstioJSON(b *testing.B)         { benchScan(b, accesslogtest.Options{JSON: true}, 0) }
+func BenchmarkScanIstioJSON(b *testing.B)          { benchScan(b, accesslogtest.Options{JSON: true}, 0) }
