@@ -525,7 +525,9 @@ func (rd *reader) input(idx int, in Input) bool {
 	if in.R == nil {
 		cr.r = bytes.NewReader(nil)
 	}
-	var src io.Reader
+	// src is buffered so that the rest of an over-long line can be skipped
+	// without reading past its end; large reads bypass the buffer.
+	var src *bufio.Reader
 	br := bufio.NewReaderSize(cr, 64<<10)
 	magic, _ := br.Peek(2)
 	gz := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
@@ -536,7 +538,7 @@ func (rd *reader) input(idx int, in Input) bool {
 			eof.err, eof.read = err, cr.n
 			return rd.send(eof)
 		}
-		src = zr
+		src = bufio.NewReaderSize(zr, 64<<10)
 	} else {
 		src = br
 	}
@@ -586,7 +588,7 @@ func (rd *reader) input(idx int, in Input) bool {
 			if !rd.send(&chunk{input: idx, data: data[:MaxSampleLen], buf: buf, long: true}) {
 				return false
 			}
-			skipped, rest, err := skipLine(src)
+			skipped, err := skipLine(src)
 			offset += int64(len(data)) + skipped
 			if err != nil {
 				if err != io.EOF {
@@ -595,7 +597,6 @@ func (rd *reader) input(idx int, in Input) bool {
 				eof.read, eof.bytes = cr.n, offset
 				return rd.send(eof)
 			}
-			rd.carry = append(rd.carry, rest...)
 			continue
 		}
 		rd.carry = append(rd.carry, data[k+1:]...)
@@ -606,19 +607,15 @@ func (rd *reader) input(idx int, in Input) bool {
 	}
 }
 
-// skipLine reads past the next newline; it returns how many bytes it
-// skipped (the newline included) and what it read after the newline.
-func skipLine(src io.Reader) (int64, []byte, error) {
-	var buf [64 << 10]byte
+// skipLine reads past the next newline and returns how many bytes it
+// skipped, the newline included.
+func skipLine(src *bufio.Reader) (int64, error) {
 	var skipped int64
 	for {
-		n, err := src.Read(buf[:])
-		if j := bytes.IndexByte(buf[:n], '\n'); j >= 0 {
-			return skipped + int64(j+1), append([]byte(nil), buf[j+1:n]...), nil
-		}
-		skipped += int64(n)
-		if err != nil {
-			return skipped, nil, err
+		b, err := src.ReadSlice('\n')
+		skipped += int64(len(b))
+		if err != bufio.ErrBufferFull {
+			return skipped, err
 		}
 	}
 }
