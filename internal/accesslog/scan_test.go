@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	lineUF = `[2025-03-04T09:12:33.512Z] "GET /api/v1/orders HTTP/1.1" 503 UF upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused} - "delayed connect error: Connection refused" 0 143 2 - "-" "curl/8.5.0" "5b6f3c1e" "orders.shop:8080" "10.244.3.17:8080" outbound|8080||orders.shop.svc.cluster.local - 10.96.41.20:8080 10.244.1.9:51234 - default`
+	lineUF  = `[2025-03-04T09:12:33.512Z] "GET /api/v1/orders HTTP/1.1" 503 UF upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused} - "delayed connect error: Connection refused" 0 143 2 - "-" "curl/8.5.0" "5b6f3c1e" "orders.shop:8080" "10.244.3.17:8080" outbound|8080||orders.shop.svc.cluster.local - 10.96.41.20:8080 10.244.1.9:51234 - default`
 	line200 = `[2025-03-04T09:12:34.000Z] "GET /api/v1/orders HTTP/1.1" 200 - via_upstream - "-" 0 1000 5 4 "-" "curl/8.5.0" "5b6f3c1f" "orders.shop:8080" "10.244.3.17:8080" outbound|8080||orders.shop.svc.cluster.local 10.244.1.9:40000 10.96.41.20:8080 10.244.1.9:51235 - default`
 )
 
