@@ -32,10 +32,11 @@ type Scanner struct {
 	// Samples is how many lines each group (and the unmatched lines) keeps;
 	// 0 means 3, negative none.
 	Samples int
-	// ChunkSize is how much is read at once; 0 means 4 MiB.
+	// ChunkSize is how much is read at once; 0 means 4 MiB (at least 64
+	// bytes).
 	ChunkSize int
 	// MaxLineLen is the longest line parsed; longer ones are counted as
-	// unmatched (and TooLong). 0 means 256 KiB. It is capped at ChunkSize.
+	// unmatched (and TooLong). 0 means 256 KiB. It is capped below ChunkSize.
 	MaxLineLen int
 	// Progress, when set, is called after each read with the number of
 	// bytes read so far from all inputs (before decompression). It runs on
@@ -223,7 +224,7 @@ func (w *worker) process(c *chunk) *result {
 	if c.long {
 		res.counts = Counts{Lines: 1, Unmatched: 1, TooLong: 1}
 		if !w.st.unmatchedFull.Load() {
-			res.unmatched = append(res.unmatched, lineSample{text: sampleText(c.data)})
+			res.unmatched = append(res.unmatched, lineSample{text: sampleText(c.data[:min(len(c.data), w.st.maxLine)])})
 		}
 		return res
 	}
@@ -269,7 +270,10 @@ func (w *worker) line(res *result, data []byte, s span) {
 	if len(line) > w.st.maxLine {
 		res.counts.Unmatched++
 		res.counts.TooLong++
-		w.sampleUnmatched(res, s.line, line)
+		// Only the head of an over-long line is kept, as much as the reader
+		// keeps of one longer than a chunk, so samples do not depend on
+		// where chunks split.
+		w.sampleUnmatched(res, s.line, line[:w.st.maxLine])
 		return
 	}
 	r := &w.rec
@@ -341,12 +345,14 @@ func (s *Scanner) Scan(ctx context.Context, inputs []Input) (*Summary, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	chunkSize := cmpOr(s.ChunkSize, defaultChunk)
-	chunkSize = max(chunkSize, 4096)
+	chunkSize = max(chunkSize, 64)
 	nbuf := workers + 2
 	if nbuf*chunkSize > maxBufferMemory {
 		chunkSize = max(maxBufferMemory/nbuf, 1<<20)
 	}
-	maxLine := min(cmpOr(s.MaxLineLen, defaultMaxLine), chunkSize)
+	// Below the chunk size, so that a full chunk without a newline always
+	// holds an over-long line.
+	maxLine := min(cmpOr(s.MaxLineLen, defaultMaxLine), chunkSize-1)
 	samples := s.Samples
 	if samples == 0 {
 		samples = defaultSamples
@@ -565,7 +571,7 @@ func (rd *reader) input(idx int, in Input) bool {
 		if err != nil {
 			if len(data) > 0 {
 				if len(data) > rd.maxLine && bytes.IndexByte(data, '\n') < 0 {
-					if !rd.send(&chunk{input: idx, data: data[:min(len(data), MaxSampleLen)], buf: buf, long: true}) {
+					if !rd.send(&chunk{input: idx, data: data[:min(len(data), MaxSampleLen, rd.maxLine)], buf: buf, long: true}) {
 						return false
 					}
 				} else if !rd.send(&chunk{input: idx, data: data, buf: buf}) {
@@ -585,7 +591,7 @@ func (rd *reader) input(idx int, in Input) bool {
 		if k < 0 {
 			// One line fills the whole buffer: keep its head as the sample,
 			// skip the rest of it.
-			if !rd.send(&chunk{input: idx, data: data[:MaxSampleLen], buf: buf, long: true}) {
+			if !rd.send(&chunk{input: idx, data: data[:min(len(data), MaxSampleLen, rd.maxLine)], buf: buf, long: true}) {
 				return false
 			}
 			skipped, err := skipLine(src)
