@@ -52,8 +52,9 @@ const (
 	numFields
 )
 
-// fieldNone marks a format operator that meshdoctor does not keep.
-const fieldNone Field = 255
+// fieldNone marks a format operator that meshdoctor does not keep. A
+// Record has a spare slot for it, so matching need not test for it.
+const fieldNone = numFields
 
 var fieldNames = [numFields]string{
 	FieldStartTime:                      "start_time",

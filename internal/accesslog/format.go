@@ -90,6 +90,8 @@ type Format struct {
 	// taken as this format's.
 	keys    map[string]Field
 	minKeys int
+	// istioKeys: the keys are exactly Istio's JSON keys (istioJSONField).
+	istioKeys bool
 
 	carries uint64 // fields the format carries (TEXT)
 }
@@ -354,42 +356,47 @@ func (f *Format) match(line []byte, r *Record) bool {
 		return false
 	}
 	pos := len(f.lead)
-	last := len(f.steps) - 1
-	for i := range f.steps {
-		st := &f.steps[i]
-		var end, next int
-		if i == last {
-			if !bytes.HasSuffix(line[pos:], st.lit) {
-				return false
-			}
-			end = len(line) - len(st.lit)
-			next = len(line)
+	steps := f.steps[:len(f.steps)-1]
+	for i := range steps {
+		st := &steps[i]
+		var end int
+		if len(st.lit) == 1 {
+			end = indexByteFrom(line, pos, st.lit[0])
 		} else {
-			if len(st.lit) == 1 {
-				end = indexByteFrom(line, pos, st.lit[0])
-			} else {
-				end = indexFrom(line, pos, st.lit)
-			}
-			if end < 0 {
-				return false
-			}
-			next = end + len(st.lit)
+			end = indexFrom(line, pos, st.lit)
 		}
-		if st.check && !st.valid(line[pos:end]) {
-			if f.slow {
-				budget := slowBudget
-				return f.matchSlow(line, 0, len(f.lead), r, &budget)
-			}
+		if end < 0 {
 			return false
 		}
-		if st.field != fieldNone {
-			r.val[st.field] = line[pos:end]
+		v := line[pos:end]
+		if st.check && !st.valid(v) {
+			return f.retry(line, r)
 		}
-		pos = next
+		r.val[st.field] = v // fieldNone lands in the spare slot
+		pos = end + len(st.lit)
 	}
+	// The last field runs to the literal that ends the line.
+	st := &f.steps[len(f.steps)-1]
+	if !bytes.HasSuffix(line[pos:], st.lit) {
+		return false
+	}
+	v := line[pos : len(line)-len(st.lit)]
+	if st.check && !st.valid(v) {
+		return f.retry(line, r)
+	}
+	r.val[st.field] = v
 	r.has, r.esc = f.carries, 0
 	r.Format = f
 	return true
+}
+
+// retry is matchSlow from the start, for formats with free-text fields.
+func (f *Format) retry(line []byte, r *Record) bool {
+	if !f.slow {
+		return false
+	}
+	budget := slowBudget
+	return f.matchSlow(line, 0, len(f.lead), r, &budget)
 }
 
 // slowBudget bounds the splits matchSlow tries on one line, so that a long
@@ -414,9 +421,7 @@ func (f *Format) matchSlow(line []byte, i, pos int, r *Record, budget *int) bool
 		if end < pos || !st.valid(line[pos:end]) {
 			return false
 		}
-		if st.field != fieldNone {
-			r.val[st.field] = line[pos:end]
-		}
+		r.val[st.field] = line[pos:end]
 		return f.matchSlow(line, i+1, len(line), r, budget)
 	}
 	from := pos
@@ -434,9 +439,7 @@ func (f *Format) matchSlow(line []byte, i, pos int, r *Record, budget *int) bool
 				return false
 			}
 		} else {
-			if st.field != fieldNone {
-				r.val[st.field] = line[pos:end]
-			}
+			r.val[st.field] = line[pos:end]
 			if f.matchSlow(line, i+1, end+len(st.lit), r, budget) {
 				return true
 			}
@@ -521,6 +524,18 @@ func compileJSON(name, s string) (*Format, error) {
 	return f, nil
 }
 
+// withIstioKeys marks a format compiled from IstioJSONFormat, after
+// checking that the switch in istioJSONField agrees with it.
+func withIstioKeys(f *Format) *Format {
+	for k, fl := range f.keys {
+		if istioJSONField([]byte(k)) != fl {
+			panic("istioJSONField disagrees with IstioJSONFormat on " + k)
+		}
+	}
+	f.istioKeys = true
+	return f
+}
+
 func mustCompile(name, s string) *Format {
 	f, err := CompileNamedFormat(name, s)
 	if err != nil {
@@ -534,7 +549,7 @@ var (
 	builtinIstio    = mustCompile("istio", IstioTextFormat)
 	builtinIstio15  = mustCompile("istio-1.5", IstioTextFormat15)
 	builtinEnvoy    = mustCompile("envoy", EnvoyTextFormat)
-	builtinJSON     = mustCompile("json", IstioJSONFormat)
+	builtinJSON     = withIstioKeys(mustCompile("json", IstioJSONFormat))
 	builtinZtunnel  = &Format{name: "ztunnel", kind: kindZtunnel}
 	builtinZtunnelJ = &Format{name: "ztunnel-json", kind: kindZtunnel}
 )

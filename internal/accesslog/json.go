@@ -1,7 +1,8 @@
 package accesslog
 
 import (
-	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -114,28 +115,38 @@ func scanJSONObject(b []byte, kvs *[maxJSONKeys]jsonKV) (int, bool) {
 // at i, and whether it holds escapes.
 func scanJSONString(b []byte, i int) (end int, esc bool, ok bool) {
 	for {
-		j := bytes.IndexByte(b[i:], '"')
+		j := indexQuoteOrBackslash(b, i)
 		if j < 0 {
 			return 0, false, false
 		}
-		seg := b[i : i+j]
-		if bytes.IndexByte(seg, '\\') < 0 {
-			return i + j, esc, true
+		if b[j] == '"' {
+			return j, esc, true
 		}
 		esc = true
-		// Count the backslashes right before the quote: an odd number
-		// escapes it.
-		k := i + j - 1
-		bs := 0
-		for k >= i && b[k] == '\\' {
-			bs++
-			k--
+		i = j + 2 // the escaped byte cannot end the string
+		if i > len(b) {
+			return 0, false, false
 		}
-		if bs%2 == 0 {
-			return i + j, true, true
-		}
-		i = i + j + 1
 	}
+}
+
+// indexQuoteOrBackslash finds the first '"' or '\\' at or after i, eight
+// bytes at a time (see indexByteFrom).
+func indexQuoteOrBackslash(b []byte, i int) int {
+	const quotes, slashes = '"' * lo8, '\\' * lo8
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^quotes, x^slashes
+		if t := ((q-lo8)&^q | (s-lo8)&^s) & hi8; t != 0 {
+			return i + bits.TrailingZeros64(t)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == '"' || b[i] == '\\' {
+			return i
+		}
+	}
+	return -1
 }
 
 // skipJSONNested skips a balanced object or array starting at b[i].
@@ -187,10 +198,18 @@ func (p *Parser) parseJSON(line []byte, r *Record) (*Format, bool) {
 		return nil, false
 	}
 	members := kvs[:n]
+	var fields [maxJSONKeys]Field
+	var keyBuf [64]byte
 	for _, f := range p.json {
 		found := 0
 		for i := range members {
-			if fl, ok := f.keys[string(members[i].key)]; ok && fl != fieldNone {
+			key := members[i].key
+			if members[i].keyEsc {
+				key = appendUnescapedJSON(keyBuf[:0], key)
+			}
+			fl := f.jsonField(key)
+			fields[i] = fl
+			if fl != fieldNone {
 				found++
 			}
 		}
@@ -198,9 +217,8 @@ func (p *Parser) parseJSON(line []byte, r *Record) (*Format, bool) {
 			continue
 		}
 		for i := range members {
-			kv := &members[i]
-			if fl, ok := f.keys[string(kv.key)]; ok && fl != fieldNone {
-				r.set(fl, kv.val, kv.valEsc)
+			if fields[i] != fieldNone {
+				r.set(fields[i], members[i].val, members[i].valEsc)
 			}
 		}
 		r.Format = f
@@ -298,4 +316,71 @@ func hex4(s []byte, i int) (rune, bool) {
 		}
 	}
 	return r, true
+}
+
+// jsonField is the field a key of the format holds, or fieldNone.
+func (f *Format) jsonField(key []byte) Field {
+	if f.istioKeys {
+		return istioJSONField(key)
+	}
+	if fl, ok := f.keys[string(key)]; ok {
+		return fl
+	}
+	return fieldNone
+}
+
+// istioJSONField is Istio's JSON keys as a switch: the compiler makes it a
+// search on length and bytes, cheaper than hashing each key.
+func istioJSONField(key []byte) Field {
+	switch string(key) {
+	case "start_time":
+		return FieldStartTime
+	case "route_name":
+		return FieldRouteName
+	case "method":
+		return FieldMethod
+	case "path":
+		return FieldPath
+	case "protocol":
+		return FieldProtocol
+	case "response_code":
+		return FieldResponseCode
+	case "response_flags":
+		return FieldResponseFlags
+	case "response_code_details":
+		return FieldResponseCodeDetails
+	case "connection_termination_details":
+		return FieldConnectionTerminationDetails
+	case "bytes_received":
+		return FieldBytesReceived
+	case "bytes_sent":
+		return FieldBytesSent
+	case "duration":
+		return FieldDuration
+	case "upstream_service_time":
+		return FieldUpstreamServiceTime
+	case "x_forwarded_for":
+		return FieldXForwardedFor
+	case "user_agent":
+		return FieldUserAgent
+	case "request_id":
+		return FieldRequestID
+	case "authority":
+		return FieldAuthority
+	case "upstream_host":
+		return FieldUpstreamHost
+	case "upstream_cluster":
+		return FieldUpstreamCluster
+	case "upstream_local_address":
+		return FieldUpstreamLocalAddress
+	case "downstream_local_address":
+		return FieldDownstreamLocalAddress
+	case "downstream_remote_address":
+		return FieldDownstreamRemoteAddress
+	case "requested_server_name":
+		return FieldRequestedServerName
+	case "upstream_transport_failure_reason":
+		return FieldUpstreamTransportFailureReason
+	}
+	return fieldNone
 }

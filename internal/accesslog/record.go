@@ -22,7 +22,7 @@ type Record struct {
 
 	has uint64 // fields the line's format carries
 	esc uint64 // fields whose raw value holds escapes (JSON, quoted ztunnel values)
-	val [numFields][]byte
+	val [numFields + 1][]byte // the last slot takes fieldNone's values
 }
 
 // Reset clears the record for reuse.
