@@ -20,8 +20,8 @@ type Record struct {
 	// ("[pod/NAME/CONTAINER] "); KubeTime from `kubectl logs --timestamps`.
 	Pod, Container, KubeTime []byte
 
-	has uint64 // fields the line's format carries
-	esc uint64 // fields whose raw value holds escapes (JSON, quoted ztunnel values)
+	has uint64                // fields the line's format carries
+	esc uint64                // fields whose raw value holds escapes (JSON, quoted ztunnel values)
 	val [numFields + 1][]byte // the last slot takes fieldNone's values
 }
 
