@@ -18,7 +18,12 @@ type Input struct {
 	Kinds []schema.GroupKind
 	Nodes bool
 	Logs  bool
+	// AccessLogs: proxy access logs (meshdoctor logs, a bundle's proxies).
+	AccessLogs bool
 }
+
+// AccessLogGroups is the Input of checks that read proxy access logs.
+func AccessLogGroups() Input { return Input{AccessLogs: true} }
 
 // Kinds builds an Input satisfied by any of the kinds.
 func Kinds(k ...schema.GroupKind) Input { return Input{Kinds: k} }
@@ -32,6 +37,9 @@ func NodeState() Input { return Input{Nodes: true} }
 func ContainerLogs() Input { return Input{Logs: true} }
 
 func (in Input) describe() string {
+	if in.AccessLogs {
+		return "proxy access logs (meshdoctor logs FILE, or a bundle's istio-proxy logs)"
+	}
 	if in.Logs {
 		return "container logs (a bundle's logs/<namespace>/<pod>/<container>.log)"
 	}

@@ -24,12 +24,16 @@ type analyzeOpts struct {
 	reportFlags
 	suppress   []string
 	meshConfig string
-	// Live mode (no paths).
-	kube          *genericclioptions.ConfigFlags
+	liveFlags
 	allNamespaces bool
-	readSecrets   bool
-	also          []string
 	timeout       time.Duration
+}
+
+// liveFlags select and shape a live read (no paths).
+type liveFlags struct {
+	kube        *genericclioptions.ConfigFlags
+	readSecrets bool
+	also        []string
 }
 
 func newAnalyzeCmd(g *globals) *cobra.Command {
@@ -122,15 +126,16 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	}
 	start := time.Now()
 	var in input
+	b := snapshot.NewBuilder()
 	if live {
-		in, err = loadLive(ctx, g, o, loader, analyzers)
+		in, err = loadLive(ctx, g, o.liveFlags, loader, analyzers, b)
 		if err != nil {
 			return err
 		}
 	} else {
-		in = loadFiles(ctx, g, loader, args)
+		in = loadFiles(ctx, g, loader, args, b)
 	}
-	snap := in.snap
+	snap := b.Build()
 	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
@@ -147,16 +152,18 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	return o.write(g, rep)
 }
 
-// input is what the analysis runs on, wherever it came from.
+// input counts what was read into the snapshot builder, wherever it came
+// from, and the errors met.
 type input struct {
-	snap   *snapshot.Snapshot
 	files  int
 	errors []files.InputError
 }
 
-func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []string) input {
+// loadFiles reads files, directories and bundles (their cluster objects,
+// node dumps, container logs and proxies' access logs) into b.
+func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []string, b *snapshot.Builder) input {
 	loaded := loader.Load(ctx, paths)
-	b := snapshot.NewBuilder()
+	var allLogs []*snapshot.ContainerLog
 	for _, obj := range loaded.Objects {
 		b.Add(obj)
 	}
@@ -187,19 +194,24 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 			b.AddLog(l)
 		}
 		loaded.Errors = append(loaded.Errors, errs...)
+		allLogs = append(allLogs, logs...)
+	}
+	// The proxies' logs among them are access logs.
+	if al, errs := bundleAccessLogs(ctx, g, allLogs); al != nil {
+		b.SetAccessLogs(al)
+		loaded.Errors = append(loaded.Errors, errs...)
 	}
 	files.SortErrors(loaded.Errors)
-	return input{snap: b.Build(), files: loaded.Files, errors: loaded.Errors}
+	return input{files: loaded.Files, errors: loaded.Errors}
 }
 
 // loadLive reads the cluster, with the --also files on top.
-func loadLive(ctx context.Context, g *globals, o *analyzeOpts, loader *files.Loader, analyzers []*analysis.Analyzer) (input, error) {
+func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader, analyzers []*analysis.Analyzer, b *snapshot.Builder) (input, error) {
 	cfg, err := o.kube.ToRESTConfig()
 	if err != nil {
 		return input{}, usageError("no cluster to analyze (give PATHs to analyze files): %v", err)
 	}
 	var in input
-	b := snapshot.NewBuilder()
 	if len(o.also) > 0 {
 		overlay := loader.Load(ctx, o.also)
 		files.SortErrors(overlay.Errors)
@@ -227,7 +239,6 @@ func loadLive(ctx context.Context, g *globals, o *analyzeOpts, loader *files.Loa
 		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
 	}
 	in.errors = append(in.errors, res.Errors...)
-	in.snap = b.Build()
 	g.log.Info("read the cluster", "host", cfg.Host, "kinds", len(src.Kinds), "absent", len(res.Absent), "requests", res.Requests)
 	return in, nil
 }

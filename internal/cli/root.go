@@ -82,7 +82,7 @@ proxy logs, finds what breaks traffic, shows the evidence and gives the exact fi
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "list skipped checks and unchecked inputs; log progress")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "stderr log level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError("%v", err) })
-	root.AddCommand(newAnalyzeCmd(g), newNodeCmd(g), newCodesCmd(g), newExplainCmd(g), newVersionCmd(g))
+	root.AddCommand(newAnalyzeCmd(g), newNodeCmd(g), newLogsCmd(g), newCodesCmd(g), newExplainCmd(g), newVersionCmd(g))
 	return root
 }
 

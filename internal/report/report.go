@@ -3,6 +3,9 @@
 package report
 
 import (
+	"fmt"
+
+	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 )
@@ -21,6 +24,40 @@ type Report struct {
 	NotChecked    []analysis.Skip    `json:"notChecked"`
 	// AnalyzerErrors are internal failures of checks; the run is incomplete.
 	AnalyzerErrors []string `json:"analyzerErrors,omitempty"`
+	// AccessLogs counts the access-log lines read, when any were.
+	AccessLogs *AccessLogSummary `json:"accessLogs,omitempty"`
+}
+
+// AccessLogSummary is what the access-log reader saw: lines per format,
+// and the lines no format matched (counted and sampled, never errors).
+type AccessLogSummary struct {
+	Lines     int64            `json:"lines"`
+	Matched   int64            `json:"matched"`
+	Unmatched int64            `json:"unmatched"`
+	TooLong   int64            `json:"tooLong"`
+	Groups    int              `json:"groups"`
+	Failures  int64            `json:"failures"`
+	Formats   map[string]int64 `json:"formats"`
+	// UnmatchedSamples are the first lines no format matched, as file:line: text.
+	UnmatchedSamples []string `json:"unmatchedSamples,omitempty"`
+}
+
+// AccessLogStats summarises a scan for the report.
+func AccessLogStats(s *accesslog.Summary) *AccessLogSummary {
+	if s == nil {
+		return nil
+	}
+	out := &AccessLogSummary{Lines: s.Lines, Matched: s.Matched, Unmatched: s.Unmatched, TooLong: s.TooLong, Groups: len(s.Groups), Formats: map[string]int64{}}
+	for _, g := range s.Groups {
+		out.Failures += g.Failures
+	}
+	for _, f := range s.Formats {
+		out.Formats[f.Format] = f.Lines
+	}
+	for _, u := range s.UnmatchedSamples {
+		out.UnmatchedSamples = append(out.UnmatchedSamples, fmt.Sprintf("%s:%d: %s", u.File, u.Line, u.Text))
+	}
+	return out
 }
 
 // Tool identifies the producer.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -55,6 +56,7 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 			fmt.Fprintf(bw, "%snot checked%s %s %s: %s\n", c.dim, c.reset, s.Code, s.Name, s.Reason)
 		}
 	}
+	writeAccessLogs(bw, r.AccessLogs, c)
 	writeSummary(bw, r, opt, c)
 	return bw.Flush()
 }
@@ -94,6 +96,27 @@ func writeFinding(w io.Writer, f analysis.Finding, c palette) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// writeAccessLogs says how many access-log lines were read and how, and
+// shows the lines no format matched: they are not errors, but a format the
+// reader does not know hides failures.
+func writeAccessLogs(w io.Writer, a *AccessLogSummary, c palette) {
+	if a == nil {
+		return
+	}
+	var formats []string
+	for name, n := range a.Formats {
+		formats = append(formats, fmt.Sprintf("%s %d", name, n))
+	}
+	sort.Strings(formats)
+	fmt.Fprintf(w, "%saccess logs%s %d lines: %d matched (%s), %d unmatched; %d failed records in %d groups\n", c.bold, c.reset, a.Lines, a.Matched, strings.Join(formats, ", "), a.Unmatched, a.Failures, a.Groups)
+	for _, u := range a.UnmatchedSamples {
+		if len(u) > 200 {
+			u = u[:200] + "…"
+		}
+		fmt.Fprintf(w, "  %sunmatched%s %s\n", c.dim, c.reset, u)
+	}
 }
 
 func writeSummary(w io.Writer, r *Report, opt TextOptions, c palette) {

@@ -42,6 +42,8 @@ type Snapshot struct {
 	unserved map[schema.GroupKind]string
 	nodes    []*Node
 	logs     []*ContainerLog
+	// accessLogs are the access-log groups, nil when none were read.
+	accessLogs *AccessLogs
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.

@@ -7,6 +7,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/dataplane"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/input"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/proxylog"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/workload"
 )
 
@@ -18,5 +19,6 @@ func Registry() (*analysis.Registry, error) {
 	as = append(as, istio.Analyzers()...)
 	as = append(as, cni.Analyzers()...)
 	as = append(as, dataplane.Analyzers()...)
+	as = append(as, proxylog.Analyzers()...)
 	return analysis.NewRegistry(as...)
 }

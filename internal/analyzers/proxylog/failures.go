@@ -1,0 +1,133 @@
+package proxylog
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/accesslog"
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+)
+
+// FailureGroup reports each group of failed requests or connections in the
+// access logs, with what its response flags and details mean.
+var FailureGroup = &analysis.Analyzer{
+	Code:     "MD601",
+	Name:     "proxy-failure-group",
+	Severity: analysis.Warning,
+	Summary:  "Proxies logged failed requests or connections sharing one upstream cluster, response code, response flags and details (or, for ztunnel, one destination service and error): what they mean and where to look next.",
+	Doc:      doc("MD601"),
+	Inputs:   []analysis.Input{analysis.AccessLogGroups()},
+	Reads:    map[schema.GroupKind][]string{},
+	Run:      runFailures,
+}
+
+func runFailures(p *analysis.Pass) error {
+	al := p.Snapshot.AccessLogs()
+	total := al.Summary.Matched
+	for i := range al.Summary.Groups {
+		g := &al.Summary.Groups[i]
+		if g.Failures == 0 {
+			continue
+		}
+		f := analysis.Finding{
+			Subject:   subject(g),
+			Key:       g.Key.String(),
+			Severity:  groupSeverity(g.Failures, total),
+			Locations: sampleLocations(g, al.Writers),
+			Evidence:  sampleEvidence(g),
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", g.Failures, total, 100*float64(g.Failures)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
+		f.Message = fmt.Sprintf("%s: %s", describeGroup(g), plural(g.Failures, "failure"))
+		f.Remedy = nextSteps(g)
+		p.Report(f)
+	}
+	return nil
+}
+
+func seen(pos accesslog.Position) string {
+	if pos.Time != "" {
+		return pos.Time + " (" + pos.String() + ")"
+	}
+	return pos.String()
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// describeGroup says what failed and toward what, in words.
+func describeGroup(g *accesslog.Group) string {
+	k := g.Key
+	if k.Service != "" || k.Error != "" {
+		return fmt.Sprintf("ztunnel connections to %s failed with %q", orDash(k.Service), k.Error)
+	}
+	var what []string
+	if k.Code >= 0 {
+		what = append(what, fmt.Sprint(k.Code))
+	}
+	if k.Flags != "" && k.Flags != "-" {
+		var long []string
+		for _, fl := range accesslog.SplitFlags(k.Flags) {
+			long = append(long, fl+" ("+accesslog.LongFlag(fl)+")")
+		}
+		what = append(what, strings.Join(long, ", "))
+	}
+	if k.Details != "" && k.Details != "-" {
+		what = append(what, k.Details)
+	}
+	c := g.Cluster()
+	toward := "with no upstream cluster"
+	switch {
+	case c.Service != "":
+		toward = fmt.Sprintf("toward %s", c.Service)
+		if c.Port != 0 {
+			toward += fmt.Sprintf(" port %d", c.Port)
+		}
+		if c.Subset != "" {
+			toward += " subset " + c.Subset
+		}
+		toward += " (" + string(c.Direction) + ")"
+	case c.Name != "":
+		toward = "toward cluster " + c.Name
+	}
+	if k.Route != "" && k.Route != "-" {
+		toward += ", route " + k.Route
+	}
+	return fmt.Sprintf("Responses %s %s", strings.Join(what, " "), toward)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// nextSteps are the commands that narrow a failure group down.
+func nextSteps(g *accesslog.Group) string {
+	c := g.Cluster()
+	host := c.Service
+	if host == "" {
+		host = "<host>"
+	}
+	steps := []string{
+		fmt.Sprintf("`meshdoctor explain %q` says what the flags and details mean", firstNonEmpty(g.Key.Details, g.Key.Flags, g.Key.Error)),
+		fmt.Sprintf("`istioctl proxy-config cluster <pod> --fqdn %s` and `istioctl proxy-config endpoint <pod> --cluster %q` show what the proxy knows of the upstream", host, c.Name),
+		"run `meshdoctor logs` with `--config` (manifests, a bundle) to join the failures to the objects that cause them",
+	}
+	return "Next: " + strings.Join(steps, "; ") + "."
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" && s != "-" {
+			return s
+		}
+	}
+	return ""
+}

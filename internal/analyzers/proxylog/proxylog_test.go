@@ -1,0 +1,73 @@
+package proxylog_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/accesslog"
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/proxylog"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// logSnapshot scans access logs of testdata and loads config files beside
+// them, as `meshdoctor logs LOG --config FILES` does.
+func logSnapshot(t *testing.T, logs []string, config ...string) *snapshot.Snapshot {
+	t.Helper()
+	var inputs []accesslog.Input
+	for _, l := range logs {
+		fh, err := os.Open(filepath.Join("testdata", l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fh.Close() })
+		inputs = append(inputs, accesslog.Input{Name: "testdata/" + l, R: fh})
+	}
+	sum, err := (&accesslog.Scanner{}).Scan(context.Background(), inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := snapshot.NewBuilder()
+	if len(config) > 0 {
+		for _, o := range analysistest.Load(t, config...).Objects() {
+			b.Add(o)
+		}
+	}
+	b.SetAccessLogs(&snapshot.AccessLogs{Summary: sum})
+	return b.Build()
+}
+
+func run(t *testing.T, s *snapshot.Snapshot, a *analysis.Analyzer) []analysis.Finding {
+	t.Helper()
+	res := analysis.Run(context.Background(), s, analysis.RunConfig{Analyzers: []*analysis.Analyzer{a}})
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	return res.Findings
+}
+
+func TestFailureGroup(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"uf.log"}), proxylog.FailureGroup)
+	if len(got) != 1 {
+		t.Fatalf("want one failure group, got %d: %+v", len(got), got)
+	}
+	f := got[0]
+	if f.Locations[0].File != "testdata/uf.log" || f.Locations[0].Line != 1 {
+		t.Errorf("location %v, want testdata/uf.log:1", f.Locations[0].Position)
+	}
+	if f.Severity != analysis.Warning {
+		t.Errorf("1 failure in 2 records: severity %v, want warning", f.Severity)
+	}
+	for _, want := range []string{"503", "UF (UpstreamConnectionFailure)", "wetown-java.468205436992-default.svc.cluster.local port 8080"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	if got := run(t, logSnapshot(t, []string{"ok.log"}), proxylog.FailureGroup); len(got) != 0 {
+		t.Errorf("successful requests only: want no finding, got %+v", got)
+	}
+}
