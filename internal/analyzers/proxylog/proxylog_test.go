@@ -2,6 +2,7 @@ package proxylog_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,3 +72,32 @@ func TestFailureGroup(t *testing.T) {
 		t.Errorf("successful requests only: want no finding, got %+v", got)
 	}
 }
+
+func TestJoinsNCAndUH(t *testing.T) {
+	snap := logSnapshot(t, []string{"nc.log"}, "testdata/nc_config.yaml")
+	nc := run(t, snap, proxylog.NCSubsetMissing)
+	if len(nc) != 1 {
+		t.Fatalf("NC: want 1 finding, got %+v", nc)
+	}
+	if got := fileLine(nc[0].Locations[0]); got != "testdata/nc_config.yaml:26" || nc[0].Subject.String() != "VirtualService/shop/reviews" {
+		t.Errorf("NC: first location %s subject %s, want the route's subset at testdata/nc_config.yaml:26 on VirtualService/shop/reviews", got, nc[0].Subject)
+	}
+	if got := fileLine(nc[0].Locations[1]); got != "testdata/nc.log:1" {
+		t.Errorf("NC: log location %s", got)
+	}
+	uh := run(t, snap, proxylog.UHNoEndpoints)
+	if len(uh) != 1 {
+		t.Fatalf("UH: want 1 finding, got %+v", uh)
+	}
+	if got := fileLine(uh[0].Locations[0]); got != "testdata/nc_config.yaml:45" || !strings.Contains(uh[0].Message, "selects no pod") {
+		t.Errorf("UH: location %s message %q, want the subset labels at testdata/nc_config.yaml:45", got, uh[0].Message)
+	}
+	fixed := logSnapshot(t, []string{"nc.log"}, "testdata/nc_config_fixed.yaml")
+	for _, a := range []*analysis.Analyzer{proxylog.NCSubsetMissing, proxylog.UHNoEndpoints} {
+		if got := run(t, fixed, a); len(got) != 0 {
+			t.Errorf("%s with the fixed config: want no finding, got %+v", a.Code, got)
+		}
+	}
+}
+
+func fileLine(l analysis.Location) string { return fmt.Sprintf("%s:%d", l.File, l.Line) }
