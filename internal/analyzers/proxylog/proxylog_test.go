@@ -101,3 +101,21 @@ func TestJoinsNCAndUH(t *testing.T) {
 }
 
 func fileLine(l analysis.Location) string { return fmt.Sprintf("%s:%d", l.File, l.Line) }
+
+func TestJoinsUOAndFI(t *testing.T) {
+	snap := logSnapshot(t, []string{"uo_fi.log"}, "testdata/uo_fi_config.yaml")
+	uo := run(t, snap, proxylog.UOConnectionPool)
+	if len(uo) != 1 || fileLine(uo[0].Locations[0]) != "testdata/uo_fi_config.yaml:21" || !strings.Contains(uo[0].Message, "http.http1MaxPendingRequests: 1") {
+		t.Errorf("UO: want one finding at the connectionPool (testdata/uo_fi_config.yaml:21) naming its limits, got %+v", uo)
+	}
+	fi := run(t, snap, proxylog.FIWithRetries)
+	if len(fi) != 1 || fileLine(fi[0].Locations[0]) != "testdata/uo_fi_config.yaml:32" || fi[0].Subject.String() != "VirtualService/shop/details" {
+		t.Errorf("FI: want one finding at the route's fault (testdata/uo_fi_config.yaml:32), got %+v", fi)
+	}
+	fixed := logSnapshot(t, []string{"uo_fi.log"}, "testdata/uo_fi_config_fixed.yaml")
+	for _, a := range []*analysis.Analyzer{proxylog.UOConnectionPool, proxylog.FIWithRetries} {
+		if got := run(t, fixed, a); len(got) != 0 {
+			t.Errorf("%s with the fixed config: want no finding, got %+v", a.Code, got)
+		}
+	}
+}
