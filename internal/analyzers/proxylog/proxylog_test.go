@@ -119,3 +119,20 @@ func TestJoinsUOAndFI(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinTLSConflict(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"tls.log"}, "testdata/tls_config.yaml"), proxylog.TLSConflictsStrict)
+	if len(got) != 1 {
+		t.Fatalf("want one finding, got %+v", got)
+	}
+	var locs []string
+	for _, l := range got[0].Locations {
+		locs = append(locs, fileLine(l))
+	}
+	if want := "testdata/tls_config.yaml:33 testdata/tls_config.yaml:24 testdata/tls.log:1"; strings.Join(locs, " ") != want {
+		t.Errorf("locations %q, want %q", strings.Join(locs, " "), want)
+	}
+	if got := run(t, logSnapshot(t, []string{"tls.log"}, "testdata/tls_config_fixed.yaml"), proxylog.TLSConflictsStrict); len(got) != 0 {
+		t.Errorf("ISTIO_MUTUAL: want no finding, got %+v", got)
+	}
+}
