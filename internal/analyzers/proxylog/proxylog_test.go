@@ -136,3 +136,13 @@ func TestJoinTLSConflict(t *testing.T) {
 		t.Errorf("ISTIO_MUTUAL: want no finding, got %+v", got)
 	}
 }
+
+func TestJoinTargetPort(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"tp.log"}, "testdata/tp_config.yaml"), proxylog.UFTargetPortUnserved)
+	if len(got) != 1 || fileLine(got[0].Locations[0]) != "testdata/tp_config.yaml:9" {
+		t.Fatalf("want one finding at the targetPort (testdata/tp_config.yaml:9), got %+v", got)
+	}
+	if got := run(t, logSnapshot(t, []string{"tp.log"}, "testdata/tp_config_fixed.yaml"), proxylog.UFTargetPortUnserved); len(got) != 0 {
+		t.Errorf("targetPort 9080: want no finding, got %+v", got)
+	}
+}
