@@ -146,6 +146,9 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		res.Findings = inNamespace(res.Findings, ns)
 	}
 	rep := report.New(version, in.files, snap.Len(), res, in.errors, failOn)
+	if al := snap.AccessLogs(); al != nil {
+		rep.AccessLogs = report.AccessLogStats(al.Summary)
+	}
 	for _, e := range res.Errors {
 		g.log.Error("check failed", "error", strings.SplitN(e, "\n", 2)[0])
 	}
