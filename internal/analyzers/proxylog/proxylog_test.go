@@ -146,3 +146,21 @@ func TestJoinTargetPort(t *testing.T) {
 		t.Errorf("targetPort 9080: want no finding, got %+v", got)
 	}
 }
+
+func TestJoinsGateway(t *testing.T) {
+	snap := logSnapshot(t, []string{"gw.log"}, "testdata/gw_config.yaml")
+	nr := run(t, snap, proxylog.NRGatewayNoRoute)
+	if len(nr) != 1 || nr[0].Subject.String() != "VirtualService/shop/shop" || fileLine(nr[0].Locations[0]) != "testdata/gw_config.yaml:27" || fileLine(nr[0].Locations[1]) != "testdata/gw_config.yaml:15" {
+		t.Errorf("NR: want one finding at the VirtualService's gateways (line 27) and the server's hosts (line 15), got %+v", nr)
+	}
+	sni := run(t, snap, proxylog.GatewaySNIMissing)
+	if len(sni) != 1 || fileLine(sni[0].Locations[0]) != "testdata/gw_config.yaml:18" {
+		t.Errorf("SNI: want one finding at the HTTPS server's hosts (line 18), got %+v", sni)
+	}
+	fixed := logSnapshot(t, []string{"gw.log"}, "testdata/gw_config_fixed.yaml")
+	for _, a := range []*analysis.Analyzer{proxylog.NRGatewayNoRoute, proxylog.GatewaySNIMissing} {
+		if got := run(t, fixed, a); len(got) != 0 {
+			t.Errorf("%s with the fixed config: want no finding, got %+v", a.Code, got)
+		}
+	}
+}
