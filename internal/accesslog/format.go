@@ -18,9 +18,9 @@ const (
 	// IstioTextFormat19 is Istio's default TEXT format from 1.9 to 1.23. It
 	// lays a line out exactly as IstioTextFormat does; only the cluster's
 	// value can differ: %UPSTREAM_CLUSTER% prints the cluster's
-	// alt_stat_name when it has one, which Istio 1.23 set to the name plus
-	// ';' (see Cluster.AltStatName), and which meshConfig
-	// outboundClusterStatName / inboundClusterStatName replace altogether.
+	// alt_stat_name when it has one — the name plus ';' on 1.23 (see
+	// Cluster.AltStatName), or whatever meshConfig outboundClusterStatName /
+	// inboundClusterStatName make of it.
 	IstioTextFormat19 = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%` + "\n"
 
 	// IstioTextFormat15 is Istio's default TEXT format of the Mixer era
