@@ -63,7 +63,9 @@ const (
 type step struct {
 	field Field
 	kind  valueKind
-	lit   []byte // "" only for the last field: it runs to the end of the line
+	// lit is the text after the field, never empty but for the last field,
+	// where it is whatever ends the line ("" when the field does).
+	lit []byte
 	// spaceCheck: a token whose following literal does not start with a
 	// space, so finding the literal does not already exclude spaces.
 	spaceCheck bool
@@ -97,7 +99,7 @@ type Format struct {
 }
 
 // Name is the format's name: "istio", "istio-1.5", "envoy", "json",
-// "ztunnel", or the custom name it was compiled with.
+// "ztunnel", "ztunnel-json", or the name a custom format was compiled with.
 func (f *Format) Name() string { return f.name }
 
 // Source is the format string the format was compiled from ("" for
