@@ -224,7 +224,8 @@ func operatorField(c command) (Field, valueKind) {
 		case main == ":METHOD":
 			return FieldMethod, vToken
 		case main == ":PATH" || main == "X-ENVOY-ORIGINAL-PATH" || alt == ":PATH":
-			return FieldPath, vToken
+			// Text: an HTTP/2 :path can hold a space that HTTP/1 cannot.
+			return FieldPath, vText
 		case main == ":AUTHORITY" || main == "HOST" || main == "X-ENVOY-ORIGINAL-HOST" || alt == ":AUTHORITY":
 			return FieldAuthority, vToken
 		case main == "X-FORWARDED-FOR":
