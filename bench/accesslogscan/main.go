@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -29,10 +30,14 @@ func main() {
 		defer f.Close()
 		inputs = append(inputs, accesslog.Input{Name: name, R: f})
 	}
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start := time.Now()
 	s := accesslog.Scanner{Workers: *workers}
 	sum, err := s.Scan(context.Background(), inputs)
 	elapsed := time.Since(start)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "accesslogscan:", err)
 	}
@@ -46,7 +51,8 @@ func main() {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // Maxrss is in KiB on Linux
 	fmt.Printf("lines %d matched %d unmatched %d groups %d formats %v\n", sum.Lines, sum.Matched, sum.Unmatched, len(sum.Groups), sum.Formats)
-	fmt.Printf("bytes %d in %.3f s = %.3f GB/s; peak RSS %d MB\n", sum.Bytes, elapsed.Seconds(), float64(sum.Bytes)/elapsed.Seconds()/1e9, ru.Maxrss/1024)
+	mallocs := after.Mallocs - before.Mallocs
+	fmt.Printf("bytes %d in %.3f s = %.3f GB/s; peak RSS %d MB; %d allocations (%.4f a line)\n", sum.Bytes, elapsed.Seconds(), float64(sum.Bytes)/elapsed.Seconds()/1e9, ru.Maxrss/1024, mallocs, float64(mallocs)/float64(max(sum.Lines, 1)))
 	if err != nil {
 		os.Exit(2)
 	}

@@ -39,12 +39,13 @@ type Cluster struct {
 	// Service is the service's host name (an FQDN for Kubernetes services,
 	// the ServiceEntry host otherwise), or a pod IP for inbound-pod.
 	Service string
-	// AltStatName is set when the logged name ended in ';'. Istio 1.23 gave
-	// every cluster an alt_stat_name of its name plus ';' (so stats tags
-	// could be parsed), and %UPSTREAM_CLUSTER% prints the alt_stat_name: the
-	// TEXT format of those proxies, and the JSON format until it too moved
-	// to %UPSTREAM_CLUSTER_RAW%, show the ';'. %UPSTREAM_CLUSTER_RAW% (1.24+
-	// TEXT) prints the plain name.
+	// AltStatName is set when the logged name ended in ';'. Since 1.23
+	// Istio gives every cluster an alt_stat_name of its name plus ';' (so
+	// that stats tags can be parsed), and %UPSTREAM_CLUSTER% prints the
+	// alt_stat_name: formats still using that operator show the ';' (the
+	// default TEXT format until it moved to %UPSTREAM_CLUSTER_RAW% in 1.24,
+	// the default JSON format until 1.25, custom formats).
+	// %UPSTREAM_CLUSTER_RAW% prints the plain name.
 	AltStatName bool
 }
 

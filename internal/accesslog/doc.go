@@ -14,7 +14,8 @@
 // The TEXT formats are not hand-written patterns: their Envoy format strings
 // are compiled by [CompileFormat] into a matcher of literal separators and
 // typed fields, the same way a user's format is. Lines may carry the
-// wrappers `kubectl logs --prefix` and `--timestamps` add.
+// wrappers `kubectl logs --prefix` and `--timestamps` add, or those of the
+// container runtime's log files (/var/log/pods: timestamp, stream, tag).
 //
 // [ParseLine] parses one line into a [Record] whose values are sub-slices of
 // the line: nothing is allocated. [Scanner.Scan] streams any number of

@@ -52,6 +52,9 @@ const (
 	numFields
 )
 
+// Records keep the fields they carry in a uint64 mask.
+const _ uint = 63 - uint(numFields)
+
 // fieldNone marks a format operator that meshdoctor does not keep. A
 // Record has a spare slot for it, so matching need not test for it.
 const fieldNone = numFields

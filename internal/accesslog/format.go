@@ -18,9 +18,9 @@ const (
 	// IstioTextFormat19 is Istio's default TEXT format from 1.9 to 1.23. It
 	// lays a line out exactly as IstioTextFormat does; only the cluster's
 	// value can differ: %UPSTREAM_CLUSTER% prints the cluster's
-	// alt_stat_name when it has one, which Istio 1.23 set to the name plus
-	// ';' (see Cluster.AltStatName), and which meshConfig
-	// outboundClusterStatName / inboundClusterStatName replace altogether.
+	// alt_stat_name when it has one — the name plus ';' on 1.23 (see
+	// Cluster.AltStatName), or whatever meshConfig outboundClusterStatName /
+	// inboundClusterStatName make of it.
 	IstioTextFormat19 = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%` + "\n"
 
 	// IstioTextFormat15 is Istio's default TEXT format of the Mixer era
@@ -63,7 +63,9 @@ const (
 type step struct {
 	field Field
 	kind  valueKind
-	lit   []byte // "" only for the last field: it runs to the end of the line
+	// lit is the text after the field, never empty but for the last field,
+	// where it is whatever ends the line ("" when the field does).
+	lit []byte
 	// spaceCheck: a token whose following literal does not start with a
 	// space, so finding the literal does not already exclude spaces.
 	spaceCheck bool
@@ -97,7 +99,7 @@ type Format struct {
 }
 
 // Name is the format's name: "istio", "istio-1.5", "envoy", "json",
-// "ztunnel", or the custom name it was compiled with.
+// "ztunnel", "ztunnel-json", or the name a custom format was compiled with.
 func (f *Format) Name() string { return f.name }
 
 // Source is the format string the format was compiled from ("" for
@@ -222,7 +224,8 @@ func operatorField(c command) (Field, valueKind) {
 		case main == ":METHOD":
 			return FieldMethod, vToken
 		case main == ":PATH" || main == "X-ENVOY-ORIGINAL-PATH" || alt == ":PATH":
-			return FieldPath, vToken
+			// Text: an HTTP/2 :path can hold a space that HTTP/1 cannot.
+			return FieldPath, vText
 		case main == ":AUTHORITY" || main == "HOST" || main == "X-ENVOY-ORIGINAL-HOST" || alt == ":AUTHORITY":
 			return FieldAuthority, vToken
 		case main == "X-FORWARDED-FOR":

@@ -108,6 +108,15 @@ func TestIstioText(t *testing.T) {
 	}
 }
 
+// An HTTP/2 path may hold a space; the line still splits.
+func TestPathWithSpace(t *testing.T) {
+	line := `[2025-03-04T09:12:33.512Z] "GET /files/my report.pdf HTTP/2" 200 - via_upstream - "-" 0 143 2 1 "-" "curl" "id" "a:80" "10.0.0.1:80" outbound|80||a.ns.svc.cluster.local - 10.96.0.1:80 10.0.0.2:5000 - r1`
+	r := parseOne(t, NewParser(), line)
+	if got := r.String(FieldPath); got != "/files/my report.pdf" || r.String(FieldProtocol) != "HTTP/2" {
+		t.Errorf("path %q protocol %q", got, r.String(FieldProtocol))
+	}
+}
+
 func TestIstioTextValues(t *testing.T) {
 	line := `[2025-03-04T09:12:33.512Z] "GET /a HTTP/1.1" 503 URX,UF upstream_reset_before_response_started{remote_connection_failure} - "-" 0 143 2500 - "-" "curl" "id" "a:80" "10.0.0.1:80" outbound|80|v1|a.ns.svc.cluster.local; - 10.96.0.1:80 10.0.0.2:5000 - r1`
 	r := parseOne(t, NewParser(), line)

@@ -75,13 +75,18 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-var podPrefix = []byte("[pod/")
+var (
+	podPrefix = []byte("[pod/")
+	utf8BOM   = []byte("\xef\xbb\xbf")
+)
 
 // unwrapKubectl takes off what kubectl adds in front of a container's line:
 // "[pod/NAME/CONTAINER] " (--prefix) and an RFC 3339 timestamp and a space
-// (--timestamps), in either order. A timestamp followed by a log level is
-// the line's own (ztunnel) and stays.
+// (--timestamps), in either order; also the timestamp, stream and tag of
+// the container runtime's log files, and a UTF-8 byte order mark. A
+// timestamp followed by a log level is the line's own (ztunnel) and stays.
 func unwrapKubectl(line []byte, r *Record) []byte {
+	line = bytes.TrimPrefix(line, utf8BOM)
 	for range 2 {
 		if r.Pod == nil && bytes.HasPrefix(line, podPrefix) {
 			j := bytes.IndexByte(line, ']')
@@ -101,6 +106,12 @@ func unwrapKubectl(line []byte, r *Record) []byte {
 				rest := line[n+1:]
 				if e := tokenEnd(rest, 0); !levelWord(rest[:e]) {
 					r.KubeTime = line[:n]
+					// The CRI log files under /var/log/pods add the stream
+					// and a full/partial tag: "stdout F ".
+					if len(rest) >= 9 && (string(rest[:7]) == "stdout " || string(rest[:7]) == "stderr ") &&
+						(rest[7] == 'F' || rest[7] == 'P') && rest[8] == ' ' {
+						rest = rest[9:]
+					}
 					line = rest
 					continue
 				}

@@ -92,6 +92,8 @@ func TestKubectlWrappers(t *testing.T) {
 		{"2025-03-04T09:13:02.877312000Z " + istio, "", "", "2025-03-04T09:13:02.877312000Z"},
 		{"[pod/reviews-v1-abc/istio-proxy] 2025-03-04T09:13:02.877312000+01:00 " + istio, "reviews-v1-abc", "istio-proxy", "2025-03-04T09:13:02.877312000+01:00"},
 		{"2025-03-04T09:13:02Z [pod/gw-7d9/istio-proxy] " + istio, "gw-7d9", "istio-proxy", "2025-03-04T09:13:02Z"},
+		{"2025-03-04T09:13:02.877312345Z stdout F " + istio, "", "", "2025-03-04T09:13:02.877312345Z"}, // /var/log/pods
+		{"\xef\xbb\xbf" + istio, "", "", ""},
 	} {
 		r := parseOne(t, p, tc.line)
 		if string(r.Pod) != tc.pod || string(r.Container) != tc.container || string(r.KubeTime) != tc.kubeTime || r.FormatName() != "istio" {

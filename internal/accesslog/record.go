@@ -17,7 +17,8 @@ type Record struct {
 	// Format is the format the line matched.
 	Format *Format
 	// Pod and Container come from a `kubectl logs --prefix` wrapper
-	// ("[pod/NAME/CONTAINER] "); KubeTime from `kubectl logs --timestamps`.
+	// ("[pod/NAME/CONTAINER] "); KubeTime from `kubectl logs --timestamps`
+	// or a container runtime's log file (/var/log/pods/…).
 	Pod, Container, KubeTime []byte
 
 	has uint64                // fields the line's format carries

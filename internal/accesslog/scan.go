@@ -190,7 +190,11 @@ func appendKey(dst []byte, r *Record) []byte {
 		dst = append(dst, 0, 0, 0)
 		if f == FieldResponseCode {
 			if c, ok := r.Code(); ok {
-				dst = strconv.AppendInt(dst, int64(c), 10)
+				if v := r.val[f]; v[0] != '0' || len(v) == 1 {
+					dst = append(dst, v...) // as printed, when that is canonical
+				} else {
+					dst = strconv.AppendInt(dst, int64(c), 10)
+				}
 			}
 		} else {
 			dst = r.appendValue(dst, f)
