@@ -61,3 +61,39 @@ func TestHostRulesCleanupApplied(t *testing.T) {
 		t.Errorf("in-pod state left:\n%s\n%s", save, rule)
 	}
 }
+
+// TestCiliumOldChainsCleanupApplied installs a half-finished cilium-agent
+// restart's nat rules (old and current chains both fed from POSTROUTING)
+// in a real netns, applies MD512's commands and reads again: the old chain
+// is gone, the current one and its feeder stay, and nothing is reported.
+func TestCiliumOldChainsCleanupApplied(t *testing.T) {
+	testnetns.Require(t, "ip", "iptables-nft-restore", "iptables-nft-save", "iptables-nft")
+	ns := testnetns.NewNS(t, "node")
+	rules, err := os.ReadFile("testdata/host_cilium_old.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.RunInput(t, string(rules), "iptables-nft-restore")
+	capture := func() (*snapshot.Snapshot, string) {
+		save := ns.Run(t, "iptables-nft-save")
+		return build(t, nodedump.ReadLoose([]nodedump.LooseFile{{Name: "iptables-save", Data: []byte(save)}}, nodedump.NetNSHost)), save
+	}
+	before, save := capture()
+	res := run(t, before, CiliumOldChainsLeft)
+	if len(res.Findings) != 1 {
+		t.Fatalf("before the fix: findings %v\n%s", lines(res), save)
+	}
+	for _, l := range strings.Split(res.Findings[0].Remedy, "\n") {
+		if strings.HasPrefix(l, "iptables") {
+			ns.Run(t, "sh", "-c", l)
+		}
+	}
+	after, save := capture()
+	all := analysis.Run(context.Background(), after, analysis.RunConfig{Analyzers: Analyzers()})
+	if len(all.Findings) != 0 || len(all.Errors) != 0 {
+		t.Errorf("after the fix: findings %v, errors %v\n%s", lines(all), all.Errors, save)
+	}
+	if strings.Contains(save, "OLD_CILIUM") || !strings.Contains(save, "-A POSTROUTING -m comment --comment \"cilium-feeder: CILIUM_POST_nat\" -j CILIUM_POST_nat") {
+		t.Errorf("want the old chain gone and the current feeder kept:\n%s", save)
+	}
+}

@@ -301,3 +301,18 @@ func TestAppListensOnLocalhost(t *testing.T) {
 		t.Errorf("listening on every address: %v", lines(res))
 	}
 }
+
+func TestCiliumOldChainsLeft(t *testing.T) {
+	res := run(t, loose(t, nodedump.NetNSHost, "host_cilium_old.txt"), CiliumOldChainsLeft)
+	if got := lines(res); len(got) != 1 || got[0] != "testdata/host_cilium_old.txt:9" {
+		t.Fatalf("findings %v, want one at the OLD_CILIUM_POST_nat declaration (line 9)", got)
+	}
+	f := res.Findings[0]
+	contains(t, "remedy", f.Remedy,
+		"iptables-nft -t nat -D POSTROUTING -m comment --comment \"cilium-feeder: CILIUM_POST_nat\" -j OLD_CILIUM_POST_nat\n",
+		"iptables-nft -t nat -F OLD_CILIUM_POST_nat\niptables-nft -t nat -X OLD_CILIUM_POST_nat\n")
+	contains(t, "evidence", strings.Join(f.Evidence, "\n"), "testdata/host_cilium_old.txt:11: -A POSTROUTING", "1 jump(s) to it")
+	if res := run(t, loose(t, nodedump.NetNSHost, "host_cilium_clean.txt"), CiliumOldChainsLeft); len(res.Findings) != 0 {
+		t.Errorf("clean host: %v", lines(res))
+	}
+}

@@ -22,7 +22,7 @@ func doc(code string) string { return analysis.DocPage(docFS, code) }
 
 // Analyzers returns the checks of this package.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{IstioRulesInHostNetNS, DuplicateInterceptionRules, InterceptorsOnOnePort, MarkBitsShared, ConnmarkRejectHangs, StaleConntrackBypassesRedirect, BothIptablesBackends, ProxyOpenFilesLimit, OldNetNSSelectionPicksHost, HostRulesDifferFromMajority, AppListensOnLocalhost}
+	return []*analysis.Analyzer{IstioRulesInHostNetNS, DuplicateInterceptionRules, InterceptorsOnOnePort, MarkBitsShared, ConnmarkRejectHangs, StaleConntrackBypassesRedirect, BothIptablesBackends, ProxyOpenFilesLimit, OldNetNSSelectionPicksHost, HostRulesDifferFromMajority, AppListensOnLocalhost, CiliumOldChainsLeft}
 }
 
 // subject is the finding subject of a node.
