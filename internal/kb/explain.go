@@ -97,14 +97,21 @@ func explainWhole(q string) []Explanation {
 	if r, ok := ResetReason(q); ok {
 		return []Explanation{r.explanation(q)}
 	}
-	if z, at := findZtunnel(q); z != nil && at == 0 {
-		return ztunnelParts(q, z, at)
-	}
 	lq := lowerASCII(q)
-	if strings.HasPrefix(lq, "tls_error") || strings.HasPrefix(lq, "tls error") || strings.HasPrefix(lq, "delayed connect error") || strings.HasPrefix(lq, "delayed_connect_error") {
+	// Envoy's TLS errors start like ztunnel's "tls error: ..." but name a
+	// BoringSSL reason or number.
+	envoyTLS := false
+	if strings.HasPrefix(lq, "tls_error:") || strings.HasPrefix(lq, "tls error:") {
+		rest := strings.TrimLeft(lq[len("tls_error:"):], "|_ ")
+		envoyTLS = strings.Contains(lq, "openssl_internal") || strings.Contains(lq, "tls_error_end") || rest != "" && rest[0] >= '0' && rest[0] <= '9'
+	}
+	if envoyTLS || strings.HasPrefix(lq, "delayed connect error") || strings.HasPrefix(lq, "delayed_connect_error") {
 		if e, ok := explainTransport(q); ok {
 			return []Explanation{e}
 		}
+	}
+	if z, at := findZtunnel(q); z != nil && at == 0 {
+		return ztunnelParts(q, z, at)
 	}
 	if t, ok := transportIndex().byText[strings.TrimRight(lq, ".")]; ok {
 		return []Explanation{t.explanation(q)}
@@ -153,15 +160,7 @@ func explainScan(q string) []Explanation {
 
 	// Local-reply bodies, the longest first so that "upstream request
 	// timeout" is not also read as "request timeout".
-	var claimed [][2]int
-	free := func(a, b int) bool {
-		for _, c := range claimed {
-			if a < c[1] && c[0] < b {
-				return false
-			}
-		}
-		return true
-	}
+	claimed := newClaims(len(q))
 	bodies := LocalReplies()
 	sort.SliceStable(bodies, func(i, j int) bool { return len(bodies[i].Body) > len(bodies[j].Body) })
 	for _, r := range bodies {
@@ -173,10 +172,9 @@ func explainScan(q string) []Explanation {
 			}
 			a, b := off+i, off+i+len(needle)
 			off = b
-			if !free(a, b) {
+			if !claimed.claim(a, b) {
 				continue
 			}
-			claimed = append(claimed, [2]int{a, b})
 			if r.Body == upstreamConnectBody {
 				add(a, upstreamConnectParts(q[a:])...)
 			} else {
@@ -202,16 +200,19 @@ func explainScan(q string) []Explanation {
 	}
 
 	// Transport failures written out (%UPSTREAM_TRANSPORT_FAILURE_REASON%).
-	for off := 0; off < len(q); {
-		f, ok := findTLSError(q[off:])
-		if !ok {
-			break
+	for _, m := range []string{"tls_error:", "tls error:"} {
+		for off := 0; off < len(lq); {
+			i := strings.Index(lq[off:], m)
+			if i < 0 {
+				break
+			}
+			a := off + i
+			seg := q[a:min(len(q), a+maxTLSError+len(m))]
+			if f, ok := findTLSError(seg); ok && f.reason != "" {
+				add(a, tlsExplanation(f, seg[f.start:f.end]))
+			}
+			off = a + len(m)
 		}
-		add(off+f.start, tlsExplanation(f, q[off+f.start:off+f.end]))
-		if f.end <= f.start {
-			break
-		}
-		off += f.end
 	}
 	for _, m := range []string{"delayed connect error:", "delayed_connect_error:", "os error "} {
 		if i := strings.Index(lq, m); i >= 0 {
@@ -324,7 +325,7 @@ func findDropNames(q string) []match {
 	}
 	sort.SliceStable(cs, func(i, j int) bool { return len(cs[i].needle) > len(cs[j].needle) })
 	lq := lowerASCII(q)
-	var claimed [][2]int
+	claimed := newClaims(len(q))
 	var out []match
 	for _, c := range cs {
 		hay := lq
@@ -338,23 +339,31 @@ func findDropNames(q string) []match {
 			}
 			a, b := off+i, off+i+len(c.needle)
 			off = b
-			if !wordAt(q, a, b) {
+			if !wordAt(q, a, b) || !claimed.claim(a, b) {
 				continue
 			}
-			overlap := false
-			for _, cl := range claimed {
-				if a < cl[1] && cl[0] < b {
-					overlap = true
-				}
-			}
-			if overlap {
-				continue
-			}
-			claimed = append(claimed, [2]int{a, b})
 			out = append(out, match{pos: a, e: c.d.explanation(q[a:b])})
 		}
 	}
 	return out
+}
+
+// claims records which bytes of a query a match already explains.
+type claims []bool
+
+func newClaims(n int) claims { return make(claims, n) }
+
+// claim marks s[a:b] as explained, unless part of it already is.
+func (c claims) claim(a, b int) bool {
+	for i := a; i < b; i++ {
+		if c[i] {
+			return false
+		}
+	}
+	for i := a; i < b; i++ {
+		c[i] = true
+	}
+	return true
 }
 
 // wordAt tells whether s[a:b] is not part of a longer word.

@@ -211,11 +211,17 @@ func (r *LocalReplyInfo) explanation(input string) Explanation {
 	return e
 }
 
+// maxBody bounds the text read as one local-reply body.
+const maxBody = 2048
+
 // upstreamConnectParts decomposes the upstream connect error body that
 // starts at s: the body itself (noting retries), the reset reason and the
 // transport failure reason.
 func upstreamConnectParts(s string) []Explanation {
 	r := localReplyIndex()[upstreamConnectBody]
+	if len(s) > maxBody {
+		s = s[:maxBody]
+	}
 	body := firstLine(s)
 	e := r.explanation(body)
 	lower := lowerASCII(body)

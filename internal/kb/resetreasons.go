@@ -44,7 +44,7 @@ var resetTable = [...]ResetInfo{
 			"A TLS_error (CERTIFICATE_VERIFY_FAILED, WRONG_VERSION_NUMBER...): DestinationRule TLS settings do not fit the server (ISTIO_MUTUAL to a pod without sidecar, SIMPLE/DISABLE to a STRICT server, TLS originated twice).",
 			"A policy rejects the connection with a reset (REJECT rules, connmark reset rules).",
 		},
-		Next:  []string{cmdPCEndpoint, cmdDescribe, cmdDR + " ; " + cmdPA, "kubectl exec <server-pod> -n <ns> -- ss -ltnp"},
+		Next:  []string{cmdPCEndpoint, cmdDescribe, cmdDR + " ; " + cmdPA, "kubectl exec <server-pod> -n <ns> -c istio-proxy -- ss -ltnp"},
 		Codes: []string{"MD301", "MD316", "MD239", "MD511", "MD505"},
 	}},
 	{Reason: "connection timeout", Flag: "UF", Info: Info{

@@ -256,6 +256,9 @@ var tlsErrorNumbers = map[string]string{
 	"268435703": "WRONG_VERSION_NUMBER",
 }
 
+// maxTLSError bounds the text read as one TLS error.
+const maxTLSError = 1024
+
 // tlsFailure is a decoded TLS error string.
 type tlsFailure struct {
 	reason string // BoringSSL reason, "" if none could be read
@@ -284,15 +287,19 @@ func findTLSError(s string) (tlsFailure, bool) {
 	}
 	f := tlsFailure{start: start}
 	rest := s[start+len("tls_error:"):]
-	end := len(s)
-	if i := strings.Index(lowerASCII(rest), "tls_error_end"); i >= 0 {
-		end = start + len("tls_error:") + i + len("tls_error_end")
-		rest = rest[:i]
-	} else if i := strings.IndexAny(rest, "}\"\n"); i >= 0 {
-		end = start + len("tls_error:") + i
+	// A TLS error is short and ends at its end marker, or at the end of
+	// the field that holds it.
+	if len(rest) > maxTLSError {
+		rest = rest[:maxTLSError]
+	}
+	if i := strings.IndexAny(rest, "}\"\n"); i >= 0 {
 		rest = rest[:i]
 	}
-	f.end = end
+	f.end = start + len("tls_error:") + len(rest)
+	if i := strings.Index(lowerASCII(rest), "tls_error_end"); i >= 0 {
+		f.end = start + len("tls_error:") + i + len("tls_error_end")
+		rest = rest[:i]
+	}
 	// The packed number.
 	r := strings.TrimLeft(rest, "|_ ")
 	n := 0
