@@ -143,7 +143,7 @@ var detailTable = [...]DetailInfo{
 			"A destination port with no listener configuration (not declared on the Service).",
 		},
 		Next:  []string{cmdPCListener, cmdPA, cmdGW},
-		Codes: []string{"MD301", "MD234", "MD217"},
+		Codes: []string{"MD301", "MD234"},
 	}},
 	{Name: "downstream_remote_disconnect", Flags: []string{"DC"}, Info: Info{
 		Meaning: "The client disconnected before the response completed.",
@@ -214,16 +214,16 @@ var detailTable = [...]DetailInfo{
 			"requestPrincipals conditions without a RequestAuthentication validating the JWT.",
 		},
 		Next:  []string{cmdAP, "istioctl x authz check <server-pod> -n <ns>", "istioctl proxy-config log <server-pod> -n <ns> --level rbac:debug"},
-		Codes: []string{"MD305", "MD306", "MD304", "MD303", "MD307"},
+		Codes: []string{"MD305", "MD306", "MD304", "MD307"},
 	}},
 	{Name: "jwt_authn_access_denied", Status: "401", Args: "the JWT failure, e.g. {Jwt_is_missing}", Info: Info{
 		Meaning: "The JWT authentication filter (Istio RequestAuthentication) rejected the request's token; the argument is the reason with underscores for spaces.",
 		Causes: []string{
-			"No token, an expired token, a token from an issuer no RequestAuthentication lists, or a signing key missing from the JWKS.",
+			"An invalid token: expired, from an issuer no RequestAuthentication lists, or signed by a key missing from the JWKS (Istio rejects invalid tokens with 401; a missing token fails here only where a provider requires one, otherwise the AuthorizationPolicy decides).",
 			"istiod could not fetch the JWKS (the proxy then has a placeholder key).",
 		},
 		Next:  []string{cmdRA, cmdProxyLogs, "istioctl proxy-config log <server-pod> -n <ns> --level jwt:debug"},
-		Codes: []string{"MD307", "MD308", "MD309", "MD310", "MD303"},
+		Codes: []string{"MD309"},
 	}},
 	{Name: "ext_authz_denied", Status: "403", Flags: []string{"UAEX"}, Info: Info{
 		Meaning: "The external authorization service denied the request.",

@@ -90,7 +90,7 @@ var localReplyTable = [...]LocalReplyInfo{
 			"requestPrincipals required but no valid JWT (RequestAuthentication missing or token rejected).",
 		},
 		Next:  []string{cmdAP, "kubectl logs <server-pod> -n <ns> -c istio-proxy --tail=50 | grep rbac_access_denied", "istioctl x authz check <server-pod> -n <ns>"},
-		Codes: []string{"MD305", "MD306", "MD304", "MD303", "MD307"},
+		Codes: []string{"MD305", "MD306", "MD304", "MD307"},
 	}},
 	{Body: "fault filter abort", Status: "", Flags: []string{"FI"}, Details: "fault_filter_abort", Info: Info{
 		Meaning: "A VirtualService fault-injection abort answered the request with the configured status.",
@@ -109,11 +109,11 @@ var localReplyTable = [...]LocalReplyInfo{
 	{Body: "Jwt is missing", Status: "401", Details: "jwt_authn_access_denied{Jwt_is_missing}", Info: Info{
 		Meaning: "A JWT is required for this request and none was found in the configured header or query parameter.",
 		Causes: []string{
-			"The client sends no Authorization: Bearer header (or uses another header than the RequestAuthentication's fromHeaders).",
-			"A gateway or sidecar in front strips the header.",
+			"A JWT provider configured as required (Envoy Gateway SecurityPolicy, an EnvoyFilter with jwt_authn): Istio's RequestAuthentication alone lets requests without a token through, and an AuthorizationPolicy then denies them with 403 \"RBAC: access denied\".",
+			"The client sends no Authorization: Bearer header, or sends the token in another header than the one configured (fromHeaders).",
+			"A gateway or proxy in front strips the header.",
 		},
-		Next:  []string{cmdRA, cmdAP},
-		Codes: []string{"MD307", "MD308"},
+		Next: []string{cmdRA, "kubectl get envoyfilters -A -o yaml", "kubectl get securitypolicies.gateway.envoyproxy.io -A -o yaml  # Envoy Gateway"},
 	}},
 	{Body: "Jwt verification fails", Status: "401", Details: "jwt_authn_access_denied{Jwt_verification_fails}", Info: Info{
 		Meaning: "The token's signature does not verify with the keys of its issuer.",
@@ -122,7 +122,7 @@ var localReplyTable = [...]LocalReplyInfo{
 			"The JWKS in the proxy is stale or a placeholder because istiod could not fetch it.",
 		},
 		Next:  []string{cmdRA, "kubectl logs -n istio-system deploy/istiod --tail=200 | grep -i jwks"},
-		Codes: []string{"MD309", "MD310"},
+		Codes: []string{"MD309"},
 	}},
 	{Body: "Jwks doesn't have key to match kid or alg from Jwt", Status: "401", Details: "jwt_authn_access_denied{Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt}", Info: Info{
 		Meaning: "No key in the issuer's JWKS matches the token's kid/alg.",
@@ -131,13 +131,12 @@ var localReplyTable = [...]LocalReplyInfo{
 			"istiod fetched the JWKS before the identity provider was up and used a placeholder.",
 		},
 		Next:  []string{cmdRA, "kubectl logs -n istio-system deploy/istiod --tail=200 | grep -i jwks"},
-		Codes: []string{"MD309", "MD310"},
+		Codes: []string{"MD309"},
 	}},
 	{Body: "Jwt issuer is not configured", Status: "401", Details: "jwt_authn_access_denied{Jwt_issuer_is_not_configured}", Info: Info{
 		Meaning: "The token's iss claim matches no jwtRules issuer of the RequestAuthentications that apply.",
 		Causes:  []string{"Issuer URL differs (trailing slash, http vs https, realm path), or the RequestAuthentication selects other workloads."},
 		Next:    []string{cmdRA},
-		Codes:   []string{"MD303", "MD309"},
 	}},
 	{Body: "Jwt is expired", Status: "401", Details: "jwt_authn_access_denied{Jwt_is_expired}", Info: Info{
 		Meaning: "The token's exp is in the past.",
@@ -156,7 +155,7 @@ var localReplyTable = [...]LocalReplyInfo{
 			"Istio is set to let the proxy fetch the JWKS itself (remote JWKS) instead of istiod inlining the keys.",
 		},
 		Next:  []string{cmdRA, "kubectl logs -n istio-system deploy/istiod --tail=200 | grep -i jwks"},
-		Codes: []string{"MD309", "MD310"},
+		Codes: []string{"MD309"},
 	}},
 	{Body: "Audiences in Jwt are not allowed", Status: "403", Details: "jwt_authn_access_denied{Audiences_in_Jwt_are_not_allowed}", Info: Info{
 		Meaning: "The token's aud claim matches none of the jwtRules audiences.",

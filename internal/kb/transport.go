@@ -168,7 +168,7 @@ var transportTable = [...]TransportFailureInfo{
 			"Idle connections expired by a NAT/conntrack timeout and reset on reuse.",
 		},
 		Next:  []string{cmdNode, cmdProxyLogs, cmdPA},
-		Codes: []string{"MD505", "MD506"},
+		Codes: []string{"MD505"},
 	}},
 	{Key: "ETIMEDOUT", Errno: 110, Text: "Connection timed out", Info: Info{
 		Meaning: "The connect (or an established connection) timed out: packets went unanswered.",

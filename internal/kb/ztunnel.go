@@ -24,7 +24,7 @@ var ztunnelTable = [...]ZtunnelErrorInfo{
 			"L7 attributes (paths, methods, JWT) in a policy enforced by ztunnel, which only sees L4: such rules need a waypoint.",
 		},
 		Next:  []string{cmdAP, "istioctl ztunnel-config policy", cmdZLogs},
-		Codes: []string{"MD305", "MD304", "MD303"},
+		Codes: []string{"MD305", "MD304"},
 	}},
 	{Pattern: "connection closed due to policy change", Info: Info{
 		Meaning: "An established connection was closed because an AuthorizationPolicy change no longer allows it.",
