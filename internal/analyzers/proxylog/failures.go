@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/kb"
 )
 
 // FailureGroup reports each group of failed requests or connections in the
@@ -39,7 +40,10 @@ func runFailures(p *analysis.Pass) error {
 			Evidence:  sampleEvidence(g),
 		}
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", g.Failures, total, 100*float64(g.Failures)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
-		f.Message = fmt.Sprintf("%s: %s", describeGroup(g), plural(g.Failures, "failure"))
+		f.Message = fmt.Sprintf("%s: %s.", describeGroup(g), plural(g.Failures, "failure"))
+		if m := meaning(g.Key); m != "" {
+			f.Message += " " + m
+		}
 		f.Remedy = nextSteps(g)
 		p.Report(f)
 	}
@@ -106,6 +110,23 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// meaning says in words what the group's flags, details or ztunnel error
+// mean, from the knowledge base.
+func meaning(k accesslog.Key) string {
+	var out []string
+	for _, e := range kb.Explain(firstNonEmpty(k.Error, k.Details)) {
+		if e.Meaning != "" {
+			out = append(out, e.Meaning)
+			break
+		}
+	}
+	flags, _ := kb.SplitFlags(k.Flags)
+	for _, fl := range flags {
+		out = append(out, fl.Short+": "+fl.Meaning)
+	}
+	return strings.Join(out, " ")
 }
 
 // nextSteps are the commands that narrow a failure group down.
