@@ -220,12 +220,12 @@ func (q *query) caveat(s string) {
 	q.caveats[s] = true
 }
 
-func (e *Evaluator) evaluate(dir Direction, subject *snapshot.Object, other Peer, port uint16, proto string) Verdict {
+func (e *Evaluator) evaluate(dir Direction, subject *snapshot.Object, other Peer, port uint16, proto string) (v Verdict) {
 	proto = strings.ToUpper(proto)
 	if proto == "" {
 		proto = "TCP"
 	}
-	v := Verdict{Direction: dir}
+	v = Verdict{Direction: dir}
 	q := &query{dir: dir, subject: e.prepare(e.PodPeer(subject)), other: e.prepare(other), port: port, proto: proto}
 	what := fmt.Sprintf("%s %s %s on %s/%d", dir, peerPhrase(dir, q.other), subject.Ref(), proto, port)
 	cilium := e.opt.Engine == EngineCilium
@@ -244,6 +244,7 @@ func (e *Evaluator) evaluate(dir Direction, subject *snapshot.Object, other Peer
 	if cilium && e.opt.CiliumEnforcement == EnforceAlways {
 		v.Isolated = true
 	}
+	// Named result: the caveats gathered while matching reach every return.
 	defer func() { v.Caveats = sortedKeys(q.caveats) }()
 
 	for _, sp := range specs {
