@@ -266,3 +266,13 @@ func podIdentity(ns string, podLabels, nsLabels map[string]string, sa, cluster s
 		ciliumLabel{sourceK8s, labelServiceAccount, sa},
 		ciliumLabel{sourceK8s, labelCluster, cluster})
 }
+
+// ManagedByCilium tells whether Cilium manages a node, by its CiliumNode
+// (each agent registers one). known is false when the input holds no
+// CiliumNode at all, so absence says nothing.
+func (e *Evaluator) ManagedByCilium(nodeName string) (managed, known bool) {
+	if !e.s.Has(KindCiliumNode) {
+		return false, false
+	}
+	return e.s.Get(KindCiliumNode, "", nodeName) != nil, true
+}
