@@ -215,11 +215,9 @@ func (e *Evaluator) prepare(p Peer) *remote {
 		if r.Namespace == "" {
 			r.Namespace = p.Pod.Key.Namespace
 		}
-		if r.Labels == nil || r.ServiceAccount == "" {
+		if r.Labels == nil {
 			pp := e.PodPeer(p.Pod)
-			if r.Labels == nil {
-				r.Labels = pp.Labels
-			}
+			r.Labels = pp.Labels
 			if r.ServiceAccount == "" {
 				r.ServiceAccount = pp.ServiceAccount
 			}
