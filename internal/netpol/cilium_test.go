@@ -203,6 +203,7 @@ func TestProblems(t *testing.T) {
 		`NetworkPolicy/cil/bad .spec.ingress[0].from[0]: ipBlock.cidr: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`,
 		`CiliumNetworkPolicy/cil/bad .spec.ingress[0].fromEntities[0]: unknown entity "everyone"`,
 		`CiliumNetworkPolicy/cil/bad .spec.ingress[1].fromCIDRSet[0].cidrGroupRef: CiliumCIDRGroup "missing" is not in the input`,
+		`CiliumNetworkPolicy/cil/elsewhere .spec.endpointSelector: namespace [ext] in the endpointSelector: Cilium replaces it by the policy's namespace cil`,
 	}
 	if strings.Join(got, "\n") != strings.Join(wantProblems, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantProblems, "\n"))
@@ -210,7 +211,11 @@ func TestProblems(t *testing.T) {
 	// The readable peer of the same rule still works; the broken ones
 	// match nothing.
 	check(t, f.e.Ingress(f.peer("cil/fe"), f.pod("cil/plain"), 80, "TCP"), want{true, true, []string{"NetworkPolicy/cil/bad .spec.ingress[0].from[1] allow"}})
-	check(t, f.e.Ingress(world("10.0.0.1"), f.pod("cil/plain"), 80, "TCP"), want{false, true, []string{"NetworkPolicy/cil/bad .spec.podSelector select", "CiliumNetworkPolicy/cil/bad .spec.endpointSelector select"}})
+	// A CNP selects in its own namespace whatever namespace its
+	// endpointSelector names.
+	check(t, f.e.Ingress(world("10.0.0.1"), f.pod("cil/plain"), 80, "TCP"), want{true, true, []string{"CiliumNetworkPolicy/cil/elsewhere .spec.ingress[0].fromEntities[0] allow"}})
+	k := load(t, Options{}, "cilium.yaml", "problems.yaml")
+	check(t, k.e.Ingress(world("10.0.0.1"), k.pod("cil/plain"), 80, "TCP"), want{false, true, []string{"NetworkPolicy/cil/bad .spec.podSelector select"}})
 }
 
 func TestDetectOptionsAndFact(t *testing.T) {
@@ -238,7 +243,7 @@ func TestDetectOptionsAndFact(t *testing.T) {
 	if len(res.Errors) > 0 || got == nil {
 		t.Fatalf("fact: %v", res.Errors)
 	}
-	if got.Options().Engine != EngineCilium || !strings.Contains(got.OptionsSource(), "CiliumNetworkPolicy") || len(got.Problems()) != 3 {
+	if got.Options().Engine != EngineCilium || !strings.Contains(got.OptionsSource(), "CiliumNetworkPolicy") || len(got.Problems()) != 4 {
 		t.Errorf("fact evaluator: %+v %q %v", got.Options(), got.OptionsSource(), got.Problems())
 	}
 	if len(res.NotChecked) == 0 {

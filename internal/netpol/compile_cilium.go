@@ -134,9 +134,12 @@ func (c *compiler) ciliumSpec(pol *policy, at snapshot.Path, raw any) {
 		sel, err := newCSelector(r.EndpointSelector)
 		if err != nil {
 			c.problem(o, sp.selPath, err)
-		} else {
-			sp.epSel, sp.selectsPods = sel, true
+			break
 		}
+		if pol.flavor == flavorCNP {
+			sel = c.ownNamespace(o, sp.selPath, sel)
+		}
+		sp.epSel, sp.selectsPods = sel, true
 	case r.NodeSelector != nil:
 		// A host policy: it selects nodes, which are never the pods asked
 		// about here.
@@ -166,6 +169,24 @@ func (c *compiler) ciliumSpec(pol *policy, at snapshot.Path, raw any) {
 		}
 	}
 	pol.specs = append(pol.specs, sp)
+}
+
+// ownNamespace drops a k8s:io.kubernetes.pod.namespace requirement from a
+// CNP's endpointSelector: Cilium overwrites it with the policy's namespace
+// (and logs the "illegal namespace match" when they differ), so a CNP
+// only ever selects pods of its own namespace.
+func (c *compiler) ownNamespace(o *snapshot.Object, at snapshot.Path, sel cSelector) cSelector {
+	out := cSelector{reqs: make([]cRequirement, 0, len(sel.reqs))}
+	for _, r := range sel.reqs {
+		if r.source == sourceK8s && r.key == labelNamespace && r.op == metav1.LabelSelectorOpIn {
+			if len(r.values) != 1 || r.values[0] != o.Key.Namespace {
+				c.problem(o, at, fmt.Errorf("namespace %v in the endpointSelector: Cilium replaces it by the policy's namespace %s", r.values, o.Key.Namespace))
+			}
+			continue
+		}
+		out.reqs = append(out.reqs, r)
+	}
+	return out
 }
 
 func lookupReq(s cSelector, source, key string) (cRequirement, bool) {

@@ -17,7 +17,7 @@ func (e *Evaluator) Policies() []*snapshot.Object {
 // load order; nil for an object the engine does not enforce. An empty
 // result for a policy means it protects nothing in the input.
 func (e *Evaluator) SelectedPods(policyObj *snapshot.Object) []*snapshot.Object {
-	return e.selected(policyObj, []*snapshot.Object{}, func(ns string) []*snapshot.Object {
+	return e.selected(policyObj, func(ns string) []*snapshot.Object {
 		if ns == snapshot.AllNamespaces {
 			return e.s.List(snapshot.KindPod)
 		}
@@ -31,7 +31,7 @@ func (e *Evaluator) SelectedPods(policyObj *snapshot.Object) []*snapshot.Object 
 // DaemonSet, ...) by their pod template: what a policy will select once
 // their pods run, when the input holds no Pods.
 func (e *Evaluator) SelectedWorkloads(policyObj *snapshot.Object) []*snapshot.Object {
-	return e.selected(policyObj, []*snapshot.Object{}, func(ns string) []*snapshot.Object {
+	return e.selected(policyObj, func(ns string) []*snapshot.Object {
 		var out []*snapshot.Object
 		for _, gk := range snapshot.WorkloadKinds[1:] {
 			if ns == snapshot.AllNamespaces {
@@ -46,11 +46,16 @@ func (e *Evaluator) SelectedWorkloads(policyObj *snapshot.Object) []*snapshot.Ob
 	})
 }
 
-func (e *Evaluator) selected(policyObj *snapshot.Object, out []*snapshot.Object, all func(ns string) []*snapshot.Object, k8s func(*spec) []*snapshot.Object) []*snapshot.Object {
+// selected applies a policy's selectors to candidates: k8s lists what a
+// NetworkPolicy spec selects (through the snapshot's label index), all the
+// objects of a namespace for Cilium selectors. The result is non-nil for
+// an enforced policy even when it selects nothing.
+func (e *Evaluator) selected(policyObj *snapshot.Object, all func(ns string) []*snapshot.Object, k8s func(*spec) []*snapshot.Object) []*snapshot.Object {
 	p := e.byObj[policyObj]
 	if p == nil {
 		return nil
 	}
+	out := []*snapshot.Object{}
 	seen := map[*snapshot.Object]bool{}
 	for _, sp := range p.specs {
 		if !sp.selectsPods {
