@@ -38,5 +38,18 @@ var Reads = map[schema.GroupKind][]string{
 		"spec.containers", "spec.initContainers", "spec.nodeName", "spec.serviceAccountName",
 		"status.podIP", "status.podIPs",
 	},
-	snapshot.KindNode: {"status.addresses"},
+	snapshot.KindNode:        {"status.addresses"},
+	snapshot.KindDeployment:  template("spec.template."),
+	snapshot.KindDaemonSet:   template("spec.template."),
+	snapshot.KindStatefulSet: template("spec.template."),
+	snapshot.KindReplicaSet:  template("spec.template."),
+	snapshot.KindJob:         template("spec.template."),
+	snapshot.KindCronJob:     template("spec.jobTemplate.spec.template."),
+}
+
+// template lists the pod-template fields read from a controller whose
+// template sits at prefix (policy selection by template labels, named
+// ports, service account).
+func template(prefix string) []string {
+	return []string{prefix + "metadata", prefix + "spec.containers", prefix + "spec.initContainers", prefix + "spec.serviceAccountName"}
 }
