@@ -21,6 +21,7 @@ func TestAnalyzers(t *testing.T) {
 		"testdata/agents_positive.yaml", "testdata/agents_negative.yaml",
 		"testdata/skew_positive.yaml", "testdata/skew_negative.yaml",
 		"testdata/crio_positive.yaml", "testdata/crio_fixed.yaml",
+		"testdata/migration_positive.yaml", "testdata/migration_ipblock.yaml", "testdata/migration_never.yaml",
 	)
 }
 

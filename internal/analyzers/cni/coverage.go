@@ -146,7 +146,7 @@ func runCoverage(p *analysis.Pass) (any, error) {
 		for _, n := range c.Nodes {
 			switch {
 			case n.Agent == nil:
-				n.Managed, n.Why = false, "no cilium agent pod runs on the node"
+				n.Managed, n.Why = false, "no cilium agent pod runs there"
 			case !readiness(n.Agent.Typed.(*corev1.Pod)).ready:
 				n.Managed, n.Why = false, "its cilium agent "+n.Agent.Key.Name+" is not ready"
 			default:

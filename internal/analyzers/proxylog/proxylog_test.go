@@ -164,3 +164,13 @@ func TestJoinsGateway(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinPolicyDrop(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"drop.log"}, "../cni/testdata/migration_positive.yaml"), proxylog.UFPolicyDrop)
+	if len(got) != 1 || got[0].Subject.String() != "NetworkPolicy/468205436992-default/wetown-java-ingress" || !strings.Contains(got[0].Message, "incident (d)") {
+		t.Fatalf("want one incident-(d) finding on the NetworkPolicy, got %+v", got)
+	}
+	if got := run(t, logSnapshot(t, []string{"drop.log"}, "../cni/testdata/migration_ipblock.yaml"), proxylog.UFPolicyDrop); len(got) != 0 {
+		t.Errorf("with the old pod CIDR admitted: want no finding, got %+v", got)
+	}
+}
