@@ -35,7 +35,7 @@ var Reads = map[schema.GroupKind][]string{
 	snapshot.KindNamespace:             {},
 	snapshot.KindConfigMap:             {"data"},
 	snapshot.KindPod: {
-		"spec.containers", "spec.initContainers", "spec.nodeName", "spec.serviceAccountName",
+		"spec.containers.name", "spec.containers.ports", "spec.initContainers.name", "spec.initContainers.ports", "spec.nodeName", "spec.serviceAccountName",
 		"status.podIP", "status.podIPs",
 	},
 	snapshot.KindNode:        {"status.addresses"},
@@ -51,5 +51,7 @@ var Reads = map[schema.GroupKind][]string{
 // template sits at prefix (policy selection by template labels, named
 // ports, service account).
 func template(prefix string) []string {
-	return []string{prefix + "metadata", prefix + "spec.containers", prefix + "spec.initContainers", prefix + "spec.serviceAccountName"}
+	// Named ports need only the containers' ports: whole containers would
+	// decode every env entry and probe of every workload.
+	return []string{prefix + "metadata", prefix + "spec.containers.name", prefix + "spec.containers.ports", prefix + "spec.initContainers.name", prefix + "spec.initContainers.ports", prefix + "spec.serviceAccountName"}
 }
