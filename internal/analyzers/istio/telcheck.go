@@ -78,9 +78,18 @@ func validateTelemetryObj(s issueSink) {
 
 var telemetryInput = analysis.Kinds(snapshot.KindTelemetry)
 
-// meshKnown tells whether the mesh configuration was given (a ConfigMap in
-// the input or --mesh-config) rather than assumed from Istio's defaults.
-func meshKnown(m *facts.Mesh) bool { return m.Source != "Istio defaults" }
+// givenMesh returns the mesh configuration if the input gave one (an istio
+// ConfigMap or --mesh-config). Otherwise the configuration is Istio's
+// defaults, which say nothing of the user's providers: givenMesh notes that
+// the unknown settings could not be checked and returns nil.
+func givenMesh(p *analysis.Pass, unknown string) *facts.Mesh {
+	m := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
+	if m.Source == "Istio defaults" {
+		p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the %s are unknown", unknown)
+		return nil
+	}
+	return m
+}
 
 // builtinProviders are the extension providers istiod defines itself and
 // keeps next to the user's (pkg/config/mesh DefaultMeshConfig).
@@ -98,9 +107,8 @@ var TelemetryEmptyProviders = &analysis.Analyzer{
 	Reads:    map[schema.GroupKind][]string{snapshot.KindTelemetry: {"spec"}},
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
-		mesh := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
-		if !meshKnown(mesh) {
-			p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the default access-log providers are unknown")
+		mesh := givenMesh(p, "default access-log providers")
+		if mesh == nil {
 			return nil
 		}
 		if len(mesh.Config.GetDefaultProviders().GetAccessLogging()) > 0 {
@@ -148,9 +156,8 @@ var TelemetryUnknownProvider = &analysis.Analyzer{
 	Reads:    map[schema.GroupKind][]string{snapshot.KindTelemetry: {"spec"}},
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
-		mesh := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
-		if !meshKnown(mesh) {
-			p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the extension providers are unknown")
+		mesh := givenMesh(p, "extension providers")
+		if mesh == nil {
 			return nil
 		}
 		defined := map[string]bool{}
