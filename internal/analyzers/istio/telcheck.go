@@ -211,6 +211,28 @@ func namespaceWideTelemetry(t *telv1alpha1.Telemetry) bool {
 	return t.GetSelector() == nil && t.GetTargetRef() == nil && len(t.GetTargetRefs()) == 0
 }
 
+// objectNames lists the names of objs in their order. The Telemetry
+// conflict checks name the whole set in messages and key findings by it.
+func objectNames(objs []*snapshot.Object) []string {
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.Key.Name)
+	}
+	return names
+}
+
+// othersRelated relates a finding on self to every other object of its
+// conflicting set, in set order, each with the same why.
+func othersRelated(set []*snapshot.Object, self *snapshot.Object, why string) []analysis.Related {
+	var rel []analysis.Related
+	for _, o := range set {
+		if o != self {
+			rel = append(rel, analysis.RelatedOf(o, why))
+		}
+	}
+	return rel
+}
+
 // TelemetryConflictingSelectors: several Telemetries select one workload.
 var TelemetryConflictingSelectors = &analysis.Analyzer{
 	Code:     "MD251",
@@ -260,11 +282,7 @@ var TelemetryConflictingSelectors = &analysis.Analyzer{
 			if len(ts) < 2 {
 				continue
 			}
-			var keys []string
-			for _, t := range ts {
-				keys = append(keys, t.Key.Name)
-			}
-			k := strings.Join(keys, ",")
+			k := strings.Join(objectNames(ts), ",")
 			c := bySet[k]
 			if c == nil {
 				c = &conflict{tels: ts}
@@ -275,17 +293,9 @@ var TelemetryConflictingSelectors = &analysis.Analyzer{
 		}
 		for _, k := range sets {
 			c := bySet[k]
-			var names []string
+			names := objectNames(c.tels)
 			for _, t := range c.tels {
-				names = append(names, t.Key.Name)
-			}
-			for _, t := range c.tels {
-				var rel []analysis.Related
-				for _, u := range c.tels {
-					if u != t {
-						rel = append(rel, analysis.RelatedOf(u, "also selects the workload"))
-					}
-				}
+				rel := othersRelated(c.tels, t, "also selects the workload")
 				shown := c.workloads
 				if len(shown) > 3 {
 					shown = append(append([]string{}, shown[:3]...), fmt.Sprintf("and %d more", len(c.workloads)-3))
@@ -334,21 +344,13 @@ var TelemetryMultipleDefaults = &analysis.Analyzer{
 			if len(ts) < 2 {
 				continue
 			}
-			var names []string
-			for _, t := range ts {
-				names = append(names, t.Key.Name)
-			}
+			names := objectNames(ts)
 			scope := "namespace " + ns
 			if ns == root {
 				scope = "the whole mesh (root namespace " + ns + ")"
 			}
 			for _, t := range ts {
-				var rel []analysis.Related
-				for _, u := range ts {
-					if u != t {
-						rel = append(rel, analysis.RelatedOf(u, "another default Telemetry of the namespace"))
-					}
-				}
+				rel := othersRelated(ts, t, "another default Telemetry of the namespace")
 				p.Report(analysis.Finding{
 					Subject:   t.Key,
 					Message:   fmt.Sprintf("%s is one of %d Telemetries without selector or targetRefs in namespace %s (%s): only one of them configures %s, and the settings of the others are silently ignored.", t.Ref(), len(ts), ns, strings.Join(names, ", "), scope),
