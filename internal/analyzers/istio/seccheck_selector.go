@@ -212,17 +212,7 @@ func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.F
 		f.Message += fmt.Sprintf(" and workloads without a mesh proxy (%s)", refList(sum.none, 3))
 	}
 	f.Message += ": ztunnel validates no JWT, and waypoints apply only RequestAuthentications attached with targetRefs, so no proxy validates the JWTs it describes and request principals stay empty."
-	waypoint, wpNS := "", ""
-	for i, wl := range sum.ambient {
-		if i == 3 {
-			break
-		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
-		f.Related = append(f.Related, analysis.RelatedOf(wl, "ambient workload: no sidecar validates JWTs"))
-		if waypoint == "" {
-			waypoint, wpNS = useWaypoint(w.s, wl)
-		}
-	}
+	waypoint, wpNS := addAmbientSample(&f, w, sum.ambient, "ambient workload: no sidecar validates JWTs")
 	target := "{group: gateway.networking.k8s.io, kind: Gateway, name: <waypoint>}"
 	where := ""
 	if waypoint != "" {
@@ -236,6 +226,24 @@ func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.F
 	f.Remedy = fmt.Sprintf("Attach it to the waypoint these workloads use with spec.targetRefs: [%s] instead of a selector%s (deploy a waypoint with `istioctl waypoint apply -n %s --enroll-namespace` if there is none), or to their Service (kind: Service, group: \"\"); attach the AuthorizationPolicies that check the JWT the same way.", target, where, o.Key.Namespace)
 	f.Key = "ambient"
 	p.Report(f)
+}
+
+// addAmbientSample adds the first three ambient workloads to f, each as
+// evidence (why it is ambient) and as related with why, and returns the
+// first waypoint they use with its namespace label: both JWT-on-ambient
+// checks (MD303, MD307) show the same sample and point the remedy at it.
+func addAmbientSample(f *analysis.Finding, w *workloadIndex, ambient []*snapshot.Object, why string) (waypoint, ns string) {
+	for i, wl := range ambient {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
+		f.Related = append(f.Related, analysis.RelatedOf(wl, why))
+		if waypoint == "" {
+			waypoint, ns = useWaypoint(w.s, wl)
+		}
+	}
+	return waypoint, ns
 }
 
 // Labels that name the waypoint a namespace, Service or pod sends its
