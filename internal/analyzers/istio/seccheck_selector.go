@@ -313,23 +313,26 @@ func k8sGatewayWorkloads(s *snapshot.Snapshot) map[string][]*snapshot.Object {
 	return out
 }
 
-// selectorGatewayPolicy reports the value of ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY
-// on the istiod Deployments of the input: off when every one sets it false.
-func selectorGatewayPolicy(s *snapshot.Snapshot) (off bool, evidence string) {
-	n, offs := 0, 0
+// istiodsSetFlag tells whether every istiod Deployment of the input (at
+// least one) sets the boolean environment variable name to want, with the
+// last one that does as evidence. A flag only some istiod Deployments set
+// cannot be relied on, so the gateway-scope and selector-policy flags count
+// as set only when all agree.
+func istiodsSetFlag(s *snapshot.Snapshot, name string, want bool) (all bool, evidence string) {
+	n, set := 0, 0
 	for _, o := range s.List(snapshot.KindDeployment) {
 		if !facts.IsIstiod(o) {
 			continue
 		}
 		n++
-		if v, ok := envValue(o, selectorGatewayEnv); ok {
-			if b, err := strconv.ParseBool(v); err == nil && !b {
-				offs++
-				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), selectorGatewayEnv, v)
+		if v, ok := envValue(o, name); ok {
+			if b, err := strconv.ParseBool(v); err == nil && b == want {
+				set++
+				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), name, v)
 			}
 		}
 	}
-	return n > 0 && offs == n, evidence
+	return n > 0 && set == n, evidence
 }
 
 // envValue returns the literal value of an environment variable of any
@@ -372,7 +375,8 @@ var SelectorOnK8sGateway = &analysis.Analyzer{
 		for _, ns := range sortedKeys(gws) {
 			allGws = append(allGws, gws[ns]...)
 		}
-		off, offWhy := selectorGatewayPolicy(p.Snapshot)
+		// Off only when every istiod sets it false.
+		off, offWhy := istiodsSetFlag(p.Snapshot, selectorGatewayEnv, false)
 		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindTelemetry, snapshot.KindWasmPlugin} {
 			for _, o := range p.Snapshot.List(gk) {
 				sp, ok := scopedPolicyOf(o)
