@@ -3,7 +3,6 @@ package istio
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
-	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -95,20 +93,7 @@ const scopeGatewayEnv = "PILOT_SCOPE_GATEWAY_TO_NAMESPACE"
 // gatewayScope reads PILOT_SCOPE_GATEWAY_TO_NAMESPACE from the istiod
 // Deployments of the input: scoped when every one of them sets it true.
 func gatewayScope(s *snapshot.Snapshot) (scoped bool, evidence string) {
-	n, on := 0, 0
-	for _, o := range s.List(snapshot.KindDeployment) {
-		if !facts.IsIstiod(o) {
-			continue
-		}
-		n++
-		if v, ok := envValue(o, scopeGatewayEnv); ok {
-			if b, err := strconv.ParseBool(v); err == nil && b {
-				on++
-				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), scopeGatewayEnv, v)
-			}
-		}
-	}
-	return n > 0 && on == n, evidence
+	return istiodsSetFlag(s, scopeGatewayEnv, true)
 }
 
 // workloadNamespaces lists the distinct namespaces of objs, sorted.

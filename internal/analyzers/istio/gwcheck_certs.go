@@ -2,6 +2,7 @@ package istio
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
@@ -59,6 +60,24 @@ func routeTable(ref serverRef, bind string) string {
 	return fmt.Sprintf("https.%d.%s.%s.%s/%s", s.GetPort().GetNumber(), s.GetPort().GetName(), ref.g.Object.Key.Name, ref.g.Object.Key.Namespace, bind)
 }
 
+// httpsCertServers yields, in merge order, the servers of m that istiod
+// keeps and that terminate TLS for http routes presenting a certificate,
+// with the certificate's id: the servers MD215 compares, for one
+// certificate on one port and for SANs covering another server's host.
+func (m *mergedProxy) httpsCertServers() iter.Seq2[placedServer, string] {
+	return func(yield func(placedServer, string) bool) {
+		for i, ps := range m.placed {
+			s := ps.server()
+			if _, gone := m.dropped[i]; gone || !terminates(s) || serverRoutes(s) != "http" {
+				continue
+			}
+			if id, _ := serverCertificate(s, m.gp.Namespace); id != "" && !yield(ps, id) {
+				return
+			}
+		}
+	}
+}
+
 func serverText(ref serverRef) string {
 	return fmt.Sprintf("%s server %d (hosts %s)", ref.g.Object.Ref(), ref.si, strings.Join(ref.server().GetHosts(), ", "))
 }
@@ -85,15 +104,7 @@ var GatewayDuplicateCertificate = &analysis.Analyzer{
 			buckets := map[bucketKey][]serverRef{}
 			tables := map[bucketKey]map[string]bool{}
 			var keys []bucketKey
-			for i, ps := range m.placed {
-				s := ps.server()
-				if _, gone := m.dropped[i]; gone || !terminates(s) || serverRoutes(s) != "http" {
-					continue
-				}
-				id, _ := serverCertificate(s, gp.Namespace)
-				if id == "" {
-					continue
-				}
+			for ps, id := range m.httpsCertServers() {
 				k := bucketKey{ps.lk, id}
 				if tables[k] == nil {
 					tables[k] = map[string]bool{}
@@ -205,15 +216,7 @@ func reportSANCoverage(p *analysis.Pass, gp *gatewayProxy, m *mergedProxy, done 
 	}
 	byListener := map[listenerKey][]entry{}
 	var lks []listenerKey
-	for i, ps := range m.placed {
-		s := ps.server()
-		if _, gone := m.dropped[i]; gone || !terminates(s) || serverRoutes(s) != "http" {
-			continue
-		}
-		id, _ := serverCertificate(s, gp.Namespace)
-		if id == "" {
-			continue
-		}
+	for ps, id := range m.httpsCertServers() {
 		if byListener[ps.lk] == nil {
 			lks = append(lks, ps.lk)
 		}

@@ -98,6 +98,17 @@ func clientEffect(mode netv1alpha3.ClientTLSSettings_TLSmode) string {
 	return "clients originate their own TLS instead of Istio mTLS, the server's sidecar rejects the handshake (503 UF/URX, 'TLS error' in the reset reason)"
 }
 
+// serviceBackends returns the pods a Service selects or, when the input
+// holds none of them, the pod templates of the workloads it selects: the
+// backends whose sidecars the mTLS and headless checks look at.
+func serviceBackends(s *snapshot.Snapshot, svc *snapshot.Object) []*snapshot.Object {
+	be := s.ServiceBackends(svc)
+	if len(be.Pods) == 0 {
+		return be.Workloads
+	}
+	return be.Pods
+}
+
 // reportServiceConflict checks a DestinationRule for one Service host
 // against the mode of each backend port it covers.
 func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *DestRule, ct clientTLS) {
@@ -106,11 +117,7 @@ func reportServiceConflict(p *analysis.Pass, r *Registry, pa *PeerAuths, dr *Des
 		return
 	}
 	svc := svcs[0]
-	be := p.Snapshot.ServiceBackends(svc.Object)
-	backends := be.Pods
-	if len(backends) == 0 {
-		backends = be.Workloads
-	}
+	backends := serviceBackends(p.Snapshot, svc.Object)
 	subsetSel := labels.Everything()
 	for _, ss := range dr.Spec.GetSubsets() {
 		if ct.subset != "" && ss.GetName() == ct.subset {

@@ -212,17 +212,7 @@ func reportJWTOnZtunnel(p *analysis.Pass, w *workloadIndex, o *snapshot.Object, 
 		Evidence:  []string{fmt.Sprintf("%s: %q (an HTTP attribute: needs a waypoint)", sv.path, sv.value)},
 		Key:       fmt.Sprintf("rule-%d-ambient", ri),
 	}
-	waypoint := ""
-	for i, wl := range ambient {
-		if i == 3 {
-			break
-		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
-		f.Related = append(f.Related, analysis.RelatedOf(wl, "ambient workload: ztunnel enforces the selector policy"))
-		if waypoint == "" {
-			waypoint, _ = useWaypoint(w.s, wl)
-		}
-	}
+	waypoint, _ := addAmbientSample(&f, w, ambient, "ambient workload: ztunnel enforces the selector policy")
 	target := "<waypoint>"
 	if waypoint != "" {
 		target = waypoint

@@ -48,11 +48,7 @@ var DRIstioMutualToProxyless = &analysis.Analyzer{
 				continue
 			}
 			svc := svcs[0]
-			be := p.Snapshot.ServiceBackends(svc.Object)
-			backends := be.Pods
-			if len(backends) == 0 {
-				backends = be.Workloads
-			}
+			backends := serviceBackends(p.Snapshot, svc.Object)
 			if len(backends) == 0 {
 				continue
 			}

@@ -212,17 +212,7 @@ func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.F
 		f.Message += fmt.Sprintf(" and workloads without a mesh proxy (%s)", refList(sum.none, 3))
 	}
 	f.Message += ": ztunnel validates no JWT, and waypoints apply only RequestAuthentications attached with targetRefs, so no proxy validates the JWTs it describes and request principals stay empty."
-	waypoint, wpNS := "", ""
-	for i, wl := range sum.ambient {
-		if i == 3 {
-			break
-		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
-		f.Related = append(f.Related, analysis.RelatedOf(wl, "ambient workload: no sidecar validates JWTs"))
-		if waypoint == "" {
-			waypoint, wpNS = useWaypoint(w.s, wl)
-		}
-	}
+	waypoint, wpNS := addAmbientSample(&f, w, sum.ambient, "ambient workload: no sidecar validates JWTs")
 	target := "{group: gateway.networking.k8s.io, kind: Gateway, name: <waypoint>}"
 	where := ""
 	if waypoint != "" {
@@ -236,6 +226,24 @@ func reportRequestAuthOnAmbient(p *analysis.Pass, w *workloadIndex, f analysis.F
 	f.Remedy = fmt.Sprintf("Attach it to the waypoint these workloads use with spec.targetRefs: [%s] instead of a selector%s (deploy a waypoint with `istioctl waypoint apply -n %s --enroll-namespace` if there is none), or to their Service (kind: Service, group: \"\"); attach the AuthorizationPolicies that check the JWT the same way.", target, where, o.Key.Namespace)
 	f.Key = "ambient"
 	p.Report(f)
+}
+
+// addAmbientSample adds the first three ambient workloads to f, each as
+// evidence (why it is ambient) and as related with why, and returns the
+// first waypoint they use with its namespace label: both JWT-on-ambient
+// checks (MD303, MD307) show the same sample and point the remedy at it.
+func addAmbientSample(f *analysis.Finding, w *workloadIndex, ambient []*snapshot.Object, why string) (waypoint, ns string) {
+	for i, wl := range ambient {
+		if i == 3 {
+			break
+		}
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s", wl.Ref(), w.membership(wl).Why))
+		f.Related = append(f.Related, analysis.RelatedOf(wl, why))
+		if waypoint == "" {
+			waypoint, ns = useWaypoint(w.s, wl)
+		}
+	}
+	return waypoint, ns
 }
 
 // Labels that name the waypoint a namespace, Service or pod sends its
@@ -305,23 +313,26 @@ func k8sGatewayWorkloads(s *snapshot.Snapshot) map[string][]*snapshot.Object {
 	return out
 }
 
-// selectorGatewayPolicy reports the value of ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY
-// on the istiod Deployments of the input: off when every one sets it false.
-func selectorGatewayPolicy(s *snapshot.Snapshot) (off bool, evidence string) {
-	n, offs := 0, 0
+// istiodsSetFlag tells whether every istiod Deployment of the input (at
+// least one) sets the boolean environment variable name to want, with the
+// last one that does as evidence. A flag only some istiod Deployments set
+// cannot be relied on, so the gateway-scope and selector-policy flags count
+// as set only when all agree.
+func istiodsSetFlag(s *snapshot.Snapshot, name string, want bool) (all bool, evidence string) {
+	n, set := 0, 0
 	for _, o := range s.List(snapshot.KindDeployment) {
 		if !facts.IsIstiod(o) {
 			continue
 		}
 		n++
-		if v, ok := envValue(o, selectorGatewayEnv); ok {
-			if b, err := strconv.ParseBool(v); err == nil && !b {
-				offs++
-				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), selectorGatewayEnv, v)
+		if v, ok := envValue(o, name); ok {
+			if b, err := strconv.ParseBool(v); err == nil && b == want {
+				set++
+				evidence = fmt.Sprintf("%s sets %s=%s", o.Ref(), name, v)
 			}
 		}
 	}
-	return n > 0 && offs == n, evidence
+	return n > 0 && set == n, evidence
 }
 
 // envValue returns the literal value of an environment variable of any
@@ -364,7 +375,8 @@ var SelectorOnK8sGateway = &analysis.Analyzer{
 		for _, ns := range sortedKeys(gws) {
 			allGws = append(allGws, gws[ns]...)
 		}
-		off, offWhy := selectorGatewayPolicy(p.Snapshot)
+		// Off only when every istiod sets it false.
+		off, offWhy := istiodsSetFlag(p.Snapshot, selectorGatewayEnv, false)
 		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindTelemetry, snapshot.KindWasmPlugin} {
 			for _, o := range p.Snapshot.List(gk) {
 				sp, ok := scopedPolicyOf(o)

@@ -35,11 +35,7 @@ var HeadlessHTTPStrict = &analysis.Analyzer{
 			if !ok || svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Selector) == 0 || skipService(o) {
 				continue
 			}
-			be := p.Snapshot.ServiceBackends(o)
-			backends := be.Pods
-			if len(backends) == 0 {
-				backends = be.Workloads
-			}
+			backends := serviceBackends(p.Snapshot, o)
 			for _, sp := range servicePorts(svc) {
 				if !sp.Proto.IsHTTP() || !sp.proxied() {
 					continue

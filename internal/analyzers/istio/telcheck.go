@@ -78,9 +78,18 @@ func validateTelemetryObj(s issueSink) {
 
 var telemetryInput = analysis.Kinds(snapshot.KindTelemetry)
 
-// meshKnown tells whether the mesh configuration was given (a ConfigMap in
-// the input or --mesh-config) rather than assumed from Istio's defaults.
-func meshKnown(m *facts.Mesh) bool { return m.Source != "Istio defaults" }
+// givenMesh returns the mesh configuration if the input gave one (an istio
+// ConfigMap or --mesh-config). Otherwise the configuration is Istio's
+// defaults, which say nothing of the user's providers: givenMesh notes that
+// the unknown settings could not be checked and returns nil.
+func givenMesh(p *analysis.Pass, unknown string) *facts.Mesh {
+	m := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
+	if m.Source == "Istio defaults" {
+		p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the %s are unknown", unknown)
+		return nil
+	}
+	return m
+}
 
 // builtinProviders are the extension providers istiod defines itself and
 // keeps next to the user's (pkg/config/mesh DefaultMeshConfig).
@@ -98,9 +107,8 @@ var TelemetryEmptyProviders = &analysis.Analyzer{
 	Reads:    map[schema.GroupKind][]string{snapshot.KindTelemetry: {"spec"}},
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
-		mesh := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
-		if !meshKnown(mesh) {
-			p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the default access-log providers are unknown")
+		mesh := givenMesh(p, "default access-log providers")
+		if mesh == nil {
 			return nil
 		}
 		if len(mesh.Config.GetDefaultProviders().GetAccessLogging()) > 0 {
@@ -148,9 +156,8 @@ var TelemetryUnknownProvider = &analysis.Analyzer{
 	Reads:    map[schema.GroupKind][]string{snapshot.KindTelemetry: {"spec"}},
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
-		mesh := p.ResultOf(facts.MeshConfig).(*facts.Mesh)
-		if !meshKnown(mesh) {
-			p.NotChecked("the input holds no mesh configuration (istio ConfigMap or --mesh-config), so the extension providers are unknown")
+		mesh := givenMesh(p, "extension providers")
+		if mesh == nil {
 			return nil
 		}
 		defined := map[string]bool{}
@@ -204,6 +211,28 @@ func namespaceWideTelemetry(t *telv1alpha1.Telemetry) bool {
 	return t.GetSelector() == nil && t.GetTargetRef() == nil && len(t.GetTargetRefs()) == 0
 }
 
+// objectNames lists the names of objs in their order. The Telemetry
+// conflict checks name the whole set in messages and key findings by it.
+func objectNames(objs []*snapshot.Object) []string {
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.Key.Name)
+	}
+	return names
+}
+
+// othersRelated relates a finding on self to every other object of its
+// conflicting set, in set order, each with the same why.
+func othersRelated(set []*snapshot.Object, self *snapshot.Object, why string) []analysis.Related {
+	var rel []analysis.Related
+	for _, o := range set {
+		if o != self {
+			rel = append(rel, analysis.RelatedOf(o, why))
+		}
+	}
+	return rel
+}
+
 // TelemetryConflictingSelectors: several Telemetries select one workload.
 var TelemetryConflictingSelectors = &analysis.Analyzer{
 	Code:     "MD251",
@@ -253,11 +282,7 @@ var TelemetryConflictingSelectors = &analysis.Analyzer{
 			if len(ts) < 2 {
 				continue
 			}
-			var keys []string
-			for _, t := range ts {
-				keys = append(keys, t.Key.Name)
-			}
-			k := strings.Join(keys, ",")
+			k := strings.Join(objectNames(ts), ",")
 			c := bySet[k]
 			if c == nil {
 				c = &conflict{tels: ts}
@@ -268,17 +293,9 @@ var TelemetryConflictingSelectors = &analysis.Analyzer{
 		}
 		for _, k := range sets {
 			c := bySet[k]
-			var names []string
+			names := objectNames(c.tels)
 			for _, t := range c.tels {
-				names = append(names, t.Key.Name)
-			}
-			for _, t := range c.tels {
-				var rel []analysis.Related
-				for _, u := range c.tels {
-					if u != t {
-						rel = append(rel, analysis.RelatedOf(u, "also selects the workload"))
-					}
-				}
+				rel := othersRelated(c.tels, t, "also selects the workload")
 				shown := c.workloads
 				if len(shown) > 3 {
 					shown = append(append([]string{}, shown[:3]...), fmt.Sprintf("and %d more", len(c.workloads)-3))
@@ -327,21 +344,13 @@ var TelemetryMultipleDefaults = &analysis.Analyzer{
 			if len(ts) < 2 {
 				continue
 			}
-			var names []string
-			for _, t := range ts {
-				names = append(names, t.Key.Name)
-			}
+			names := objectNames(ts)
 			scope := "namespace " + ns
 			if ns == root {
 				scope = "the whole mesh (root namespace " + ns + ")"
 			}
 			for _, t := range ts {
-				var rel []analysis.Related
-				for _, u := range ts {
-					if u != t {
-						rel = append(rel, analysis.RelatedOf(u, "another default Telemetry of the namespace"))
-					}
-				}
+				rel := othersRelated(ts, t, "another default Telemetry of the namespace")
 				p.Report(analysis.Finding{
 					Subject:   t.Key,
 					Message:   fmt.Sprintf("%s is one of %d Telemetries without selector or targetRefs in namespace %s (%s): only one of them configures %s, and the settings of the others are silently ignored.", t.Ref(), len(ts), ns, strings.Join(names, ", "), scope),
