@@ -22,6 +22,7 @@ func TestAnalyzers(t *testing.T) {
 		"testdata/skew_positive.yaml", "testdata/skew_negative.yaml",
 		"testdata/crio_positive.yaml", "testdata/crio_fixed.yaml",
 		"testdata/migration_positive.yaml", "testdata/migration_ipblock.yaml", "testdata/migration_never.yaml",
+		"testdata/ambient_policy.yaml", "testdata/ambient_policy_fixed.yaml",
 	)
 }
 
