@@ -174,7 +174,7 @@ func (s *Status) PolicyEnforcement() string {
 // "IPv4: 5/254 allocated from 10.0.1.0/24".
 type IPAMPool struct {
 	Family         string
-	Used, Capacity int
+	Used, Capacity uint64
 	CIDR           netip.Prefix
 }
 
@@ -192,8 +192,8 @@ func (s *Status) IPAM() []IPAMPool {
 			continue
 		}
 		p := IPAMPool{Family: fam}
-		p.Used, _ = strconv.Atoi(used)
-		p.Capacity, _ = strconv.Atoi(capa)
+		p.Used, _ = strconv.ParseUint(used, 10, 64)
+		p.Capacity, _ = strconv.ParseUint(capa, 10, 64)
 		p.CIDR, _ = netip.ParsePrefix(strings.TrimSpace(cidr))
 		pools = append(pools, p)
 	}
