@@ -149,6 +149,9 @@ func ParseHubbleTextLine(s string) (Flow, error) {
 		if f.By, tail, err = parsePolicyNames(after); err != nil {
 			return f, err
 		}
+		if tail == "" {
+			return f, errors.New("no summary after the policy names")
+		}
 	}
 	if tail != "" {
 		if !strings.HasPrefix(tail, " (") || !strings.HasSuffix(tail, ")") {
@@ -194,10 +197,11 @@ func parsePolicyNames(s string) ([]PolicyRef, string, error) {
 		if !ok || name == "" {
 			return refs, "", fmt.Errorf("policy name %q is not followed by its kind in parentheses", excerpt(s))
 		}
-		kind, rest, ok := strings.Cut(rest, ")")
+		kind, after, ok := strings.Cut(rest, ")")
 		if !ok {
 			return refs, "", fmt.Errorf("policy kind %q is not closed", excerpt(rest))
 		}
+		rest = after
 		ref := PolicyRef{Name: name, Kind: kind}
 		if ns, n, ok := strings.Cut(name, "/"); ok {
 			ref.Namespace, ref.Name = ns, n
