@@ -270,8 +270,12 @@ func ParseEndpointJSON(data []byte) ([]Endpoint, []error) {
 	for dec.More() {
 		off := dec.InputOffset()
 		if !one(skipJSONSpace(data, off)) || dec.InputOffset() == off {
-			break
+			return eps, el.list()
 		}
+	}
+	if _, err := dec.Token(); err != nil {
+		n := lineOf(data, int64(len(bytes.TrimRight(data, " \t\r\n"))))
+		el.add(n, lineAt(data, n), errors.New("JSON array of endpoints not closed"))
 	}
 	return eps, el.list()
 }
