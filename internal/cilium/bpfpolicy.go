@@ -100,7 +100,7 @@ func ParseBPFPolicy(data []byte) ([]PolicyEntry, []error) {
 		switch {
 		case len(f) == 0 || kubectlNoise(trim) || policyNoise(trim):
 		case strings.HasPrefix(trim, "Endpoint ID:"):
-			id, err := parseU32(strings.TrimPrefix(trim, "Endpoint ID:"))
+			id, err := parseU32(strings.TrimSpace(strings.TrimPrefix(trim, "Endpoint ID:")))
 			if err != nil {
 				el.add(n, line, fmt.Errorf("endpoint ID: %w", err))
 			}
@@ -262,7 +262,10 @@ func parsePolicyRow(cols, f []string) (PolicyEntry, error) {
 		case colCookie:
 			e.Cookie, err = strconv.ParseUint(w, 10, 64)
 		}
-		if err != nil {
+		switch {
+		case err != nil && c == colPort:
+			return e, fmt.Errorf("%s %q is not ANY, a protocol, or port[-port]/protocol", c, excerpt(w))
+		case err != nil:
 			return e, fmt.Errorf("%s %q is not a number", c, excerpt(w))
 		}
 	}
