@@ -239,7 +239,7 @@ func (d *DropEvent) parseVerbose(s string) error {
 	}
 	size, rest, ok := strings.Cut(rest, " bytes, reason ")
 	if !ok {
-		return errors.New("no \"N bytes, reason\" after DROP:")
+		return errors.New("no \"N bytes, reason\" after \"DROP\"")
 	}
 	if d.Bytes, err = parseU32(size); err != nil {
 		return fmt.Errorf("bytes: %w", err)
