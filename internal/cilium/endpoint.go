@@ -274,7 +274,7 @@ func ParseEndpointJSON(data []byte) ([]Endpoint, []error) {
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		n := lineOf(data, int64(len(bytes.TrimRight(data, " \t\r\n"))))
+		n := lineOf(data, int64(len(data)))
 		el.add(n, lineAt(data, n), errors.New("JSON array of endpoints not closed"))
 	}
 	return eps, el.list()
@@ -294,9 +294,10 @@ func skipJSONSpace(data []byte, off int64) int64 {
 	return off
 }
 
-// lineOf is the 1-based line of byte offset off.
+// lineOf is the 1-based line of byte offset off; an offset in trailing
+// white space counts as the last line that has text.
 func lineOf(data []byte, off int64) int {
-	off = min(max(off, 0), int64(len(data)))
+	off = min(max(off, 0), int64(len(bytes.TrimRight(data, " \t\r\n"))))
 	return bytes.Count(data[:off], []byte{'\n'}) + 1
 }
 

@@ -109,6 +109,7 @@ func TestParseEndpointJSONCases(t *testing.T) {
 		{"broken JSON stops the reading", "[\n{\"id\":1},\n{\"id\":2,,}\n,{\"id\":3}]", []uint32{1}, []int{2},
 			[]string{"3: invalid JSON at byte 18: invalid character ',' looking for beginning of object key string"}},
 		{"not an array", `"endpoints"`, nil, nil, []string{"1: not a JSON array of endpoints"}},
+		{"cut after a comma", "[{\"id\":1},\n", []uint32{1}, []int{1}, []string{"1: JSON cut off before its end"}},
 		{"unclosed array", "[{\"id\":1}\n", []uint32{1}, []int{1}, []string{"1: JSON array of endpoints not closed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
