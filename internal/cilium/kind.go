@@ -118,6 +118,14 @@ func looksLikeHubbleJSON(s string) bool {
 	if json.Unmarshal([]byte(s), &top) != nil {
 		return false
 	}
+	// `cilium monitor -j` prints objects with "cpu" and a lower-case
+	// "type" (and a numeric "source"), which flows never have.
+	if _, ok := top["cpu"]; ok {
+		return false
+	}
+	if _, ok := top["type"]; ok {
+		return false
+	}
 	for _, k := range append([]string{"flow", "node_status", "lost_events"}, flowKeys...) {
 		if _, ok := top[k]; ok {
 			return true

@@ -36,6 +36,7 @@ func TestDetect(t *testing.T) {
 		{"prose", "hello world\nthis is not cilium\n", KindUnknown},
 		{"some other JSON array", `[{"kind":"Pod"}]`, KindUnknown},
 		{"some other JSON object", `{"kind":"Pod"}`, KindUnknown},
+		{"cilium monitor -j is not a flow", `{"cpu":"CPU 01","type":"drop","mark":"0x0","reason":"Policy denied","source":1317,"bytes":74}`, KindUnknown},
 		{"pretty-printed hubble JSON", "{\n  \"flow\": {\n    \"verdict\": \"DROPPED\"\n  }\n}\n", KindHubbleJSON},
 		{"pretty-printed bare flow", "{\n  \"verdict\": \"DROPPED\"\n}\n", KindHubbleJSON},
 		{"endpoint JSON object per line is not an array", `{"id":1,"status":{"networking":{}}}`, KindUnknown},
