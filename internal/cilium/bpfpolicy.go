@@ -53,6 +53,8 @@ type PolicyEntry struct {
 	Cookie uint64
 }
 
+var errBadPort = errors.New("bad port")
+
 // Policy map table column titles (cilium-dbg/cmd/bpf_policy_get.go).
 const (
 	colPolicy    = "POLICY"
@@ -234,7 +236,9 @@ func parsePolicyRow(cols, f []string) (PolicyEntry, error) {
 					w, f = w+" "+f[0], f[1:]
 				}
 			}
-			err = e.setPortProto(w)
+			if !e.setPortProto(w) {
+				err = errBadPort
+			}
 		case colProxyPort:
 			if w != "NONE" {
 				var p uint64
@@ -276,43 +280,44 @@ func parsePolicyRow(cols, f []string) (PolicyEntry, error) {
 }
 
 // setPortProto reads PORT/PROTO: "ANY", "TCP", "8080/TCP", "80-95/TCP",
-// or Cilium 1.15's "0x50/12/TCP" (port and port prefix length).
-func (e *PolicyEntry) setPortProto(s string) error {
+// or Cilium 1.15's "0x50/12/TCP" (port and port prefix length). It reports
+// whether the port part reads.
+func (e *PolicyEntry) setPortProto(s string) bool {
 	e.PortProto = s
 	if strings.HasPrefix(s, "<") {
-		return nil // "<INVALID PREFIX LENGTH: n>", kept as printed
+		return true // "<INVALID PREFIX LENGTH: n>", kept as printed
 	}
 	parts := strings.Split(s, "/")
 	e.Proto = parts[len(parts)-1]
-	bad := errors.New("port")
 	switch len(parts) {
 	case 1:
+		return true
 	case 2:
 		lo, hi, isRange := strings.Cut(parts[0], "-")
 		p, err := strconv.ParseUint(lo, 10, 16)
 		if err != nil {
-			return bad
+			return false
 		}
 		e.Port, e.PortEnd = uint16(p), uint16(p)
 		if isRange {
 			q, err := strconv.ParseUint(hi, 10, 16)
 			if err != nil || q < p {
-				return bad
+				return false
 			}
 			e.PortEnd = uint16(q)
 		}
+		return true
 	case 3:
 		p, err := strconv.ParseUint(parts[0], 0, 16)
 		bits, err2 := strconv.ParseUint(parts[1], 10, 8)
 		if err != nil || err2 != nil || bits > 16 {
-			return bad
+			return false
 		}
 		e.Port = uint16(p)
 		e.PortEnd = uint16(min(p+uint64(0xffff>>bits), 0xffff))
-	default:
-		return bad
+		return true
 	}
-	return nil
+	return false
 }
 
 // identityFromLabels sets the identity of entries whose labels are all

@@ -276,7 +276,7 @@ func FuzzDetect(f *testing.F) {
 }
 
 func kindKnown(k Kind) bool {
-	for _, known := range Kinds {
+	for _, known := range Kinds() {
 		if k == known {
 			return true
 		}

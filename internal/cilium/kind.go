@@ -25,8 +25,10 @@ const (
 	KindStatus       Kind = "status"        // cilium status
 )
 
-// Kinds lists every known kind.
-var Kinds = []Kind{KindHubbleJSON, KindHubbleText, KindMonitor, KindEndpointList, KindEndpointJSON, KindBPFPolicy, KindCTList, KindStatus}
+// Kinds lists every known kind (a new slice each call).
+func Kinds() []Kind {
+	return []Kind{KindHubbleJSON, KindHubbleText, KindMonitor, KindEndpointList, KindEndpointJSON, KindBPFPolicy, KindCTList, KindStatus}
+}
 
 // detectLines and detectBytes bound how much of a file Detect reads.
 const (
@@ -35,12 +37,13 @@ const (
 )
 
 // Detect tells from its content which command's output data is, or
-// KindUnknown. It looks at the first lines only (at most 64 KiB): the
-// first line that is neither blank nor kubectl's notice decides, except
-// for headers and banners, which are recognised anywhere in that window.
+// KindUnknown. It reads at most the first 64 KiB: a JSON array is
+// endpoint JSON when it has an endpoint's keys; otherwise the first of the
+// first 40 lines (blank lines and kubectl's notices aside) whose form it
+// recognises decides: a header, a banner, or a record of one of the kinds.
 func Detect(data []byte) Kind {
-	head := data[:min(len(data), detectBytes)]
-	trimmed := bytes.TrimLeft(head, " \t\r\n\ufeff")
+	head := bytes.TrimPrefix(data[:min(len(data), detectBytes)], []byte("\ufeff"))
+	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		if bytes.Contains(head, []byte(`"networking"`)) || bytes.Contains(head, []byte(`"external-identifiers"`)) ||
 			bytes.Contains(head, []byte(`"security-relevant"`)) || bytes.Contains(head, []byte(`"policy-enabled"`)) {

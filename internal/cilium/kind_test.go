@@ -48,6 +48,7 @@ func TestDetect(t *testing.T) {
 		{"status after kubectl's notice", "Defaulted container \"cilium-agent\" out of: cilium-agent\n\nKVStore:   Ok   Disabled\n", KindStatus},
 		{"a key status does not own", "Name: web\n", KindUnknown},
 		{"BOM and blank lines", "\ufeff\n\nTCP IN 10.0.0.1:1 -> 10.0.0.2:2 expires=1\n", KindCTList},
+		{"BOM on the first line", "\ufeffKVStore: Ok Disabled\n", KindStatus},
 	} {
 		if got := Detect([]byte(tc.in)); got != tc.want {
 			t.Errorf("%s: Detect = %q, want %q", tc.name, got, tc.want)
@@ -101,7 +102,7 @@ func TestParse(t *testing.T) {
 	if out != nil || len(errs) != 1 || errs[0].Error() != `x: kind "nope": not recognised as output of a Cilium or Hubble command` {
 		t.Errorf("bad kind: %+v %v", out, errs)
 	}
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		out, errs := Parse(k, "empty", nil)
 		if out == nil || out.Kind != k || len(errs) != 0 {
 			t.Errorf("%s on empty input: %+v %v", k, out, errs)

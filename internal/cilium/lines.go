@@ -7,7 +7,9 @@ import (
 
 // eachLine calls fn for every line of data with its 1-based number, the
 // line end ("\n" or "\r\n") removed. A last line without a newline counts.
+// A byte order mark before the first line is dropped.
 func eachLine(data []byte, fn func(n int, line string)) {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	for n := 1; len(data) > 0; n++ {
 		line, rest, _ := bytes.Cut(data, []byte{'\n'})
 		data = rest

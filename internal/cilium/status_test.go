@@ -78,7 +78,7 @@ func TestStatusOverall(t *testing.T) {
 }
 
 func TestParseStatusForms(t *testing.T) {
-	in := `Defaulted container "cilium-agent" out of: cilium-agent
+	in := "\ufeff" + `Defaulted container "cilium-agent" out of: cilium-agent
   orphan detail
 (not a key): x
 Routing:   Network: Tunnel [vxlan]   Host: BPF
