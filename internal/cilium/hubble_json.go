@@ -131,7 +131,7 @@ func decodeFlowObject(obj []byte) (f Flow, isFlow bool, err error) {
 	if err := json.Unmarshal(obj, &top); err != nil {
 		return f, false, jsonError(err)
 	}
-	if raw, ok := top["flow"]; ok {
+	if raw, ok := top["flow"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		var jf jsonFlow
 		if err := json.Unmarshal(raw, &jf); err != nil {
 			return f, false, jsonError(err)
@@ -145,7 +145,7 @@ func decodeFlowObject(obj []byte) (f Flow, isFlow bool, err error) {
 		}
 		return f, true, err
 	}
-	for _, k := range []string{"node_status", "lost_events", "agent_event", "debug_event"} {
+	for _, k := range []string{"flow", "node_status", "lost_events", "agent_event", "debug_event"} {
 		if _, ok := top[k]; ok {
 			return f, false, nil
 		}
