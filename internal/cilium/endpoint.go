@@ -233,6 +233,7 @@ type jsonEndpointModel struct {
 func ParseEndpointJSON(data []byte) ([]Endpoint, []error) {
 	var el errList
 	var eps []Endpoint
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	dec := json.NewDecoder(bytes.NewReader(data))
 	one := func(start int64) bool {
 		n := lineOf(data, start)

@@ -99,7 +99,7 @@ func TestParseEndpointJSONCases(t *testing.T) {
 	}{
 		{"empty", " \n", nil, nil, nil},
 		{"one object", `{"id":5,"status":{"state":"ready","external-identifiers":{"pod-name":"ns/p"}}}`, []uint32{5}, []int{1}, nil},
-		{"no status", "[\n{\"id\":5}\n]", []uint32{5}, []int{2}, nil},
+		{"no status, byte order mark", "\ufeff[\n{\"id\":5}\n]", []uint32{5}, []int{2}, nil},
 		{"element of the wrong type, then a good one", "[\n\"x\",\n{\"id\":6}\n]", []uint32{6}, []int{3},
 			[]string{`2: JSON field "" has a string where a struct was expected`}},
 		{"field of the wrong type", "[{\"id\":\"seven\"},{\"id\":8}]", []uint32{8}, []int{1},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,9 @@ const (
 // becomes a *LineError and reading goes on with the next line.
 func ParseHubbleJSON(data []byte) (flows []Flow, other int, errs []error) {
 	var el errList
-	var lines []string
-	eachLine(data, func(_ int, line string) { lines = append(lines, line) })
+	lines := splitLines(data)
 	for i := 0; i < len(lines); i++ {
-		n, line := i+1, lines[i]
+		n, line := i+1, string(lines[i])
 		trim := strings.TrimSpace(line)
 		if trim == "" || kubectlNoise(trim) {
 			continue
@@ -65,15 +65,20 @@ func ParseHubbleJSON(data []byte) (flows []Flow, other int, errs []error) {
 }
 
 // jsonObject gathers the JSON object that starts on lines[i]: the lines up
-// to the one where its braces close. last is the index of that line.
-func jsonObject(lines []string, i int) (obj []byte, last int, ok bool) {
+// to the one where its braces close. last is the index of that line. A
+// line that starts with "{" in its first column begins another object, so
+// an object cut short (a truncated line) ends there.
+func jsonObject(lines [][]byte, i int) (obj []byte, last int, ok bool) {
 	var sc braceScanner
-	var buf []byte
-	for j := i; j < len(lines) && j-i < maxJSONObjectLines; j++ {
-		if j > i {
-			buf = append(buf, '\n')
+	if sc.feed(lines[i]) {
+		return lines[i], i, true // the usual case: one object a line
+	}
+	buf := append([]byte(nil), lines[i]...)
+	for j := i + 1; j < len(lines) && j-i < maxJSONObjectLines; j++ {
+		if bytes.HasPrefix(lines[j], []byte("{")) {
+			return nil, 0, false
 		}
-		buf = append(buf, lines[j]...)
+		buf = append(append(buf, '\n'), lines[j]...)
 		if len(buf) > maxJSONObjectBytes {
 			return nil, 0, false
 		}
@@ -82,6 +87,19 @@ func jsonObject(lines []string, i int) (obj []byte, last int, ok bool) {
 		}
 	}
 	return nil, 0, false
+}
+
+// splitLines cuts data into lines without their line ends, as eachLine
+// does, sharing data's memory.
+func splitLines(data []byte) [][]byte {
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	var lines [][]byte
+	for len(data) > 0 {
+		line, rest, _ := bytes.Cut(data, []byte{'\n'})
+		lines = append(lines, bytes.TrimSuffix(line, []byte{'\r'}))
+		data = rest
+	}
+	return lines
 }
 
 // braceScanner follows the nesting of braces and brackets outside strings.
@@ -93,7 +111,7 @@ type braceScanner struct {
 }
 
 // feed scans one more line and reports whether the outermost value closed.
-func (s *braceScanner) feed(line string) bool {
+func (s *braceScanner) feed(line []byte) bool {
 	for k := 0; k < len(line); k++ {
 		c := line[k]
 		switch {
@@ -121,44 +139,45 @@ func (s *braceScanner) feed(line string) bool {
 	return false
 }
 
-// flowKeys are keys of which at least one marks a bare flow object.
-var flowKeys = []string{"verdict", "IP", "l4", "source", "destination", "event_type", "Type", "node_name", "drop_reason_desc", "Summary", "trace_observation_point", "ethernet"}
+// jsonResponse is one line of `hubble observe -o json|jsonpb`: a
+// GetFlowsResponse, or a bare flow decoded into the embedded fields (a
+// response's own node_name and time land there too). One decoding pass
+// reads either.
+type jsonResponse struct {
+	Flow       *jsonFlow       `json:"flow"`
+	NodeStatus json.RawMessage `json:"node_status"`
+	LostEvents json.RawMessage `json:"lost_events"`
+	AgentEvent json.RawMessage `json:"agent_event"`
+	DebugEvent json.RawMessage `json:"debug_event"`
+	jsonFlow
+}
 
 // decodeFlowObject reads one JSON object: a flow, a GetFlowsResponse, or
-// another Hubble response (isFlow false, no error).
+// another Hubble response (isFlow false, no error). A response with
+// nothing but its time and node name (or a null flow) is such another.
 func decodeFlowObject(obj []byte) (f Flow, isFlow bool, err error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(obj, &top); err != nil {
+	var r jsonResponse
+	if err := json.Unmarshal(obj, &r); err != nil {
 		return f, false, jsonError(err)
 	}
-	if raw, ok := top["flow"]; ok {
-		var jf jsonFlow
-		if err := json.Unmarshal(raw, &jf); err != nil {
-			return f, false, jsonError(err)
-		}
-		f, err = jf.flow()
+	if r.Flow != nil {
+		f, err = r.Flow.flow()
 		if f.Node == "" {
-			var nn string
-			if json.Unmarshal(top["node_name"], &nn) == nil {
-				f.Node = nn
-			}
+			f.Node = r.NodeName
 		}
 		return f, true, err
 	}
-	for _, k := range []string{"node_status", "lost_events", "agent_event", "debug_event"} {
-		if _, ok := top[k]; ok {
-			return f, false, nil
-		}
+	if r.NodeStatus != nil || r.LostEvents != nil || r.AgentEvent != nil || r.DebugEvent != nil {
+		return f, false, nil
 	}
-	for _, k := range flowKeys {
-		if _, ok := top[k]; ok {
-			var jf jsonFlow
-			if err := json.Unmarshal(obj, &jf); err != nil {
-				return f, false, jsonError(err)
-			}
-			f, err = jf.flow()
-			return f, true, err
-		}
+	rest := r.jsonFlow
+	rest.Time, rest.NodeName = "", ""
+	switch {
+	case !reflect.ValueOf(rest).IsZero():
+		f, err = r.flow()
+		return f, true, err
+	case r.Time != "" || r.NodeName != "":
+		return f, false, nil
 	}
 	return f, false, errNotFlow
 }

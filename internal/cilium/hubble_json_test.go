@@ -97,6 +97,7 @@ func TestParseHubbleJSON(t *testing.T) {
 		{"blank lines, CRLF, kubectl notice", "Defaulted container \"cilium-agent\" out of: cilium-agent\r\n\r\n" + drop + "\r\n\n", 1, 0, []int{3}, nil},
 		{"not JSON", "hello\n" + drop + "\n", 1, 0, []int{2}, []string{"1: not a JSON object"}},
 		{"JSON of something else", `{"kind":"Pod"}` + "\n" + drop, 1, 0, []int{2}, []string{"1: JSON object is neither a flow nor a GetFlowsResponse"}},
+		{"a response without its flow", `{"flow":null,"node_name":"n1"}`, 0, 1, nil, nil},
 		{"relay notices", `{"node_status":{"state_change":"NODE_CONNECTED"}}` + "\n" + `{"lost_events":{"num_events_lost":"3"}}`, 0, 2, nil, nil},
 		{"broken JSON", `{"verdict":"DROPPED",}` + "\n" + drop, 1, 0, []int{2},
 			[]string{"1: invalid JSON at byte 22: invalid character '}' looking for beginning of object key string"}},

@@ -129,7 +129,8 @@ func looksLikeHubbleJSON(s string) bool {
 	if _, ok := top["type"]; ok {
 		return false
 	}
-	for _, k := range append([]string{"flow", "node_status", "lost_events"}, flowKeys...) {
+	for _, k := range []string{"flow", "node_status", "lost_events", "verdict", "IP", "l4", "source", "destination",
+		"event_type", "Type", "node_name", "drop_reason_desc", "Summary", "trace_observation_point", "ethernet"} {
 		if _, ok := top[k]; ok {
 			return true
 		}
