@@ -41,10 +41,12 @@ var FIWithRetries = &analysis.Analyzer{
 	Run:      runFI,
 }
 
-// poolAt is the most specific connection pool that applies to a subset and
-// port, with its path: port-level settings of the subset, the subset's,
-// port-level settings of the rule, then the rule's.
-func poolAt(dr *netv1alpha3.DestinationRule, subset string, port int) (*netv1alpha3.ConnectionPoolSettings, snapshot.Path) {
+// policySetting finds the most specific setting of a traffic policy that
+// applies to a subset and port, with its path: the subset's port-level
+// settings, the subset's policy, the rule's port-level settings, the
+// rule's policy. get reads the setting from a policy level, nil when unset.
+func policySetting[T any](dr *netv1alpha3.DestinationRule, subset string, port int, field string,
+	get func(*netv1alpha3.TrafficPolicy) *T, getPort func(*netv1alpha3.TrafficPolicy_PortTrafficPolicy) *T) (*T, snapshot.Path) {
 	type level struct {
 		tp   *netv1alpha3.TrafficPolicy
 		path snapshot.Path
@@ -60,15 +62,20 @@ func poolAt(dr *netv1alpha3.DestinationRule, subset string, port int) (*netv1alp
 	}
 	for _, l := range levels {
 		for i, pl := range l.tp.GetPortLevelSettings() {
-			if int(pl.GetPort().GetNumber()) == port && pl.GetConnectionPool() != nil {
-				return pl.GetConnectionPool(), l.path.Child("portLevelSettings", i, "connectionPool")
+			if v := getPort(pl); int(pl.GetPort().GetNumber()) == port && v != nil {
+				return v, l.path.Child("portLevelSettings", i, field)
 			}
 		}
-		if l.tp.GetConnectionPool() != nil {
-			return l.tp.GetConnectionPool(), l.path.Child("connectionPool")
+		if v := get(l.tp); v != nil {
+			return v, l.path.Child(field)
 		}
 	}
 	return nil, nil
+}
+
+// poolAt is the connection pool that applies to a subset and port.
+func poolAt(dr *netv1alpha3.DestinationRule, subset string, port int) (*netv1alpha3.ConnectionPoolSettings, snapshot.Path) {
+	return policySetting(dr, subset, port, "connectionPool", (*netv1alpha3.TrafficPolicy).GetConnectionPool, (*netv1alpha3.TrafficPolicy_PortTrafficPolicy).GetConnectionPool)
 }
 
 // poolLimits lists the limits a connection pool sets.

@@ -28,33 +28,14 @@ var TLSConflictsStrict = &analysis.Analyzer{
 	Run:      runTLS,
 }
 
-// tlsAt is the most specific client TLS setting for a subset and port, with
-// its path (the same precedence as connection pools).
+// tlsAt is the client TLS setting that applies to a subset and port, with
+// the path of its mode.
 func tlsAt(dr *netv1alpha3.DestinationRule, subset string, port int) (*netv1alpha3.ClientTLSSettings, snapshot.Path) {
-	type level struct {
-		tp   *netv1alpha3.TrafficPolicy
-		path snapshot.Path
+	tls, at := policySetting(dr, subset, port, "tls", (*netv1alpha3.TrafficPolicy).GetTls, (*netv1alpha3.TrafficPolicy_PortTrafficPolicy).GetTls)
+	if tls == nil {
+		return nil, nil
 	}
-	var levels []level
-	for i, s := range dr.GetSubsets() {
-		if s.GetName() == subset && s.GetTrafficPolicy() != nil {
-			levels = append(levels, level{s.GetTrafficPolicy(), snapshot.P("spec", "subsets", i, "trafficPolicy")})
-		}
-	}
-	if dr.GetTrafficPolicy() != nil {
-		levels = append(levels, level{dr.GetTrafficPolicy(), snapshot.P("spec", "trafficPolicy")})
-	}
-	for _, l := range levels {
-		for i, pl := range l.tp.GetPortLevelSettings() {
-			if int(pl.GetPort().GetNumber()) == port && pl.GetTls() != nil {
-				return pl.GetTls(), l.path.Child("portLevelSettings", i, "tls", "mode")
-			}
-		}
-		if l.tp.GetTls() != nil {
-			return l.tp.GetTls(), l.path.Child("tls", "mode")
-		}
-	}
-	return nil, nil
+	return tls, at.Child("mode")
 }
 
 func runTLS(p *analysis.Pass) error {
