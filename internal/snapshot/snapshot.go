@@ -168,6 +168,17 @@ func (s *Snapshot) Covers(gk schema.GroupKind, ns string) bool {
 	return len(s.byKindNS[kindNS{gk, ns}]) > 0 || s.listed[kindNS{gk, AllNamespaces}] || s.listed[kindNS{gk, ns}]
 }
 
+// CoversWorkloads tells whether the snapshot holds every controller (the
+// workload kinds other than Pod) of namespace ns, by Covers.
+func (s *Snapshot) CoversWorkloads(ns string) bool {
+	for _, gk := range WorkloadKinds[1:] {
+		if s.Covers(gk, ns) {
+			return true
+		}
+	}
+	return false
+}
+
 // Listed tells whether a live source listed kind gk in every namespace.
 func (s *Snapshot) Listed(gk schema.GroupKind) bool { return s.listed[kindNS{gk, AllNamespaces}] }
 

@@ -44,7 +44,7 @@ type dstGroup struct {
 	port uint16
 }
 
-// MigrationDenial is one protected destination group and the unmanaged
+// migrationDenial is one protected destination group and the unmanaged
 // sources its policies would admit as pods but drop as Cilium sees them.
 type migrationDenial struct {
 	dst     dstGroup
@@ -118,6 +118,7 @@ func groupSources(cov *Coverage) []*srcGroup {
 // port its application serves.
 func protectedGroups(s *snapshot.Snapshot, ev *netpol.Evaluator, cov *Coverage) []dstGroup {
 	by := map[string]int{}
+	seen := map[*snapshot.Object]bool{} // a pod several policies select is grouped once
 	var out []dstGroup
 	for _, pol := range ev.Policies() {
 		for _, o := range ev.SelectedPods(pol) {
@@ -129,14 +130,13 @@ func protectedGroups(s *snapshot.Snapshot, ev *netpol.Evaluator, cov *Coverage) 
 				continue
 			}
 			port := appPort(pod)
-			if port == 0 {
+			if port == 0 || seen[o] {
 				continue
 			}
+			seen[o] = true
 			k := o.Key.Namespace + "\x00" + labelKey(o.Labels) + fmt.Sprint(port)
 			if i, ok := by[k]; ok {
-				if !contains(out[i].pods, o) {
-					out[i].pods = append(out[i].pods, o)
-				}
+				out[i].pods = append(out[i].pods, o)
 				continue
 			}
 			by[k] = len(out)
@@ -144,15 +144,6 @@ func protectedGroups(s *snapshot.Snapshot, ev *netpol.Evaluator, cov *Coverage) 
 		}
 	}
 	return out
-}
-
-func contains(os []*snapshot.Object, o *snapshot.Object) bool {
-	for _, x := range os {
-		if x == o {
-			return true
-		}
-	}
-	return false
 }
 
 // appPort is the first TCP port the application's containers declare (the

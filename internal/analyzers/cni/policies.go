@@ -99,7 +99,7 @@ func runAmbientPolicy(p *analysis.Pass) error {
 				}
 			}
 			if len(blocked) > 0 {
-				reportAmbientPolicy(p, d, dg.pods, denied, fmt.Sprintf(
+				reportAmbientPolicy(p, d, dg.pods, denied, "hbone", fmt.Sprintf(
 					"it admits %s on port %d, but ambient carries that traffic over HBONE to port %d, which it does not admit from them: their connections through ztunnel are dropped",
 					refList(blocked, 3), port, hbonePort),
 					fmt.Sprintf("Also admit port %d (TCP) from the same peers in the rule that admits port %d.", hbonePort, port))
@@ -110,7 +110,7 @@ func runAmbientPolicy(p *analysis.Pass) error {
 			if v.Allowed || !v.Isolated {
 				continue
 			}
-			reportAmbientPolicy(p, d, dg.pods, v, fmt.Sprintf(
+			reportAmbientPolicy(p, d, dg.pods, v, "probe", fmt.Sprintf(
 				"the %s probe of container %s reaches port %d from %s (ambient SNATs kubelet probes to that address), which it does not admit: the probe fails and the pod is restarted or never ready",
 				pr.kind, pr.container, pr.port, netpol.AmbientProbeSource),
 				fmt.Sprintf("Admit ingress from %s/32 on port %d (an ipBlock in a NetworkPolicy; fromCIDR in a CiliumNetworkPolicy, or one CiliumClusterwideNetworkPolicy for every ambient pod).", netpol.AmbientProbeSource, pr.port))
@@ -120,9 +120,11 @@ func runAmbientPolicy(p *analysis.Pass) error {
 	return nil
 }
 
-func reportAmbientPolicy(p *analysis.Pass, d *snapshot.Object, pods []*snapshot.Object, v netpol.Verdict, what, remedy string) {
+// reportAmbientPolicy reports one kind of ambient traffic (key: hbone or
+// probe) the policies deciding v drop for the pods of d's group.
+func reportAmbientPolicy(p *analysis.Pass, d *snapshot.Object, pods []*snapshot.Object, v netpol.Verdict, key, what, remedy string) {
 	f := analysis.Finding{
-		Key:      d.Key.Namespace + "/" + labelKey(d.Labels) + what[:20],
+		Key:      d.Key.Namespace + "/" + labelKey(d.Labels) + "/" + key,
 		Evidence: []string{fmt.Sprintf("ambient pods of this kind: %s", refList(pods, 3)), "verdict: " + v.Reason},
 		Related:  []analysis.Related{analysis.RelatedOf(d, "ambient pod the policy isolates")},
 		Remedy:   remedy,
@@ -206,7 +208,7 @@ func runSelectsNothing(p *analysis.Pass) error {
 		if ns == "" {
 			continue // clusterwide: judged only with every namespace's pods, which files rarely hold
 		}
-		if !p.Snapshot.Covers(snapshot.KindPod, ns) && !coversWorkloads(p.Snapshot, ns) {
+		if !p.Snapshot.Covers(snapshot.KindPod, ns) && !p.Snapshot.CoversWorkloads(ns) {
 			p.NotChecked("%s: the input has no Pods or workloads of namespace %s", pol.Ref(), ns)
 			continue
 		}
@@ -226,14 +228,4 @@ func runSelectsNothing(p *analysis.Pass) error {
 		})
 	}
 	return nil
-}
-
-// coversWorkloads tells whether the input holds the controllers of ns.
-func coversWorkloads(s *snapshot.Snapshot, ns string) bool {
-	for _, gk := range snapshot.WorkloadKinds[1:] {
-		if s.Covers(gk, ns) {
-			return true
-		}
-	}
-	return false
 }

@@ -182,7 +182,7 @@ var SubsetNoPods = &analysis.Analyzer{
 			svc := svcs[0]
 			ns := svc.Object.Key.Namespace
 			usePods := p.Snapshot.Covers(snapshot.KindPod, ns)
-			if !usePods && !coversWorkloads(p.Snapshot, ns) {
+			if !usePods && !p.Snapshot.CoversWorkloads(ns) {
 				p.NotChecked("subsets of %s: the input has no Pods or workloads in namespace %s", o.Ref(), ns)
 				continue
 			}
@@ -234,13 +234,4 @@ var SubsetNoPods = &analysis.Analyzer{
 		}
 		return nil
 	},
-}
-
-func coversWorkloads(s *snapshot.Snapshot, ns string) bool {
-	for _, gk := range snapshot.WorkloadKinds[1:] {
-		if s.Covers(gk, ns) {
-			return true
-		}
-	}
-	return false
 }

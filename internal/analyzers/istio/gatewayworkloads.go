@@ -52,7 +52,7 @@ func selectGatewayWorkloads(r *Registry, g *Gateway, scoped bool) (sel labels.Se
 		return sel, objs, true
 	}
 	covered := func(ns string) bool {
-		return r.Snapshot.Covers(snapshot.KindPod, ns) || coversWorkloads(r.Snapshot, ns)
+		return r.Snapshot.Covers(snapshot.KindPod, ns) || r.Snapshot.CoversWorkloads(ns)
 	}
 	if scoped {
 		return sel, nil, covered(g.Object.Key.Namespace)

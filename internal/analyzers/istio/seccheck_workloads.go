@@ -154,7 +154,7 @@ func selectorKey(scope string, sel map[string]string) string {
 
 // covered tells whether the input holds the workloads of namespace ns.
 func (w *workloadIndex) covered(ns string) bool {
-	return w.s.Covers(snapshot.KindPod, ns) || coversWorkloads(w.s, ns)
+	return w.s.Covers(snapshot.KindPod, ns) || w.s.CoversWorkloads(ns)
 }
 
 // selectIn returns the workloads of namespace ns (or every namespace, with
