@@ -222,21 +222,29 @@ func (e *jsonEnum) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// numberText is the text of a JSON number that protobuf's JSON mapping
+// may print quoted; null says the value was null.
+func numberText(b []byte) (s string, null bool, err error) {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return "", true, nil
+	}
+	s = string(b)
+	if len(b) > 0 && b[0] == '"' {
+		err = json.Unmarshal(b, &s)
+	}
+	return s, false, err
+}
+
 // jsonUint is an unsigned number, which protobuf's JSON mapping prints
 // quoted for 64-bit fields.
 type jsonUint uint64
 
 func (u *jsonUint) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
+	s, null, err := numberText(b)
+	if err != nil || null {
 		*u = 0
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+		return err
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
@@ -250,16 +258,10 @@ func (u *jsonUint) UnmarshalJSON(b []byte) error {
 type jsonInt int32
 
 func (i *jsonInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
+	s, null, err := numberText(b)
+	if err != nil || null {
 		*i = 0
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+		return err
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {

@@ -32,14 +32,10 @@ func runFailures(p *analysis.Pass) error {
 		if g.Failures == 0 {
 			continue
 		}
-		f := analysis.Finding{
-			Subject:   subject(g),
-			Key:       g.Key.String(),
-			Severity:  groupSeverity(g.Failures, total),
-			Locations: sampleLocations(g, al.Writers),
-			Evidence:  sampleEvidence(g),
-		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", g.Failures, total, 100*float64(g.Failures)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
+		f := logFinding(g, total)
+		f.Subject = subject(g)
+		f.Severity = groupSeverity(g.Failures, total)
+		f.Locations = sampleLocations(g, al.Writers)
 		f.Message = fmt.Sprintf("%s: %s.", describeGroup(g), plural(g.Failures, "failure"))
 		if m := meaning(g.Key); m != "" {
 			f.Message += " " + m

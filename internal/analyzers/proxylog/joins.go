@@ -94,7 +94,7 @@ func clientNS(from, fqdn string) string {
 }
 
 // logFinding starts a finding about a log group joined to config.
-func logFinding(g *accesslog.Group, al *snapshot.AccessLogs, total int64) analysis.Finding {
+func logFinding(g *accesslog.Group, total int64) analysis.Finding {
 	f := analysis.Finding{Key: g.Key.String(), Evidence: sampleEvidence(g)}
 	f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", g.Failures, total, 100*float64(g.Failures)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
 	return f
@@ -128,7 +128,7 @@ func runNC(p *analysis.Pass) error {
 				defined = append(defined, s.GetName()+" ("+dr.Object.Ref()+")")
 			}
 		}
-		f := logFinding(g, al, al.Summary.Matched)
+		f := logFinding(g, al.Summary.Matched)
 		f.Subject = subject(g)
 		for _, vs := range r.VirtualServices() {
 			for _, d := range istio.Destinations(vs) {
@@ -216,7 +216,7 @@ func runUH(p *analysis.Pass) error {
 		if len(ready) > 0 {
 			return // endpoints exist now: outlier ejection or a past outage; not this join
 		}
-		f := logFinding(g, al, al.Summary.Matched)
+		f := logFinding(g, al.Summary.Matched)
 		f.Subject = subject
 		f.Locations = []analysis.Location{at, logLocation(g, al)}
 		f.Related = related

@@ -154,7 +154,7 @@ func runNR(p *analysis.Pass) error {
 		}
 		for _, gw := range gatewaysOf(r, pod) {
 			gwKey := gw.Object.Key.Namespace + "/" + gw.Object.Key.Name
-			f := logFinding(g, al, al.Summary.Matched)
+			f := logFinding(g, al.Summary.Matched)
 			f.Subject = gw.Object.Key
 			f.Related = []analysis.Related{analysis.RelatedOf(pod, "the gateway pod that logged the 404s")}
 			server := -1
@@ -230,7 +230,7 @@ func runSNI(p *analysis.Pass) error {
 				if proto != "HTTPS" && proto != "TLS" || anyHost(s.GetHosts(), "no-sni.invalid") || s.GetTls().GetMode() == netv1alpha3.ServerTLSSettings_ISTIO_MUTUAL {
 					continue // a wildcard host matches without SNI
 				}
-				f := logFinding(g, al, al.Summary.Matched)
+				f := logFinding(g, al.Summary.Matched)
 				f.Subject = gw.Object.Key
 				f.Key = g.Key.String() + fmt.Sprint(si)
 				f.Locations = []analysis.Location{analysis.LocationOf(gw.Object, snapshot.P("spec", "servers", si, "hosts")), logLocation(g, al)}

@@ -113,7 +113,7 @@ func runUO(p *analysis.Pass) error {
 			if len(limits) == 0 {
 				continue
 			}
-			f := logFinding(g, al, al.Summary.Matched)
+			f := logFinding(g, al.Summary.Matched)
 			f.Subject = dr.Object.Key
 			f.Locations = []analysis.Location{analysis.LocationOf(dr.Object, at), logLocation(g, al)}
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s: %s", dr.Object.Ref(), at, strings.Join(limits, ", ")))
@@ -152,7 +152,7 @@ func runFI(p *analysis.Pass) error {
 					with = append(with, "timeout "+h.GetTimeout().AsDuration().String())
 				}
 				at := snapshot.P("spec", "http", j, "fault")
-				f := logFinding(g, al, al.Summary.Matched)
+				f := logFinding(g, al.Summary.Matched)
 				f.Subject = vs.Key
 				f.Locations = []analysis.Location{analysis.LocationOf(vs, at), logLocation(g, al)}
 				f.Evidence = append(f.Evidence, fmt.Sprintf("%s http[%d] sets fault and %s", vs.Ref(), j, strings.Join(with, " and ")))

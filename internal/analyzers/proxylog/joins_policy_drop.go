@@ -88,7 +88,7 @@ func runPolicyDrop(p *analysis.Pass) error {
 		if v.Allowed {
 			continue
 		}
-		f := logFinding(g, al, al.Summary.Matched)
+		f := logFinding(g, al.Summary.Matched)
 		var refs []string
 		for _, r := range v.Deciding {
 			if len(f.Locations) == 0 {

@@ -76,7 +76,7 @@ func runTargetPort(p *analysis.Pass) error {
 			if serves || len(declared) == 0 {
 				return // a declared port matches, or nothing is declared (declarations are optional)
 			}
-			f := logFinding(g, al, al.Summary.Matched)
+			f := logFinding(g, al.Summary.Matched)
 			f.Subject = svc.Object.Key
 			f.Locations = []analysis.Location{analysis.LocationOf(svc.Object, snapshot.P("spec", "ports", i, "targetPort")), logLocation(g, al)}
 			if len(declared) > 5 {

@@ -90,7 +90,7 @@ func runTLS(p *analysis.Pass) error {
 			if len(strict) == 0 {
 				continue
 			}
-			f := logFinding(g, al, al.Summary.Matched)
+			f := logFinding(g, al.Summary.Matched)
 			f.Subject = dr.Object.Key
 			f.Locations = []analysis.Location{analysis.LocationOf(dr.Object, at), analysis.LocationOf(deciding, snapshot.P("spec", "mtls", "mode")), logLocation(g, al)}
 			f.Related = []analysis.Related{analysis.RelatedOf(deciding, "PeerAuthentication that makes the backends STRICT")}
