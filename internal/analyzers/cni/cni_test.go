@@ -23,6 +23,7 @@ func TestAnalyzers(t *testing.T) {
 		"testdata/crio_positive.yaml", "testdata/crio_fixed.yaml",
 		"testdata/migration_positive.yaml", "testdata/migration_ipblock.yaml", "testdata/migration_never.yaml",
 		"testdata/ambient_policy.yaml", "testdata/ambient_policy_fixed.yaml",
+		"testdata/migration_agent_everywhere.yaml",
 	)
 }
 

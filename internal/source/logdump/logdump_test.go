@@ -1,6 +1,7 @@
 package logdump
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
@@ -29,4 +30,30 @@ func TestRead(t *testing.T) {
 	if errs[0].Pos.File != "b/logs/istio-system/stray.log" {
 		t.Errorf("error position %v", errs[0].Pos)
 	}
+}
+
+// FuzzRead: any member path and content give a log or an error naming the
+// member, never a panic, and a log's lines never hold a line end.
+func FuzzRead(f *testing.F) {
+	f.Add("logs/ns/pod/c.log", []byte("a\r\nb\n"))
+	f.Add("logs/ns/pod/.log", []byte{})
+	f.Add("logs//pod/c.log", []byte("\n\n\x00"))
+	f.Fuzz(func(t *testing.T, rel string, data []byte) {
+		logs, errs := Read([]files.Member{{Name: "b/" + rel, Rel: rel, Data: data}})
+		if len(logs)+len(errs) != 1 {
+			t.Fatalf("%q: %d logs and %d errors, want one of them", rel, len(logs), len(errs))
+		}
+		for _, e := range errs {
+			if e.Pos.File != "b/"+rel {
+				t.Errorf("error at %q, want the member", e.Pos.File)
+			}
+		}
+		for _, l := range logs {
+			for _, text := range l.Lines {
+				if bytes.ContainsAny(text, "\n") {
+					t.Errorf("line %q holds a line feed", text)
+				}
+			}
+		}
+	})
 }
