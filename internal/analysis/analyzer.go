@@ -20,7 +20,14 @@ type Input struct {
 	Logs  bool
 	// AccessLogs: proxy access logs (meshdoctor logs, a bundle's proxies).
 	AccessLogs bool
+	// Cilium: output of Cilium and Hubble commands (hubble observe, cilium
+	// monitor, endpoint list, bpf policy get, ...).
+	Cilium bool
 }
+
+// CiliumOutputs is the Input of checks that read what Cilium's and
+// Hubble's commands printed (a bundle's cilium/<node>/, or loose files).
+func CiliumOutputs() Input { return Input{Cilium: true} }
 
 // AccessLogGroups is the Input of checks that read proxy access logs.
 func AccessLogGroups() Input { return Input{AccessLogs: true} }
@@ -37,6 +44,9 @@ func NodeState() Input { return Input{Nodes: true} }
 func ContainerLogs() Input { return Input{Logs: true} }
 
 func (in Input) describe() string {
+	if in.Cilium {
+		return "Cilium or Hubble command output (a bundle's cilium/<node>/ files, or hubble observe / cilium monitor output given as a file)"
+	}
 	if in.AccessLogs {
 		return "proxy access logs (meshdoctor logs FILE, or a bundle's istio-proxy logs)"
 	}

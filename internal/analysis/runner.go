@@ -191,7 +191,8 @@ func missingInputs(snap *snapshot.Snapshot, inputs []Input) string {
 	var missing, why []string
 	for _, in := range inputs {
 		ok := in.Nodes && len(snap.Nodes()) > 0 || in.Logs && len(snap.Logs()) > 0 ||
-			in.AccessLogs && snap.AccessLogs() != nil && snap.AccessLogs().Summary.Matched > 0
+			in.AccessLogs && snap.AccessLogs() != nil && snap.AccessLogs().Summary.Matched > 0 ||
+			in.Cilium && len(snap.CiliumOutputs()) > 0
 		for _, k := range in.Kinds {
 			if snap.Has(k) {
 				ok = true

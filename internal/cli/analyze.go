@@ -14,6 +14,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/report"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/source/ciliumdump"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 	"github.com/meshdoctor/meshdoctor/internal/source/kube"
 	"github.com/meshdoctor/meshdoctor/internal/source/logdump"
@@ -165,7 +166,14 @@ type input struct {
 // loadFiles reads files, directories and bundles (their cluster objects,
 // node dumps, container logs and proxies' access logs) into b.
 func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []string, b *snapshot.Builder) input {
-	loaded := loader.Load(ctx, paths)
+	// Cilium and Hubble output given loose is recognised by its content.
+	manifests, looseCilium, ciliumErrs := ciliumdump.SplitLoose(paths)
+	for _, c := range looseCilium {
+		b.AddCiliumOutput(c)
+	}
+	loaded := loader.Load(ctx, manifests)
+	loaded.Files += len(looseCilium)
+	loaded.Errors = append(loaded.Errors, ciliumErrs...)
 	var allLogs []*snapshot.ContainerLog
 	for _, obj := range loaded.Objects {
 		b.Add(obj)
@@ -175,11 +183,16 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 		if p == "-" {
 			continue
 		}
-		members, err := files.BundleMembers(p, "nodes")
-		if err != nil {
-			loaded.Errors = append(loaded.Errors, files.InputError{Pos: snapshot.Position{File: p}, Msg: "reading node dumps: " + err.Error()})
+		// members reads one folder of the bundle; a folder that cannot be
+		// read is an input error, and what was read is still used.
+		members := func(folder, what string) []files.Member {
+			ms, err := files.BundleMembers(p, folder)
+			if err != nil {
+				loaded.Errors = append(loaded.Errors, files.InputError{Pos: snapshot.Position{File: p}, Msg: "reading " + what + ": " + err.Error()})
+			}
+			return ms
 		}
-		nodes := nodedump.Read(members)
+		nodes := nodedump.Read(members("nodes", "node dumps"))
 		for _, n := range nodes.Nodes {
 			b.AddNode(n)
 		}
@@ -188,16 +201,18 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 			g.log.Warn("not collected", "what", gap)
 		}
 		// The container logs of bundles.
-		members, err = files.BundleMembers(p, "logs")
-		if err != nil {
-			loaded.Errors = append(loaded.Errors, files.InputError{Pos: snapshot.Position{File: p}, Msg: "reading container logs: " + err.Error()})
-		}
-		logs, errs := logdump.Read(members)
+		logs, errs := logdump.Read(members("logs", "container logs"))
 		for _, l := range logs {
 			b.AddLog(l)
 		}
 		loaded.Errors = append(loaded.Errors, errs...)
 		allLogs = append(allLogs, logs...)
+		// What Cilium's and Hubble's commands printed on each node.
+		outs, errs := ciliumdump.Read(members("cilium", "Cilium command output"))
+		for _, c := range outs {
+			b.AddCiliumOutput(c)
+		}
+		loaded.Errors = append(loaded.Errors, errs...)
 	}
 	// The proxies' logs among them are access logs.
 	if al, errs := bundleAccessLogs(ctx, g, allLogs); al != nil {

@@ -44,6 +44,8 @@ type Snapshot struct {
 	logs     []*ContainerLog
 	// accessLogs are the access-log groups, nil when none were read.
 	accessLogs *AccessLogs
+	// cilium is the output of Cilium and Hubble commands read.
+	cilium []*CiliumOutput
 }
 
 // Builder accumulates objects and then freezes them into a Snapshot.

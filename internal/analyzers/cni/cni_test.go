@@ -7,11 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/cni"
 	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+	"github.com/meshdoctor/meshdoctor/internal/source/ciliumdump"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 	"github.com/meshdoctor/meshdoctor/internal/source/logdump"
 )
@@ -49,15 +52,23 @@ func TestAgentMessagesNameTheCause(t *testing.T) {
 }
 
 // loadBundle reads a bundle folder of testdata: its cluster objects and its
-// container logs, as `meshdoctor analyze BUNDLE` does.
-func loadBundle(t *testing.T, dir string) *snapshot.Snapshot {
+// container logs and Cilium command output, as `meshdoctor analyze BUNDLE`
+// does: decoding only the fields the project analyzers declare, if any.
+func loadBundle(t *testing.T, dir string, project ...*analysis.Analyzer) *snapshot.Snapshot {
 	t.Helper()
 	dec, err := decode.New()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var reads map[schema.GroupKind][]string
+	if len(project) > 0 {
+		var ok bool
+		if reads, ok = analysis.Projections(project); !ok {
+			t.Fatal("an analyzer does not declare its reads")
+		}
+	}
 	p := filepath.Join("testdata", dir)
-	res := (&files.Loader{Decoder: dec}).Load(context.Background(), []string{p})
+	res := (&files.Loader{Decoder: dec, Reads: reads}).Load(context.Background(), []string{p})
 	b := snapshot.NewBuilder()
 	for _, o := range res.Objects {
 		b.Add(o)
@@ -72,6 +83,17 @@ func loadBundle(t *testing.T, dir string) *snapshot.Snapshot {
 	}
 	for _, l := range logs {
 		b.AddLog(l)
+	}
+	members, err = files.BundleMembers(p, "cilium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, errs := ciliumdump.Read(members)
+	for _, e := range errs {
+		t.Errorf("input error: %v", e)
+	}
+	for _, c := range outs {
+		b.AddCiliumOutput(c)
 	}
 	return b.Build()
 }

@@ -51,6 +51,10 @@ type NodeCoverage struct {
 	// PodCIDRs are the node's pod ranges: the CiliumNode's
 	// spec.ipam.podCIDRs for managed nodes, else the Node's spec.podCIDRs.
 	PodCIDRs []netip.Prefix
+	// NodePodCIDRs are the Node object's spec.podCIDRs, whatever Cilium
+	// allocates: during a migration with the agent on every node they are
+	// the old CNI's ranges.
+	NodePodCIDRs []netip.Prefix
 	// Node is the Node object, if in the input.
 	Node *snapshot.Object
 	// InternalIPs are the node's addresses (for SNATed traffic).
@@ -99,6 +103,7 @@ func runCoverage(p *analysis.Pass) (any, error) {
 				cidrs = []string{nd.Spec.PodCIDR}
 			}
 			n.PodCIDRs = parsePrefixes(cidrs)
+			n.NodePodCIDRs = n.PodCIDRs
 			for _, a := range nd.Status.Addresses {
 				if a.Type == corev1.NodeInternalIP {
 					if ip, err := netip.ParseAddr(a.Address); err == nil {
@@ -146,7 +151,7 @@ func runCoverage(p *analysis.Pass) (any, error) {
 		for _, n := range c.Nodes {
 			switch {
 			case n.Agent == nil:
-				n.Managed, n.Why = false, "no cilium agent pod runs there"
+				n.Managed, n.Why = false, "no cilium agent pod runs on it"
 			case !readiness(n.Agent.Typed.(*corev1.Pod)).ready:
 				n.Managed, n.Why = false, "its cilium agent "+n.Agent.Key.Name+" is not ready"
 			default:
@@ -185,7 +190,7 @@ func runCoverage(p *analysis.Pass) (any, error) {
 		why := ""
 		switch {
 		case n != nil && !n.Managed:
-			why = fmt.Sprintf("runs on node %s, where %s", n.Name, n.Why)
+			why = fmt.Sprintf("runs on node %s (%s)", n.Name, n.Why)
 		case endpointNS[o.Key.Namespace] && !endpoints[o.Key.Namespace+"/"+o.Key.Name]:
 			why = "has no CiliumEndpoint"
 		case len(ciliumCIDRs) > 0 && len(ips) > 0 && !anyContains(ciliumCIDRs, ips[0]):

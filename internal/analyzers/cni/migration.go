@@ -222,13 +222,26 @@ func reportMigration(p *analysis.Pass, cov *Coverage, d migrationDenial) {
 	f.Message = fmt.Sprintf("%s admits %s by pod/namespace labels on port %d of %s, but %d of those pod(s) run on node(s) Cilium does not manage (%s): Cilium cannot attribute their traffic to pods and sees it as world (or remote-node after SNAT), so it drops it as POLICY_DENIED — callers see 503 UF \"upstream connect error … connection failure\" or timeouts. Protected: %s.",
 		pol.Ref(), strings.Join(srcNames[:min(3, len(srcNames))], ", ")+more(len(srcNames), 3), d.dst.port, strings.Join(dstNames[:min(3, len(dstNames))], ", ")+more(len(dstNames), 3),
 		len(d.sources), strings.Join(nodes, ", "), strings.Join(dstNames[:min(3, len(dstNames))], ", "))
+	f.Remedy = migrationRemedy(pol, cidrs, nodes)
+	p.Report(f)
+}
+
+// migrationRemedy is the fix of incident (d) from Cilium's migration
+// guide, naming the policy, the old pod CIDRs and the nodes to migrate.
+func migrationRemedy(pol *snapshot.Object, cidrs, nodes []string) string {
 	var blocks []string
 	for _, c := range cidrs {
 		blocks = append(blocks, "  - ipBlock: {cidr: "+c+"}")
 	}
-	f.Remedy = fmt.Sprintf("Cilium's migration guide: keep policy enforcement off until every node runs Cilium (Helm value policyEnforcementMode: never, i.e. enable-policy: never in cilium-config), then finish the migration. Or, temporarily, admit the old pod CIDRs in the same ingress rule of %s:\n%s\n(a CiliumNetworkPolicy can use fromCIDR; when the old nodes masquerade to their node IP, use fromEntities: [remote-node] — ipBlock matches node IPs only with policyCIDRMatchMode: nodes). Remove the temporary rule once %s run Cilium.",
-		pol.Ref(), strings.Join(blocks, "\n"), strings.Join(nodes, ", "))
-	p.Report(f)
+	where := "the ingress rule of the policy that should admit them"
+	if pol != nil {
+		where = "the same ingress rule of " + pol.Ref()
+	}
+	if len(blocks) == 0 {
+		blocks = []string{"  - ipBlock: {cidr: <the old nodes' pod CIDR>}"}
+	}
+	return fmt.Sprintf("Cilium's migration guide: keep policy enforcement off until every node runs Cilium (Helm value policyEnforcementMode: never, i.e. enable-policy: never in cilium-config), then finish the migration. Or, temporarily, admit the old pod CIDRs in %s:\n%s\n(a CiliumNetworkPolicy can use fromCIDR; when the old nodes masquerade to their node IP, use fromEntities: [remote-node] — ipBlock matches node IPs only with policyCIDRMatchMode: nodes). Remove the temporary rule once %s run Cilium.",
+		where, strings.Join(blocks, "\n"), firstNonEmpty(strings.Join(nodes, ", "), "those nodes"))
 }
 
 func more(n, shown int) string {
