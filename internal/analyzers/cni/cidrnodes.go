@@ -39,7 +39,7 @@ var CIDRRuleMissesNodes = &analysis.Analyzer{
 	Code:     "MD412",
 	Name:     "cilium-cidr-rule-misses-nodes",
 	Severity: analysis.Warning,
-	Summary:  "Under Cilium, an ipBlock or CIDR rule is aimed at cluster nodes (often the kube-apiserver's) but policy-cidr-match-mode is not nodes: Cilium gives node addresses the host, remote-node or kube-apiserver identity, never a CIDR one, so the rule does not match them and the traffic it was written for is dropped.",
+	Summary:  "Under Cilium, an ipBlock or CIDR rule is aimed at cluster nodes (often the kube-apiserver's) but policy-cidr-match-mode is not nodes: Cilium gives node addresses the host, remote-node or kube-apiserver identity, never a CIDR one, so the rule does not match them: what it admits is dropped, what it denies is not.",
 	Doc:      doc("MD412"),
 	Inputs:   []analysis.Input{analysis.Kinds(netpol.PolicyKinds...), analysis.Kinds(snapshot.KindNode, KindCiliumNode)},
 	Reads:    cidrNodesReads(),
