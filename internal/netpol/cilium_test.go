@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -248,5 +249,60 @@ func TestDetectOptionsAndFact(t *testing.T) {
 	}
 	if len(res.NotChecked) == 0 {
 		t.Errorf("problems not reported as not checked: %+v", res)
+	}
+}
+
+// CIDRPeers lists every address-range peer with its rule, direction, role,
+// spec selector and ports, for NetworkPolicy ipBlocks and Cilium CIDR rules
+// alike (a cidrGroupRef resolved to its CIDRs).
+func TestCIDRPeers(t *testing.T) {
+	render := func(cps []CIDRPeer) string {
+		var out []string
+		for _, cp := range cps {
+			s := fmt.Sprintf("%s %s %s sel=%s %s", cp.Rule.String(), cp.Direction, cp.Rule.Role, cp.Selector, cp.CIDR)
+			for _, ex := range cp.Except {
+				s += " -" + ex.String()
+			}
+			for _, p := range cp.Ports {
+				s += fmt.Sprintf(" %s%s:%d-%d%s", p.Path, p.Proto, p.Port, p.End, p.Name)
+			}
+			out = append(out, s)
+		}
+		return strings.Join(out, "\n")
+	}
+	c := load(t, Options{Engine: EngineCilium}, "cilium.yaml")
+	for _, tc := range []struct {
+		obj  *snapshot.Object
+		want string
+	}{
+		{c.s.Get(KindCiliumNetworkPolicy, "cil", "api"),
+			"CiliumNetworkPolicy/cil/api .spec.ingress[3].fromCIDRSet[0] ingress allow sel=.spec.endpointSelector 172.16.0.0/12 -172.16.5.0/24 .spec.ingress[3].toPorts[0].ports[0]TCP:8080-8090"},
+		{c.s.Get(KindCiliumClusterwideNetworkPolicy, "", "deny-bad-host"),
+			"CiliumClusterwideNetworkPolicy/deny-bad-host .spec.ingressDeny[0].fromCIDR[0] ingress deny sel=.spec.endpointSelector 172.17.0.66/32"},
+		{c.s.Get(KindCiliumNetworkPolicy, "cil", "eg"),
+			"CiliumNetworkPolicy/cil/eg .spec.egress[2].toCIDRSet[0] egress allow sel=.spec.endpointSelector 203.0.113.0/24 .spec.egress[2].toPorts[0].ports[0]:443-443"},
+		{c.s.Get(KindCiliumNetworkPolicy, "cil", "multi"), ""},
+	} {
+		if got := render(c.e.CIDRPeers(tc.obj)); got != tc.want {
+			t.Errorf("CIDRPeers(%s):\n%s\nwant:\n%s", tc.obj.Ref(), got, tc.want)
+		}
+	}
+	k := load(t, Options{}, "k8s.yaml")
+	got := render(k.e.CIDRPeers(k.s.Get(KindNetworkPolicy, "app", "egress")))
+	want := "NetworkPolicy/app/egress .spec.egress[1].to[0] egress allow sel=.spec.podSelector 0.0.0.0/0 -10.0.0.0/8 .spec.egress[1].ports[0]TCP:443-443"
+	if got != want {
+		t.Errorf("CIDRPeers(egress):\n%s\nwant:\n%s", got, want)
+	}
+	if k.e.CIDRPeers(c.s.Get(KindCiliumNetworkPolicy, "cil", "api")) != nil {
+		t.Error("CIDRPeers of an object the evaluator does not hold should be nil")
+	}
+}
+
+func TestCiliumConfig(t *testing.T) {
+	if cm := CiliumConfig(analysistest.Load(t, "testdata/cilium_config.yaml")); cm == nil || cm.Ref() != "ConfigMap/kube-system/cilium-config" {
+		t.Errorf("CiliumConfig = %v", cm)
+	}
+	if cm := CiliumConfig(analysistest.Load(t, "testdata/incident_d.yaml")); cm != nil {
+		t.Errorf("no cilium-config in the input: got %s", cm.Ref())
 	}
 }

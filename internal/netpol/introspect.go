@@ -1,6 +1,8 @@
 package netpol
 
 import (
+	"net/netip"
+
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -186,4 +188,82 @@ func (e *Evaluator) IngressPeers(policyObj *snapshot.Object) PeerSummary {
 		}
 	}
 	return s
+}
+
+// CIDRPeer is one address-range peer of a policy rule: an ipBlock, or one
+// CIDR of a fromCIDR, toCIDR, fromCIDRSet or toCIDRSet entry (a
+// cidrGroupRef gives one CIDRPeer per CIDR of the group, all at the same
+// path).
+type CIDRPeer struct {
+	// Rule locates the peer: Policy, Role (RoleAllow, or RoleDeny for
+	// ingressDeny/egressDeny), Path (the rule) and Peer (the entry).
+	Rule      RuleRef
+	Direction Direction
+	// Selector is the selector of the spec the rule belongs to, as
+	// Selection.Path names it, so a caller can tell which pods the rule
+	// applies to.
+	Selector snapshot.Path
+	CIDR     netip.Prefix
+	Except   []netip.Prefix
+	// Ports are the rule's port entries; none means every port.
+	Ports []PortEntry
+	// ICMPOnly: a Cilium rule with icmps and no toPorts, which admits
+	// only ICMP.
+	ICMPOnly bool
+}
+
+// PortEntry is one port entry of a rule.
+type PortEntry struct {
+	Path snapshot.Path
+	// Proto is TCP, UDP or SCTP, "" for any protocol, or "none" for an
+	// entry that could not be read (it matches nothing).
+	Proto string
+	// Port..End is a numeric range (Port == End for one port); Port 0
+	// with no Name means every port; Name is a named port.
+	Port, End uint16
+	Name      string
+}
+
+// CIDRPeers lists the CIDR peers of the rules of a policy that apply to
+// pods, allow and deny, in rule order. Rules of Cilium host policies
+// (nodeSelector) are left out: they protect nodes, not pods.
+func (e *Evaluator) CIDRPeers(policyObj *snapshot.Object) []CIDRPeer {
+	p := e.byObj[policyObj]
+	if p == nil {
+		return nil
+	}
+	var out []CIDRPeer
+	for _, sp := range p.specs {
+		if !sp.selectsPods {
+			continue
+		}
+		for _, dir := range []Direction{Ingress, Egress} {
+			for _, rr := range []struct {
+				role  Role
+				rules []*rule
+			}{{RoleAllow, sp.allow[dir]}, {RoleDeny, sp.deny[dir]}} {
+				for _, r := range rr.rules {
+					var ports []PortEntry
+					for _, pr := range r.ports {
+						ports = append(ports, PortEntry{Path: pr.path, Proto: pr.proto, Port: pr.port, End: pr.end, Name: pr.name})
+					}
+					for _, pr := range r.peers {
+						if pr.kind != peerCIDR {
+							continue
+						}
+						out = append(out, CIDRPeer{
+							Rule:      RuleRef{Policy: p.obj, Role: rr.role, Path: r.path, Peer: pr.path},
+							Direction: dir,
+							Selector:  sp.selPath,
+							CIDR:      pr.cidr,
+							Except:    append([]netip.Prefix(nil), pr.except...),
+							Ports:     ports,
+							ICMPOnly:  r.icmpOnly,
+						})
+					}
+				}
+			}
+		}
+	}
+	return out
 }

@@ -91,7 +91,7 @@ const ciliumConfigName = "cilium-config"
 // mode, cluster name, address families and allow-localhost read from the
 // ConfigMap. source says what the options rest on, for evidence.
 func DetectOptions(s *snapshot.Snapshot) (opt Options, source string) {
-	cm := ciliumConfig(s)
+	cm := CiliumConfig(s)
 	if cm == nil {
 		for _, gk := range []struct {
 			has  bool
@@ -123,7 +123,12 @@ func DetectOptions(s *snapshot.Snapshot) (opt Options, source string) {
 	return opt, "ConfigMap " + cm.Ref()
 }
 
-func ciliumConfig(s *snapshot.Snapshot) *snapshot.Object {
+// CiliumConfig returns the cilium-config ConfigMap DetectOptions reads:
+// the one in kube-system, else the only one in the input; nil when there is
+// none or several (two installs, and no way to tell which one enforces).
+// Checks whose answer hinges on one setting use it to tell "set to the
+// default" from "not in the input".
+func CiliumConfig(s *snapshot.Snapshot) *snapshot.Object {
 	if cm := s.Get(snapshot.KindConfigMap, "kube-system", ciliumConfigName); cm != nil {
 		if _, ok := cm.Typed.(*corev1.ConfigMap); ok {
 			return cm

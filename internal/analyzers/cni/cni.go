@@ -18,5 +18,5 @@ func doc(code string) string { return analysis.DocPage(docFS, code) }
 
 // Analyzers returns the checks of this package.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{IstioCNINotReady, ZtunnelNotReady, AmbientComponentSkew, CRIONetNSBugExposure, CNIAgentSawSeveralNetNS, UnmanagedSourcesDenied, UnattributedDrops, PolicyBlocksAmbient, PolicySelectsNothing, DropsExplained}
+	return []*analysis.Analyzer{IstioCNINotReady, ZtunnelNotReady, AmbientComponentSkew, CRIONetNSBugExposure, CNIAgentSawSeveralNetNS, UnmanagedSourcesDenied, UnattributedDrops, CIDRRuleMissesNodes, PolicyBlocksAmbient, PolicySelectsNothing, DropsExplained}
 }

@@ -59,6 +59,34 @@ type NodeCoverage struct {
 	Node *snapshot.Object
 	// InternalIPs are the node's addresses (for SNATed traffic).
 	InternalIPs []netip.Addr
+	// Addresses are every address the node is known by, each once in the
+	// order found: the Node's InternalIP and ExternalIP, the CiliumNode's,
+	// and the IPs of the node's running hostNetwork pods (which are node
+	// addresses). Cilium maps them to a node identity (host, remote-node,
+	// kube-apiserver), never to a CIDR identity.
+	Addresses []NodeAddress
+	// CiliumNode is the node's CiliumNode, if in the input: Cilium's own
+	// registry of the nodes whose addresses it maps to node identities.
+	CiliumNode *snapshot.Object
+}
+
+// NodeAddress is one address of a node and where it was read.
+type NodeAddress struct {
+	IP netip.Addr
+	// From says where: "InternalIP", "ExternalIP", "CiliumNode InternalIP",
+	// "hostNetwork pod kube-system/x".
+	From string
+}
+
+// addAddress records ip once.
+func (n *NodeCoverage) addAddress(ip netip.Addr, from string) {
+	ip = ip.Unmap()
+	for _, a := range n.Addresses {
+		if a.IP == ip {
+			return
+		}
+	}
+	n.Addresses = append(n.Addresses, NodeAddress{IP: ip, From: from})
 }
 
 // UnmanagedPod is a pod whose traffic Cilium cannot attribute.
@@ -105,10 +133,16 @@ func runCoverage(p *analysis.Pass) (any, error) {
 			n.PodCIDRs = parsePrefixes(cidrs)
 			n.NodePodCIDRs = n.PodCIDRs
 			for _, a := range nd.Status.Addresses {
+				if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {
+					continue
+				}
+				ip, err := netip.ParseAddr(a.Address)
+				if err != nil {
+					continue
+				}
+				n.addAddress(ip, string(a.Type))
 				if a.Type == corev1.NodeInternalIP {
-					if ip, err := netip.ParseAddr(a.Address); err == nil {
-						n.InternalIPs = append(n.InternalIPs, ip)
-					}
+					n.InternalIPs = append(n.InternalIPs, ip)
 				}
 			}
 		}
@@ -118,9 +152,24 @@ func runCoverage(p *analysis.Pass) (any, error) {
 	for _, o := range s.List(KindCiliumNode) {
 		c.Known = true
 		n := node(o.Key.Name)
+		n.CiliumNode = o
 		u, ok := o.Typed.(*unstructured.Unstructured)
 		if !ok {
 			continue
+		}
+		// CiliumInternalIP (cilium_host) lies in the pod CIDR: only the
+		// addresses the node itself has are kept.
+		addrs, _, _ := unstructured.NestedSlice(u.Object, "spec", "addresses")
+		for _, raw := range addrs {
+			a, _ := raw.(map[string]any)
+			typ, _ := a["type"].(string)
+			s, _ := a["ip"].(string)
+			if typ != string(corev1.NodeInternalIP) && typ != string(corev1.NodeExternalIP) {
+				continue
+			}
+			if ip, err := netip.ParseAddr(s); err == nil {
+				n.addAddress(ip, "CiliumNode "+typ)
+			}
 		}
 		cidrs, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "ipam", "podCIDRs")
 		if ps := parsePrefixes(cidrs); len(ps) > 0 {
@@ -136,7 +185,12 @@ func runCoverage(p *analysis.Pass) (any, error) {
 		if !ok || pod.Spec.NodeName == "" {
 			continue
 		}
-		node(pod.Spec.NodeName)
+		nc := node(pod.Spec.NodeName)
+		if pod.Spec.HostNetwork && pod.Status.Phase == corev1.PodRunning {
+			for _, ip := range podIPs(pod) {
+				nc.addAddress(ip, "hostNetwork pod "+o.Key.Namespace+"/"+o.Key.Name)
+			}
+		}
 		if o.Labels[ciliumAgentPodLabel] != "cilium" {
 			continue
 		}

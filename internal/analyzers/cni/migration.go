@@ -148,8 +148,12 @@ func protectedGroups(s *snapshot.Snapshot, ev *netpol.Evaluator, cov *Coverage) 
 
 // appPort is the first TCP port the application's containers declare (the
 // port policy is enforced on, before any sidecar redirect).
-func appPort(pod *corev1.Pod) uint16 {
-	for _, c := range pod.Spec.Containers {
+func appPort(pod *corev1.Pod) uint16 { return specAppPort(&pod.Spec) }
+
+// specAppPort is appPort for any pod spec (a Pod's, or a workload's
+// template).
+func specAppPort(spec *corev1.PodSpec) uint16 {
+	for _, c := range spec.Containers {
 		if c.Name == istio.ProxyContainer {
 			continue
 		}
