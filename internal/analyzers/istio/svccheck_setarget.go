@@ -8,6 +8,8 @@ import (
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -52,7 +54,9 @@ var SETargetPortIgnored = &analysis.Analyzer{
 	Doc:      doc("MD242"),
 	Inputs:   []analysis.Input{seInput},
 	Reads: reads(map[schema.GroupKind][]string{
-		snapshot.KindDeployment: {"spec.template.spec.containers.name", "spec.template.spec.containers.image", "spec.template.spec.containers.env"},
+		snapshot.KindDeployment:    {"spec.template.spec.containers.name", "spec.template.spec.containers.image", "spec.template.spec.containers.env"},
+		snapshot.KindPod:           {"spec.containers.ports"},
+		snapshot.KindWorkloadEntry: {"spec"},
 	}),
 	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run: func(p *analysis.Pass) error {
@@ -80,6 +84,8 @@ var SETargetPortIgnored = &analysis.Analyzer{
 					continue
 				}
 				if f, ok := endpointsOverride(o, se.Spec.GetEndpoints(), i, port); ok {
+					p.Report(f)
+				} else if f, ok := selectedOverride(p.Snapshot, o, se, i, port); ok {
 					p.Report(f)
 				}
 			}
@@ -135,6 +141,92 @@ func endpointsOverride(o *snapshot.Object, eps []*netv1alpha3.WorkloadEntry, i i
 		Remedy:    fmt.Sprintf("Decide which port the backends listen on: if it is %d, remove ports.%s from the endpoints (they then use targetPort); otherwise remove targetPort from port %s, so the config says what Istio does.", tp, port.GetName(), port.GetName()),
 		Key:       fmt.Sprintf("endpoints/%s", port.GetName()),
 	}, true
+}
+
+// selectedOverride: a ServiceEntry with a workloadSelector (and no inline
+// endpoints) takes its endpoints from the WorkloadEntries and Pods it
+// selects, and each of them maps the port by name before targetPort is
+// looked at (conversion.go convertWorkloadInstanceToServiceInstance: the
+// WorkloadEntry's ports[name], or the Pod's first named TCP container port
+// of that name, per kube/controller/pod.go getPortMap). When every
+// selected workload maps it, and one to another port, targetPort is
+// unused. Nothing is said when the input holds no selected workload.
+func selectedOverride(s *snapshot.Snapshot, o *snapshot.Object, se *networkingv1.ServiceEntry, i int, port *netv1alpha3.ServicePort) (analysis.Finding, bool) {
+	ws := se.Spec.GetWorkloadSelector()
+	if ws == nil || len(se.Spec.GetEndpoints()) > 0 {
+		return analysis.Finding{}, false
+	}
+	sel := labels.SelectorFromSet(ws.GetLabels())
+	tp := port.GetTargetPort()
+	differs := false
+	var evidence []string
+	var related []analysis.Related
+	n := 0
+	for _, we := range s.InNamespace(snapshot.KindWorkloadEntry, o.Key.Namespace) {
+		w, ok := we.Typed.(*networkingv1.WorkloadEntry)
+		if !ok || !sel.Matches(labels.Set(w.Spec.GetLabels())) {
+			continue
+		}
+		n++
+		addr := w.Spec.GetAddress()
+		mapped, ok := w.Spec.GetPorts()[port.GetName()]
+		switch {
+		case strings.HasPrefix(addr, "unix://"):
+			evidence = append(evidence, fmt.Sprintf("%s: %s (a unix socket: no port)", we.Ref(), addr))
+			differs = true
+		case ok && mapped > 0:
+			differs = differs || mapped != tp
+			evidence = append(evidence, fmt.Sprintf("%s: ports[%s]: %d", we.Ref(), port.GetName(), mapped))
+		default:
+			return analysis.Finding{}, false // this workload uses targetPort
+		}
+		related = append(related, analysis.RelatedOf(we, "selected workload that maps the port by name"))
+	}
+	for _, po := range s.SelectPods(o.Key.Namespace, sel) {
+		pod, ok := po.Typed.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		n++
+		mapped := namedTCPPort(pod, port.GetName())
+		if mapped == 0 {
+			return analysis.Finding{}, false
+		}
+		differs = differs || mapped != tp
+		evidence = append(evidence, fmt.Sprintf("%s: container port %s is %d", po.Ref(), port.GetName(), mapped))
+		related = append(related, analysis.RelatedOf(po, "selected pod with a container port of that name"))
+	}
+	if n == 0 || !differs {
+		return analysis.Finding{}, false
+	}
+	sort.Strings(evidence)
+	ev := append([]string{fmt.Sprintf("spec.ports[%d]: name %s, number %d, targetPort %d; spec.workloadSelector selects %d workload(s)", i, port.GetName(), port.GetNumber(), tp, n)}, evidence[:min(5, len(evidence))]...)
+	if len(evidence) > 5 {
+		ev = append(ev, fmt.Sprintf("and %d more", len(evidence)-5))
+	}
+	return analysis.Finding{
+		Subject: o.Key,
+		Message: fmt.Sprintf("%s port %s (%d) sets targetPort %d, but every workload its workloadSelector selects maps %s to a port of its own (a WorkloadEntry's ports.%s, a Pod's container port named %s), which takes precedence: the targetPort has no effect.",
+			o.Ref(), port.GetName(), port.GetNumber(), tp, port.GetName(), port.GetName(), port.GetName()),
+		Locations: []analysis.Location{analysis.LocationOf(o, snapshot.P("spec", "ports", i, "targetPort"))},
+		Related:   related[:min(3, len(related))],
+		Evidence:  ev,
+		Remedy:    fmt.Sprintf("Decide which port the workloads listen on: if it is %d, remove ports.%s from the WorkloadEntries (and rename the Pods' container port %s) so that targetPort applies; otherwise remove targetPort from port %s, so the config says what Istio does.", tp, port.GetName(), port.GetName(), port.GetName()),
+		Key:       fmt.Sprintf("selector/%s", port.GetName()),
+	}, true
+}
+
+// namedTCPPort is the first TCP container port of the pod with that name,
+// 0 when none (getPortMap upstream; a missing protocol means TCP).
+func namedTCPPort(pod *corev1.Pod, name string) uint32 {
+	for _, c := range pod.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name == name && (cp.Protocol == "" || cp.Protocol == corev1.ProtocolTCP) {
+				return uint32(cp.ContainerPort)
+			}
+		}
+	}
+	return 0
 }
 
 type noneTargetPort struct {
