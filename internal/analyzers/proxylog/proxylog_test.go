@@ -2,11 +2,14 @@ package proxylog_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -18,6 +21,13 @@ import (
 // logSnapshot scans access logs of testdata and loads config files beside
 // them, as `meshdoctor logs LOG --config FILES` does.
 func logSnapshot(t *testing.T, logs []string, config ...string) *snapshot.Snapshot {
+	t.Helper()
+	return projectedLogSnapshot(t, nil, logs, config...)
+}
+
+// projectedLogSnapshot is logSnapshot decoding only the fields reads names
+// (nil: all), as sources do for the selected analyzers.
+func projectedLogSnapshot(t *testing.T, reads map[schema.GroupKind][]string, logs []string, config ...string) *snapshot.Snapshot {
 	t.Helper()
 	var inputs []accesslog.Input
 	for _, l := range logs {
@@ -34,7 +44,7 @@ func logSnapshot(t *testing.T, logs []string, config ...string) *snapshot.Snapsh
 	}
 	b := snapshot.NewBuilder()
 	if len(config) > 0 {
-		for _, o := range analysistest.Load(t, config...).Objects() {
+		for _, o := range analysistest.LoadProjected(t, reads, config...).Objects() {
 			b.Add(o)
 		}
 	}
@@ -172,5 +182,93 @@ func TestJoinPolicyDrop(t *testing.T) {
 	}
 	if got := run(t, logSnapshot(t, []string{"drop.log"}, "../cni/testdata/migration_ipblock.yaml"), proxylog.UFPolicyDrop); len(got) != 0 {
 		t.Errorf("with the old pod CIDR admitted: want no finding, got %+v", got)
+	}
+}
+
+// runJoin runs a join and checks that decoding only the fields it declares
+// in Reads gives the same findings, to the letter.
+func runJoin(t *testing.T, a *analysis.Analyzer, logs []string, config ...string) []analysis.Finding {
+	t.Helper()
+	full := run(t, logSnapshot(t, logs, config...), a)
+	reads, ok := analysis.Projections([]*analysis.Analyzer{a})
+	if !ok {
+		t.Fatalf("%s: Reads not declared", a.Code)
+	}
+	projected := run(t, projectedLogSnapshot(t, reads, logs, config...), a)
+	fj, _ := json.Marshal(full)
+	pj, _ := json.Marshal(projected)
+	if string(fj) != string(pj) {
+		t.Errorf("%s: findings differ when decoding only the declared reads\nfull:      %s\nprojected: %s", a.Code, fj, pj)
+	}
+	return full
+}
+
+func locations(f analysis.Finding) string {
+	var out []string
+	for _, l := range f.Locations {
+		out = append(out, fileLine(l))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestJoinUPE(t *testing.T) {
+	got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe.log"}, "testdata/upe_config.yaml")
+	want := map[string]string{
+		// outbound to a port named http-*
+		"Service/shop/stats": "testdata/upe_config.yaml:8 testdata/upe.log:1",
+		// inbound (inbound|5000||) to a sniffed port, its named targetPort
+		// resolved against the writing pod, found by its address
+		"Service/shop/legacy": "testdata/upe_config.yaml:19 testdata/upe.log:3",
+		// a ServiceEntry port with protocol HTTP
+		"ServiceEntry/shop/partner": "testdata/upe_config.yaml:59 testdata/upe.log:4",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings (none for the port named tcp-redis), got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		switch f.Subject.String() {
+		case "Service/shop/stats":
+			for _, w := range []string{`as HTTP — port name "http-metrics"`, "speaks HTTP/1.1"} {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("stats: message lacks %q: %s", w, f.Message)
+				}
+			}
+			for _, w := range []string{`name port 9000 of Service/shop/stats "tcp-metrics" (or set appProtocol: tcp)`, "ISTIO_META_HTTP10 only lets proxies accept HTTP/1.0 from clients"} {
+				if !strings.Contains(f.Remedy, w) {
+					t.Errorf("stats: remedy lacks %q: %s", w, f.Remedy)
+				}
+			}
+		case "Service/shop/legacy":
+			if !strings.Contains(f.Message, `as undeclared (sniffed) — port name "web" starts with no protocol Istio knows`) {
+				t.Errorf("legacy: message %s", f.Message)
+			}
+		}
+	}
+	if got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe.log"}, "testdata/upe_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("ports declared TCP or TLS: want no finding, got %+v", got)
+	}
+}
+
+func TestJoinUPEHTTP2(t *testing.T) {
+	got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe_h2.log"}, "testdata/upe_h2_config.yaml")
+	want := map[string]string{
+		// an HTTP port a DestinationRule upgrades to HTTP/2
+		"Service/shop/catalog": "testdata/upe_h2_config.yaml:7 testdata/upe_h2_config.yaml:18 testdata/upe_h2.log:1",
+		// a gRPC port: HTTP/2 toward a server that may speak HTTP/1.1
+		"Service/shop/pricing": "testdata/upe_h2_config.yaml:26 testdata/upe_h2.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings, got %+v", len(want), got)
+	}
+	for _, f := range got {
+		if locs := want[f.Subject.String()]; locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		if !strings.Contains(f.Message, "HTTP/2") || !strings.Contains(f.Remedy, "HTTP/1.1") {
+			t.Errorf("%s: message and remedy must name the HTTP/2 the proxy speaks: %s / %s", f.Subject, f.Message, f.Remedy)
+		}
 	}
 }
