@@ -155,3 +155,32 @@ func inboundPorts(s *snapshot.Snapshot, pod *snapshot.Object, target int) []svcP
 	}
 	return out
 }
+
+// vipPort finds the Service port whose cluster IP and port a request was
+// addressed to (an outbound request through a sidecar).
+func vipPort(s *snapshot.Snapshot, ap netip.AddrPort) (svcPort, bool) {
+	if !ap.IsValid() {
+		return svcPort{}, false
+	}
+	for _, o := range s.List(snapshot.KindService) {
+		svc, ok := o.Typed.(*corev1.Service)
+		if !ok || !hasIP(svc, ap.Addr()) {
+			continue
+		}
+		for i, sp := range svc.Spec.Ports {
+			if int(sp.Port) == int(ap.Port()) {
+				return svcPort{o, svc, i}, true
+			}
+		}
+	}
+	return svcPort{}, false
+}
+
+func hasIP(svc *corev1.Service, ip netip.Addr) bool {
+	for _, s := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
+		if a, err := netip.ParseAddr(s); err == nil && a == ip {
+			return true
+		}
+	}
+	return false
+}

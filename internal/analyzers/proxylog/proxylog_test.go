@@ -211,6 +211,62 @@ func locations(f analysis.Finding) string {
 	return strings.Join(out, " ")
 }
 
+func TestJoinHTTP10(t *testing.T) {
+	got := runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config.yaml")
+	if len(got) != 2 {
+		t.Fatalf("want a finding for the inbound refusals (newer Envoy, DPE) and one for the outbound ones (older Envoy, no flag), got %d: %+v", len(got), got)
+	}
+	byProxy := map[string]analysis.Finding{}
+	for _, f := range got {
+		byProxy[f.Subject.String()] = f
+	}
+	web, ok := byProxy["Deployment/shop/web"]
+	if !ok {
+		t.Fatalf("no finding on Deployment/shop/web: %+v", got)
+	}
+	if want := "testdata/http10_config.yaml:19 testdata/http10.log:1"; locations(web) != want {
+		t.Errorf("web: locations %q, want the pod template's metadata and the first 426 line: %q", locations(web), want)
+	}
+	for _, want := range []string{"The sidecar of Pod/shop/web-5d4f7c9b8-x2x7q answered 2 HTTP/1.0 requests sent to its port 8080 from 10.244.7.3:51000", "ISTIO_META_HTTP10"} {
+		if !strings.Contains(web.Message, want) {
+			t.Errorf("web: message lacks %q: %s", want, web.Message)
+		}
+	}
+	for _, want := range []string{"kubectl patch deployment web -n shop --type merge", `\"ISTIO_META_HTTP10\":\"1\"`, "name port 80 of Service/shop/web tcp-<name>"} {
+		if !strings.Contains(web.Remedy, want) {
+			t.Errorf("web: remedy lacks %q: %s", want, web.Remedy)
+		}
+	}
+	legacy, ok := byProxy["Deployment/shop/legacy"]
+	if !ok {
+		t.Fatalf("no finding on Deployment/shop/legacy: %+v", got)
+	}
+	if want := "testdata/http10_config.yaml:53 testdata/http10.log:4"; locations(legacy) != want {
+		t.Errorf("legacy: locations %q, want the template's annotation and the 426 line: %q", locations(legacy), want)
+	}
+	if !strings.Contains(legacy.Message, `is set to "true", but Istio enables HTTP/1.0 only for the exact value "1"`) || !strings.Contains(legacy.Message, "its own application sent to 10.96.0.30:80") {
+		t.Errorf("legacy: message %s", legacy.Message)
+	}
+	if !strings.Contains(legacy.Remedy, `Set ISTIO_META_HTTP10 to "1" (not "true") in Deployment/shop/legacy`) {
+		t.Errorf("legacy: remedy %s", legacy.Remedy)
+	}
+	if !strings.Contains(strings.Join(legacy.Evidence, "\n"), "\n1 of 4 records") {
+		t.Errorf("legacy: a 426 without flags counts as a failed request: %q", legacy.Evidence)
+	}
+
+	// The fix applied: web's template gets the annotation (its pod is not
+	// rolled yet), legacy's value becomes "1".
+	if got := runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("HTTP/1.0 enabled: want no finding, got %+v", got)
+	}
+	// Mesh-wide "1" enables web; legacy's own annotation overrides the
+	// mesh's key with "true", so it is still refused.
+	got = runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config.yaml", "testdata/http10_mesh.yaml")
+	if len(got) != 1 || got[0].Subject.String() != "Deployment/shop/legacy" {
+		t.Errorf("mesh-wide ISTIO_META_HTTP10: want only the legacy finding, got %+v", got)
+	}
+}
+
 func TestJoinUPE(t *testing.T) {
 	got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe.log"}, "testdata/upe_config.yaml")
 	want := map[string]string{
@@ -270,5 +326,28 @@ func TestJoinUPEHTTP2(t *testing.T) {
 		if !strings.Contains(f.Message, "HTTP/2") || !strings.Contains(f.Remedy, "HTTP/1.1") {
 			t.Errorf("%s: message and remedy must name the HTTP/2 the proxy speaks: %s / %s", f.Subject, f.Message, f.Remedy)
 		}
+	}
+}
+
+func TestJoinHTTP10Gateway(t *testing.T) {
+	got := runJoin(t, proxylog.HTTP10Refused, []string{"http10_gw.log"}, "testdata/http10_gw_config.yaml")
+	if len(got) != 1 {
+		t.Fatalf("want one finding on the gateway, got %+v", got)
+	}
+	f := got[0]
+	if f.Subject.String() != "Deployment/istio-system/istio-ingressgateway" || locations(f) != "testdata/http10_gw_config.yaml:8 testdata/http10_gw.log:1" {
+		t.Errorf("subject %s locations %q, want the gateway Deployment's pod template metadata and the log line", f.Subject, locations(f))
+	}
+	if !strings.Contains(f.Message, "The gateway Pod/istio-system/istio-ingressgateway-5f7d9c-abcde answered 1 HTTP/1.0 request") {
+		t.Errorf("message %s", f.Message)
+	}
+	// The gateway's template names istio-proxy itself: an env var there
+	// reaches the proxy, with or without injection.
+	if !strings.Contains(f.Remedy, "kubectl set env deployment/istio-ingressgateway -n istio-system -c istio-proxy ISTIO_META_HTTP10=1") {
+		t.Errorf("remedy %s", f.Remedy)
+	}
+	// istiod's PILOT_HTTP10 enables HTTP/1.0 for every proxy.
+	if got := runJoin(t, proxylog.HTTP10Refused, []string{"http10_gw.log"}, "testdata/http10_gw_config.yaml", "testdata/http10_istiod.yaml"); len(got) != 0 {
+		t.Errorf("PILOT_HTTP10=true: want no finding, got %+v", got)
 	}
 }
