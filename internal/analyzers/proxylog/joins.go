@@ -95,9 +95,21 @@ func clientNS(from, fqdn string) string {
 
 // logFinding starts a finding about a log group joined to config.
 func logFinding(g *accesslog.Group, total int64) analysis.Finding {
+	n := failures(g)
 	f := analysis.Finding{Key: g.Key.String(), Evidence: sampleEvidence(g)}
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", g.Failures, total, 100*float64(g.Failures)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d records (%.1f%%), first %s, last %s", n, total, 100*float64(n)/float64(max(total, 1)), seen(g.First), seen(g.Last)))
 	return f
+}
+
+// failures is how many of a joined group's requests failed. Older Envoy
+// logs a 426 low_version refusal with no response flag, and a 4xx without
+// a flag is not counted as a failure by the scanner; a join picks such a
+// group by its code and details, so every record of it failed.
+func failures(g *accesslog.Group) int64 {
+	if g.Failures == 0 {
+		return g.Count
+	}
+	return g.Failures
 }
 
 // logLocation is the group's first sample, as the last location of a

@@ -2,11 +2,14 @@ package proxylog_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
@@ -18,6 +21,13 @@ import (
 // logSnapshot scans access logs of testdata and loads config files beside
 // them, as `meshdoctor logs LOG --config FILES` does.
 func logSnapshot(t *testing.T, logs []string, config ...string) *snapshot.Snapshot {
+	t.Helper()
+	return projectedLogSnapshot(t, nil, logs, config...)
+}
+
+// projectedLogSnapshot is logSnapshot decoding only the fields reads names
+// (nil: all), as sources do for the selected analyzers.
+func projectedLogSnapshot(t *testing.T, reads map[schema.GroupKind][]string, logs []string, config ...string) *snapshot.Snapshot {
 	t.Helper()
 	var inputs []accesslog.Input
 	for _, l := range logs {
@@ -34,7 +44,7 @@ func logSnapshot(t *testing.T, logs []string, config ...string) *snapshot.Snapsh
 	}
 	b := snapshot.NewBuilder()
 	if len(config) > 0 {
-		for _, o := range analysistest.Load(t, config...).Objects() {
+		for _, o := range analysistest.LoadProjected(t, reads, config...).Objects() {
 			b.Add(o)
 		}
 	}
@@ -172,5 +182,172 @@ func TestJoinPolicyDrop(t *testing.T) {
 	}
 	if got := run(t, logSnapshot(t, []string{"drop.log"}, "../cni/testdata/migration_ipblock.yaml"), proxylog.UFPolicyDrop); len(got) != 0 {
 		t.Errorf("with the old pod CIDR admitted: want no finding, got %+v", got)
+	}
+}
+
+// runJoin runs a join and checks that decoding only the fields it declares
+// in Reads gives the same findings, to the letter.
+func runJoin(t *testing.T, a *analysis.Analyzer, logs []string, config ...string) []analysis.Finding {
+	t.Helper()
+	full := run(t, logSnapshot(t, logs, config...), a)
+	reads, ok := analysis.Projections([]*analysis.Analyzer{a})
+	if !ok {
+		t.Fatalf("%s: Reads not declared", a.Code)
+	}
+	projected := run(t, projectedLogSnapshot(t, reads, logs, config...), a)
+	fj, _ := json.Marshal(full)
+	pj, _ := json.Marshal(projected)
+	if string(fj) != string(pj) {
+		t.Errorf("%s: findings differ when decoding only the declared reads\nfull:      %s\nprojected: %s", a.Code, fj, pj)
+	}
+	return full
+}
+
+func locations(f analysis.Finding) string {
+	var out []string
+	for _, l := range f.Locations {
+		out = append(out, fileLine(l))
+	}
+	return strings.Join(out, " ")
+}
+
+func TestJoinHTTP10(t *testing.T) {
+	got := runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config.yaml")
+	if len(got) != 2 {
+		t.Fatalf("want a finding for the inbound refusals (newer Envoy, DPE) and one for the outbound ones (older Envoy, no flag), got %d: %+v", len(got), got)
+	}
+	byProxy := map[string]analysis.Finding{}
+	for _, f := range got {
+		byProxy[f.Subject.String()] = f
+	}
+	web, ok := byProxy["Deployment/shop/web"]
+	if !ok {
+		t.Fatalf("no finding on Deployment/shop/web: %+v", got)
+	}
+	if want := "testdata/http10_config.yaml:19 testdata/http10.log:1"; locations(web) != want {
+		t.Errorf("web: locations %q, want the pod template's metadata and the first 426 line: %q", locations(web), want)
+	}
+	for _, want := range []string{"The sidecar of Pod/shop/web-5d4f7c9b8-x2x7q answered 2 HTTP/1.0 requests sent to its port 8080 from 10.244.7.3:51000", "ISTIO_META_HTTP10"} {
+		if !strings.Contains(web.Message, want) {
+			t.Errorf("web: message lacks %q: %s", want, web.Message)
+		}
+	}
+	for _, want := range []string{"kubectl patch deployment web -n shop --type merge", `\"ISTIO_META_HTTP10\":\"1\"`, "name port 80 of Service/shop/web tcp-<name>"} {
+		if !strings.Contains(web.Remedy, want) {
+			t.Errorf("web: remedy lacks %q: %s", want, web.Remedy)
+		}
+	}
+	legacy, ok := byProxy["Deployment/shop/legacy"]
+	if !ok {
+		t.Fatalf("no finding on Deployment/shop/legacy: %+v", got)
+	}
+	if want := "testdata/http10_config.yaml:53 testdata/http10.log:4"; locations(legacy) != want {
+		t.Errorf("legacy: locations %q, want the template's annotation and the 426 line: %q", locations(legacy), want)
+	}
+	if !strings.Contains(legacy.Message, `is set to "true", but Istio enables HTTP/1.0 only for the exact value "1"`) || !strings.Contains(legacy.Message, "its own application sent to 10.96.0.30:80") {
+		t.Errorf("legacy: message %s", legacy.Message)
+	}
+	if !strings.Contains(legacy.Remedy, `Set ISTIO_META_HTTP10 to "1" (not "true") in Deployment/shop/legacy`) {
+		t.Errorf("legacy: remedy %s", legacy.Remedy)
+	}
+	if !strings.Contains(strings.Join(legacy.Evidence, "\n"), "\n1 of 4 records") {
+		t.Errorf("legacy: a 426 without flags counts as a failed request: %q", legacy.Evidence)
+	}
+
+	// The fix applied: web's template gets the annotation (its pod is not
+	// rolled yet), legacy's value becomes "1".
+	if got := runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("HTTP/1.0 enabled: want no finding, got %+v", got)
+	}
+	// Mesh-wide "1" enables web; legacy's own annotation overrides the
+	// mesh's key with "true", so it is still refused.
+	got = runJoin(t, proxylog.HTTP10Refused, []string{"http10.log"}, "testdata/http10_config.yaml", "testdata/http10_mesh.yaml")
+	if len(got) != 1 || got[0].Subject.String() != "Deployment/shop/legacy" {
+		t.Errorf("mesh-wide ISTIO_META_HTTP10: want only the legacy finding, got %+v", got)
+	}
+}
+
+func TestJoinUPE(t *testing.T) {
+	got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe.log"}, "testdata/upe_config.yaml")
+	want := map[string]string{
+		// outbound to a port named http-*
+		"Service/shop/stats": "testdata/upe_config.yaml:8 testdata/upe.log:1",
+		// inbound (inbound|5000||) to a sniffed port, its named targetPort
+		// resolved against the writing pod, found by its address
+		"Service/shop/legacy": "testdata/upe_config.yaml:19 testdata/upe.log:3",
+		// a ServiceEntry port with protocol HTTP
+		"ServiceEntry/shop/partner": "testdata/upe_config.yaml:59 testdata/upe.log:4",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings (none for the port named tcp-redis), got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		switch f.Subject.String() {
+		case "Service/shop/stats":
+			for _, w := range []string{`as HTTP — port name "http-metrics"`, "speaks HTTP/1.1"} {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("stats: message lacks %q: %s", w, f.Message)
+				}
+			}
+			for _, w := range []string{`name port 9000 of Service/shop/stats "tcp-metrics" (or set appProtocol: tcp)`, "ISTIO_META_HTTP10 only lets proxies accept HTTP/1.0 from clients"} {
+				if !strings.Contains(f.Remedy, w) {
+					t.Errorf("stats: remedy lacks %q: %s", w, f.Remedy)
+				}
+			}
+		case "Service/shop/legacy":
+			if !strings.Contains(f.Message, `as undeclared (sniffed) — port name "web" starts with no protocol Istio knows`) {
+				t.Errorf("legacy: message %s", f.Message)
+			}
+		}
+	}
+	if got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe.log"}, "testdata/upe_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("ports declared TCP or TLS: want no finding, got %+v", got)
+	}
+}
+
+func TestJoinUPEHTTP2(t *testing.T) {
+	got := runJoin(t, proxylog.UPEServerProtocol, []string{"upe_h2.log"}, "testdata/upe_h2_config.yaml")
+	want := map[string]string{
+		// an HTTP port a DestinationRule upgrades to HTTP/2
+		"Service/shop/catalog": "testdata/upe_h2_config.yaml:7 testdata/upe_h2_config.yaml:18 testdata/upe_h2.log:1",
+		// a gRPC port: HTTP/2 toward a server that may speak HTTP/1.1
+		"Service/shop/pricing": "testdata/upe_h2_config.yaml:26 testdata/upe_h2.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings, got %+v", len(want), got)
+	}
+	for _, f := range got {
+		if locs := want[f.Subject.String()]; locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		if !strings.Contains(f.Message, "HTTP/2") || !strings.Contains(f.Remedy, "HTTP/1.1") {
+			t.Errorf("%s: message and remedy must name the HTTP/2 the proxy speaks: %s / %s", f.Subject, f.Message, f.Remedy)
+		}
+	}
+}
+
+func TestJoinHTTP10Gateway(t *testing.T) {
+	got := runJoin(t, proxylog.HTTP10Refused, []string{"http10_gw.log"}, "testdata/http10_gw_config.yaml")
+	if len(got) != 1 {
+		t.Fatalf("want one finding on the gateway, got %+v", got)
+	}
+	f := got[0]
+	if f.Subject.String() != "Deployment/istio-system/istio-ingressgateway" || locations(f) != "testdata/http10_gw_config.yaml:8 testdata/http10_gw.log:1" {
+		t.Errorf("subject %s locations %q, want the gateway Deployment's pod template metadata and the log line", f.Subject, locations(f))
+	}
+	if !strings.Contains(f.Message, "The gateway Pod/istio-system/istio-ingressgateway-5f7d9c-abcde answered 1 HTTP/1.0 request") {
+		t.Errorf("message %s", f.Message)
+	}
+	// The gateway's template names istio-proxy itself: an env var there
+	// reaches the proxy, with or without injection.
+	if !strings.Contains(f.Remedy, "kubectl set env deployment/istio-ingressgateway -n istio-system -c istio-proxy ISTIO_META_HTTP10=1") {
+		t.Errorf("remedy %s", f.Remedy)
+	}
+	// istiod's PILOT_HTTP10 enables HTTP/1.0 for every proxy.
+	if got := runJoin(t, proxylog.HTTP10Refused, []string{"http10_gw.log"}, "testdata/http10_gw_config.yaml", "testdata/http10_istiod.yaml"); len(got) != 0 {
+		t.Errorf("PILOT_HTTP10=true: want no finding, got %+v", got)
 	}
 }
