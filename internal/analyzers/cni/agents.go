@@ -45,7 +45,7 @@ var ZtunnelNotReady = &analysis.Analyzer{
 func agentReads() map[schema.GroupKind][]string {
 	return map[schema.GroupKind][]string{
 		snapshot.KindPod: {"spec.nodeName", "spec.hostNetwork", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image",
-			"status.phase", "status.conditions", "status.containerStatuses", "status.initContainerStatuses"},
+			"status.phase", "status.conditions", "status.containerStatuses.name", "status.containerStatuses.ready", "status.containerStatuses.restartCount", "status.containerStatuses.state", "status.initContainerStatuses.name", "status.initContainerStatuses.ready", "status.initContainerStatuses.restartCount", "status.initContainerStatuses.state"},
 		snapshot.KindNamespace: {},
 		snapshot.KindDaemonSet: {"spec.template.spec.containers.name", "status"},
 	}
