@@ -39,9 +39,10 @@ type Scanner struct {
 	// unmatched (and TooLong). 0 means 256 KiB. It is capped below ChunkSize.
 	MaxLineLen int
 	// Progress, when set, is called after each read with the number of
-	// bytes read so far from all inputs (before decompression). It runs on
-	// the reading goroutine: it must be quick.
-	Progress func(read int64)
+	// bytes read so far from all inputs (before decompression) and the
+	// number of lines parsed so far (which trails the bytes by the chunks
+	// in flight). It runs on the reading goroutine: it must be quick.
+	Progress func(read, lines int64)
 }
 
 const (
@@ -130,6 +131,8 @@ type scanState struct {
 	groups map[string]*groupInfo
 
 	unmatchedFull atomic.Bool
+	// lines counts the lines parsed so far, for Progress.
+	lines atomic.Int64
 
 	results sync.Pool
 }
@@ -391,7 +394,7 @@ func (s *Scanner) Scan(ctx context.Context, inputs []Input) (*Summary, error) {
 
 	go func() {
 		defer close(chunks)
-		rd := reader{s: s, ctx: ctx, pool: pool, tokens: tokens, out: chunks, maxLine: maxLine}
+		rd := reader{s: s, ctx: ctx, pool: pool, tokens: tokens, out: chunks, maxLine: maxLine, lines: &st.lines}
 		rd.run(inputs)
 	}()
 	var wg sync.WaitGroup
@@ -402,6 +405,7 @@ func (s *Scanner) Scan(ctx context.Context, inputs []Input) (*Summary, error) {
 			w := &worker{st: st, local: map[string]*localGroup{}}
 			for c := range chunks {
 				res := w.process(c)
+				st.lines.Add(res.counts.Lines)
 				if c.buf != nil {
 					c.data = nil
 					pool <- c.buf
@@ -461,6 +465,7 @@ type reader struct {
 	out     chan<- *chunk
 	maxLine int
 
+	lines *atomic.Int64 // lines parsed, for Progress
 	seq   int64
 	total int64 // bytes read from all inputs
 	carry []byte
@@ -556,7 +561,7 @@ func (rd *reader) input(idx int, in Input) bool {
 	rd.carry = rd.carry[:0]
 	progress := func() {
 		if rd.s.Progress != nil {
-			rd.s.Progress(rd.total + cr.n)
+			rd.s.Progress(rd.total+cr.n, rd.lines.Load())
 		}
 	}
 	defer func() { rd.total += cr.n }()

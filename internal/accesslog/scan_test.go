@@ -301,22 +301,25 @@ func TestScanReadErrorMidway(t *testing.T) {
 
 func TestScanProgressAndCancel(t *testing.T) {
 	data := genInput(20000)
-	var last int64
+	var last, lastLines int64
 	calls := 0
-	s := Scanner{ChunkSize: 64 << 10, Progress: func(n int64) {
-		if n < last {
-			t.Errorf("progress went back: %d after %d", n, last)
+	s := Scanner{ChunkSize: 64 << 10, Progress: func(n, lines int64) {
+		if n < last || lines < lastLines {
+			t.Errorf("progress went back: %d bytes, %d lines after %d, %d", n, lines, last, lastLines)
 		}
-		last = n
+		last, lastLines = n, lines
 		calls++
 	}}
-	scan(t, s, Input{Name: "a", R: bytes.NewReader(data)}, Input{Name: "b", R: bytes.NewReader(data)})
+	sum := scan(t, s, Input{Name: "a", R: bytes.NewReader(data)}, Input{Name: "b", R: bytes.NewReader(data)})
 	if last != int64(2*len(data)) || calls < 10 {
 		t.Errorf("progress ended at %d after %d calls, want %d", last, calls, 2*len(data))
 	}
+	if lastLines == 0 || lastLines > sum.Lines {
+		t.Errorf("progress counted %d lines; the scan parsed %d", lastLines, sum.Lines)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	s = Scanner{ChunkSize: 16 << 10, Progress: func(n int64) {
+	s = Scanner{ChunkSize: 16 << 10, Progress: func(n, _ int64) {
 		if n > 100<<10 {
 			cancel()
 		}

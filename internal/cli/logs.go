@@ -219,7 +219,7 @@ func newProgress(w io.Writer, total int64) *progress {
 	return &progress{w: w, total: total, start: time.Now()}
 }
 
-func (p *progress) update(read int64) {
+func (p *progress) update(read, lines int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -233,7 +233,7 @@ func (p *progress) update(read int64) {
 	if rate > 0 {
 		left = time.Duration(float64(p.total-read) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\rread %s of %s, %s/s, %s left   ", size(read), size(p.total), size(int64(rate)), left)
+	fmt.Fprintf(p.w, "\rread %s of %s, %d lines, %s/s, %s left   ", size(read), size(p.total), lines, size(int64(rate)), left)
 }
 
 func (p *progress) done() {
