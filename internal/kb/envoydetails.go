@@ -193,7 +193,8 @@ var detailTable = [...]DetailInfo{
 			"Old clients or tools (ab, some health checkers, nginx proxy_pass without proxy_http_version 1.1) speaking HTTP/1.0.",
 			"Istio accepts HTTP/1.0 only when the proxy is told to (ISTIO_META_HTTP10=1 in the proxy metadata).",
 		},
-		Next: []string{cmdPCListener, "kubectl get pod <pod> -n <ns> -o yaml | grep -i HTTP10"},
+		Next:  []string{cmdPCListener, "kubectl get pod <pod> -n <ns> -o yaml | grep -i HTTP10"},
+		Codes: []string{"MD611"},
 	}},
 	{Name: "missing_host_header", Status: "400", Flags: []string{"DPE"}, Info: Info{
 		Meaning: "The request had no Host or :authority header.",

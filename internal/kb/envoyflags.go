@@ -201,7 +201,7 @@ var flagTable = [...]FlagInfo{
 			"Headers too large, invalid characters, underscores in header names (http1.* / http2.* details).",
 		},
 		Next:  []string{cmdPCListener, cmdProxyLogs},
-		Codes: []string{"MD230", "MD238"},
+		Codes: []string{"MD230", "MD238", "MD611"},
 	}},
 	{Short: "UMSDR", Long: "UpstreamMaxStreamDurationReached", Status: "408", Info: Info{
 		Meaning: "The upstream request exceeded the configured max stream duration; Envoy answers \"upstream max stream duration reached\" (408, or 504 once the request was fully received).",
@@ -239,7 +239,7 @@ var flagTable = [...]FlagInfo{
 			"The response has malformed headers (invalid characters, duplicate Content-Length).",
 		},
 		Next:  []string{"kubectl get svc <svc> -n <ns> -o yaml  # port names / appProtocol", cmdPCCluster, cmdProxyLogs},
-		Codes: []string{"MD230", "MD233", "MD237"},
+		Codes: []string{"MD230", "MD233", "MD237", "MD612"},
 	}},
 	{Short: "NC", Long: "NoClusterFound", Status: "503", Info: Info{
 		Meaning: "The matched route points to a cluster the proxy does not have (details cluster_not_found).",
