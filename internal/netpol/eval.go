@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -307,15 +308,11 @@ func peerPhrase(dir Direction, r *remote) string {
 }
 
 func refList(refs []RuleRef) string {
-	var names []string
-	for i, r := range refs {
-		if i == 3 {
-			names = append(names, fmt.Sprintf("%d more", len(refs)-3))
-			break
-		}
+	names := make([]string, 0, len(refs))
+	for _, r := range refs {
 		names = append(names, r.String())
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(analysis.FirstN(names, 3), ", ")
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -345,13 +345,9 @@ func readiness(pod *corev1.Pod) ready {
 
 // refList names up to n objects, then how many more.
 func refList(os []*snapshot.Object, n int) string {
-	var names []string
-	for i, o := range os {
-		if i == n {
-			names = append(names, fmt.Sprintf("and %d more", len(os)-n))
-			break
-		}
+	names := make([]string, 0, len(os))
+	for _, o := range os {
 		names = append(names, o.Key.Namespace+"/"+o.Key.Name)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(analysis.FirstN(names, n), ", ")
 }

@@ -472,8 +472,8 @@ func (r *PolicyRow) peerText() string {
 	return r.Identity.String()
 }
 
-// compactList keeps the first n entries (deduplicated, in order) and says
-// how many more there were.
+// compactList keeps the first n distinct entries, in order, and says how
+// many more there were.
 func compactList(ss []string, n int) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -483,8 +483,5 @@ func compactList(ss []string, n int) []string {
 			out = append(out, s)
 		}
 	}
-	if len(out) > n {
-		return append(out[:n], fmt.Sprintf("%d more", len(out)-n))
-	}
-	return out
+	return analysis.FirstN(out, n)
 }

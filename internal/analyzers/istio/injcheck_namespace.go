@@ -65,15 +65,11 @@ func meshedWorkload(s *snapshot.Snapshot, ws []*snapshot.Object) (*snapshot.Obje
 }
 
 func workloadSample(ws []*snapshot.Object) string {
-	names := make([]string, 0, 3)
-	for i, w := range ws {
-		if i == 3 {
-			names = append(names, fmt.Sprintf("and %d more", len(ws)-3))
-			break
-		}
+	names := make([]string, 0, len(ws))
+	for _, w := range ws {
 		names = append(names, w.Key.Kind+" "+w.Key.Name)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(analysis.FirstN(names, 3), ", ")
 }
 
 var nsReads = mergeReads(membershipReads(), injWorkloadReads()) // MD105 calls MembershipOf

@@ -176,10 +176,7 @@ func saNames(s *snapshot.Snapshot, ns string) string {
 		out = append(out, o.Key.Name)
 	}
 	sort.Strings(out)
-	if len(out) > 8 {
-		out = append(out[:8], fmt.Sprintf("and %d more", len(out)-8))
-	}
-	return orNone(out)
+	return orNone(analysis.FirstN(out, 8))
 }
 
 // authzIndex holds the AuthorizationPolicies by namespace.

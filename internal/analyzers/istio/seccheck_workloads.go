@@ -1,7 +1,6 @@
 package istio
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -299,15 +299,11 @@ func labelsOf(o *snapshot.Object) map[string]string {
 
 // refList names up to max objects, then how many more.
 func refList(objs []*snapshot.Object, max int) string {
-	var names []string
-	for i, o := range objs {
-		if i == max {
-			names = append(names, fmt.Sprintf("and %d more", len(objs)-max))
-			break
-		}
+	names := make([]string, 0, len(objs))
+	for _, o := range objs {
 		names = append(names, o.Ref())
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(analysis.FirstN(names, max), ", ")
 }
 
 // labelText renders a label map deterministically (k=v,k=v).

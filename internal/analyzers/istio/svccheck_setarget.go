@@ -200,10 +200,7 @@ func selectedOverride(s *snapshot.Snapshot, o *snapshot.Object, se *networkingv1
 		return analysis.Finding{}, false
 	}
 	sort.Strings(evidence)
-	ev := append([]string{fmt.Sprintf("spec.ports[%d]: name %s, number %d, targetPort %d; spec.workloadSelector selects %d workload(s)", i, port.GetName(), port.GetNumber(), tp, n)}, evidence[:min(5, len(evidence))]...)
-	if len(evidence) > 5 {
-		ev = append(ev, fmt.Sprintf("and %d more", len(evidence)-5))
-	}
+	ev := append([]string{fmt.Sprintf("spec.ports[%d]: name %s, number %d, targetPort %d; spec.workloadSelector selects %d workload(s)", i, port.GetName(), port.GetNumber(), tp, n)}, analysis.FirstN(evidence, 5)...)
 	return analysis.Finding{
 		Subject: o.Key,
 		Message: fmt.Sprintf("%s port %s (%d) sets targetPort %d, but every workload its workloadSelector selects maps %s to a port of its own (a WorkloadEntry's ports.%s, a Pod's container port named %s), which takes precedence: the targetPort has no effect.",

@@ -296,10 +296,7 @@ var TelemetryConflictingSelectors = &analysis.Analyzer{
 			names := objectNames(c.tels)
 			for _, t := range c.tels {
 				rel := othersRelated(c.tels, t, "also selects the workload")
-				shown := c.workloads
-				if len(shown) > 3 {
-					shown = append(append([]string{}, shown[:3]...), fmt.Sprintf("and %d more", len(c.workloads)-3))
-				}
+				shown := analysis.FirstN(c.workloads, 3)
 				p.Report(analysis.Finding{
 					Subject:   t.Key,
 					Message:   fmt.Sprintf("%s and %d other Telemetries of namespace %s (%s) select the same workloads (%s): istiod applies only one Telemetry per workload, so the settings of the others are silently ignored for them.", t.Ref(), len(c.tels)-1, t.Key.Namespace, strings.Join(names, ", "), strings.Join(shown, ", ")),
