@@ -351,3 +351,33 @@ func TestJoinHTTP10Gateway(t *testing.T) {
 		t.Errorf("PILOT_HTTP10=true: want no finding, got %+v", got)
 	}
 }
+
+func TestJoinZtunnelPolicyDrop(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_config.yaml")
+	if len(got) != 1 {
+		t.Fatalf("want one finding for the HBONE timeouts toward backend (none for the plain-TCP timeout to legacy, which no policy isolates, nor for the reset), got %d: %+v", len(got), got)
+	}
+	f := got[0]
+	if want := "testdata/zt_np_config.yaml:35 testdata/zt_np.log:1 testdata/zt_np.log:3"; locations(f) != want || f.Subject.String() != "NetworkPolicy/shop/backend-ingress" {
+		t.Errorf("subject %s locations %q, want NetworkPolicy/shop/backend-ingress at its podSelector and the two timeout lines: %q", f.Subject, locations(f), want)
+	}
+	for _, want := range []string{"2 connections through ztunnel toward backend.shop.svc.cluster.local", "HBONE connects to 10.244.2.20:15008 timed out", "the ingress policy of Pod/shop/backend-1 drops connections from Pod/shop/frontend-1 on port 15008", "admits the application's port 8080", "isolated by NetworkPolicy/shop/backend-ingress .spec.podSelector, and no rule admits it"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	if !strings.Contains(f.Remedy, "Admit TCP 15008") {
+		t.Errorf("remedy: %s", f.Remedy)
+	}
+	if got := runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("15008 admitted: want no finding, got %+v", got)
+	}
+	// The source's egress policy admits backend on 8080 only.
+	got = runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_egress_config.yaml")
+	if len(got) != 1 || got[0].Subject.String() != "NetworkPolicy/shop/frontend-egress" || locations(got[0]) != "testdata/zt_np_egress_config.yaml:35 testdata/zt_np.log:1 testdata/zt_np.log:3" {
+		t.Fatalf("egress: want one finding on frontend-egress's podSelector, got %+v", got)
+	}
+	if w := "the egress policy of Pod/shop/frontend-1 drops its connections to Pod/shop/backend-1 on port 15008"; !strings.Contains(got[0].Message, w) {
+		t.Errorf("egress: message lacks %q: %s", w, got[0].Message)
+	}
+}
