@@ -381,3 +381,47 @@ func TestJoinZtunnelPolicyDrop(t *testing.T) {
 		t.Errorf("egress: message lacks %q: %s", w, got[0].Message)
 	}
 }
+
+func TestJoinZtunnelAuthz(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{"zt_authz.log"}, "testdata/zt_authz_config.yaml")
+	want := map[string]string{
+		// "allow policies exist, but none allowed": both rules of the ALLOW
+		// policy, the second because ztunnel never sees its HTTP method
+		"AuthorizationPolicy/shop/backend-allow": "testdata/zt_authz_config.yaml:35 testdata/zt_authz_config.yaml:38 testdata/zt_authz.log:1",
+		// "explicitly denied by: shop/ratings-deny": its matching rule
+		"AuthorizationPolicy/shop/ratings-deny": "testdata/zt_authz_config.yaml:53 testdata/zt_authz.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings (none for reviews, whose ALLOW policy admits the caller now, nor for the STRICT or 401 lines), got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		switch f.Subject.String() {
+		case "AuthorizationPolicy/shop/backend-allow":
+			for _, w := range []string{"ALLOW policy AuthorizationPolicy/shop/backend-allow applies to the workload and does not admit the connection", `rule 0: from: principals requires ["cluster.local/ns/shop/sa/web"] (the peer is cluster.local/ns/shop/sa/frontend)`, "rule 1: it matches HTTP attributes (methods)"} {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("backend: message lacks %q: %s", w, f.Message)
+				}
+			}
+			for _, w := range []string{`from.source.principals: ["cluster.local/ns/shop/sa/frontend"]`, "enforced only by a waypoint"} {
+				if !strings.Contains(f.Remedy, w) {
+					t.Errorf("backend: remedy lacks %q: %s", w, f.Remedy)
+				}
+			}
+		case "AuthorizationPolicy/shop/ratings-deny":
+			if !strings.Contains(f.Message, "DENY policy AuthorizationPolicy/shop/ratings-deny applies to the workload and its rule 0 matches the connection") {
+				t.Errorf("ratings: message %s", f.Message)
+			}
+		}
+	}
+	if got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{"zt_authz.log"}, "testdata/zt_authz_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("frontend admitted on port 8080, the DENY narrowed: want no finding, got %+v", got)
+	}
+	for _, log := range []string{"zt_np.log", "zt_strict.log"} {
+		if got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{log}, "testdata/zt_authz_config.yaml"); len(got) != 0 {
+			t.Errorf("%s: no AuthorizationPolicy rejection: want no finding, got %+v", log, got)
+		}
+	}
+}
