@@ -425,3 +425,40 @@ func TestJoinZtunnelAuthz(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinZtunnelStrict(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{"zt_strict.log"}, "testdata/zt_strict_config.yaml")
+	want := map[string]string{
+		// mesh-wide STRICT: istio_converted_static_strict
+		"PeerAuthentication/istio-system/default": "testdata/zt_strict_config.yaml:14 testdata/zt_strict.log:1",
+		// STRICT on port 9443 only: line 3 (port 8080, PERMISSIVE) is
+		// not explained by this config and is left out
+		"PeerAuthentication/shop/payments": "testdata/zt_strict_config.yaml:26 testdata/zt_strict.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings, got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		for _, w := range []string{"Pod/legacy/legacy-client-1 (dataplane none: no istio-proxy container)", "sets mTLS STRICT for that port"} {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("%s: message lacks %q: %s", f.Subject, w, f.Message)
+			}
+		}
+		if f.Subject.String() == "PeerAuthentication/shop/payments" && !strings.Contains(f.Message, "does not explain the group's other sample line (testdata/zt_strict.log:3)") {
+			t.Errorf("payments: the port-8080 sample is not explained and must be named as such: %s", f.Message)
+		}
+	}
+	if got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{"zt_strict.log"}, "testdata/zt_strict_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("PERMISSIVE: want no finding, got %+v", got)
+	}
+	// The authorization and network-policy logs hold no plaintext
+	// rejection by a STRICT PeerAuthentication this config explains.
+	for _, log := range []string{"zt_np.log", "zt_authz.log"} {
+		if got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{log}, "testdata/zt_strict_config_fixed.yaml"); len(got) != 0 {
+			t.Errorf("%s: want no finding, got %+v", log, got)
+		}
+	}
+}
