@@ -462,3 +462,17 @@ func TestJoinZtunnelStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureGroupZtunnelNextSteps: a ztunnel group's next steps are the
+// knowledge base's for its error, not Envoy's proxy-config.
+func TestFailureGroupZtunnelNextSteps(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"zt_np.log"}), proxylog.FailureGroup)
+	if len(got) != 3 {
+		t.Fatalf("want the HBONE timeout, TCP timeout and reset groups, got %d: %+v", len(got), got)
+	}
+	for _, f := range got {
+		if strings.Contains(f.Remedy, "proxy-config") || !strings.Contains(f.Remedy, "kubectl logs -n istio-system -l app=ztunnel") {
+			t.Errorf("%s: remedy %s", f.Key, f.Remedy)
+		}
+	}
+}
