@@ -3,13 +3,13 @@ package proxylog
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
-	"github.com/meshdoctor/meshdoctor/internal/netpol"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -102,11 +102,31 @@ func newZtunnelPods(s *snapshot.Snapshot) *ztunnelPods {
 		if !ok || pod.Spec.HostNetwork {
 			continue // a host-network pod's address is its node's
 		}
-		if ip := netpol.PodIP(o); ip.IsValid() {
+		for _, ip := range podIPs(pod) {
 			zp.byIP[ip] = o
 		}
 	}
 	return zp
+}
+
+// podIPs are a pod's addresses (status.podIP and status.podIPs): a
+// dual-stack pod is logged at either.
+func podIPs(pod *corev1.Pod) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range append([]string{pod.Status.PodIP}, podIPStrings(pod)...) {
+		if a, err := netip.ParseAddr(s); err == nil && !slices.Contains(out, a.Unmap()) {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
+}
+
+func podIPStrings(pod *corev1.Pod) []string {
+	out := make([]string, len(pod.Status.PodIPs))
+	for i, ip := range pod.Status.PodIPs {
+		out[i] = ip.IP
+	}
+	return out
 }
 
 // find returns the pod named ns/name, else the one at addr; a pod found
@@ -115,7 +135,11 @@ func newZtunnelPods(s *snapshot.Snapshot) *ztunnelPods {
 func (zp *ztunnelPods) find(ns, name string, addr netip.Addr) *snapshot.Object {
 	if name != "" && ns != "" {
 		if o := zp.s.Get(snapshot.KindPod, ns, name); o != nil {
-			if ip := netpol.PodIP(o); !ip.IsValid() || !addr.IsValid() || ip == addr.Unmap() {
+			pod, ok := o.Typed.(*corev1.Pod)
+			if !ok {
+				return nil
+			}
+			if ips := podIPs(pod); len(ips) == 0 || !addr.IsValid() || slices.Contains(ips, addr.Unmap()) {
 				return o
 			}
 			return nil
