@@ -99,25 +99,29 @@ func ZtunnelEnforces(o *snapshot.Object) bool {
 // ZtunnelPolicies returns the AuthorizationPolicies ztunnel enforces on
 // connections to pod: those of its namespace and of the root namespace
 // without a selector (namespace-wide and mesh-wide), and those whose
-// selector matches its labels.
-func ZtunnelPolicies(s *snapshot.Snapshot, root string, pod *snapshot.Object) []*snapshot.Object {
-	var out []*snapshot.Object
+// selector matches its labels. Unreadable lists the policies of those
+// namespaces that could not be decoded: what they do is unknown.
+func ZtunnelPolicies(s *snapshot.Snapshot, root string, pod *snapshot.Object) (pols, unreadable []*snapshot.Object) {
 	nss := []string{pod.Key.Namespace}
 	if root != "" && root != pod.Key.Namespace {
 		nss = append(nss, root)
 	}
 	for _, ns := range nss {
 		for _, o := range s.InNamespace(snapshot.KindAuthzPolicy, ns) {
+			if authzPolicy(o) == nil {
+				unreadable = append(unreadable, o)
+				continue
+			}
 			if !ZtunnelEnforces(o) {
 				continue
 			}
 			if sel := authzPolicy(o).GetSelector(); sel != nil && !labels.SelectorFromSet(sel.GetMatchLabels()).Matches(labels.Set(pod.Labels)) {
 				continue
 			}
-			out = append(out, o)
+			pols = append(pols, o)
 		}
 	}
-	return out
+	return pols, unreadable
 }
 
 // ZtunnelEvaluate matches the connection against the policy as ztunnel

@@ -70,7 +70,11 @@ func TestZtunnelPolicies(t *testing.T) {
 	s := analysistest.Load(t, "testdata/ztunnel/authz.yaml")
 	pod := s.Get(snapshot.KindPod, "shop", "api-1")
 	var got []string
-	for _, o := range ZtunnelPolicies(s, "istio-system", pod) {
+	pols, unreadable := ZtunnelPolicies(s, "istio-system", pod)
+	if len(unreadable) > 0 {
+		t.Errorf("unreadable: %v", unreadable)
+	}
+	for _, o := range pols {
 		got = append(got, o.Key.Namespace+"/"+o.Key.Name)
 	}
 	sort.Strings(got)

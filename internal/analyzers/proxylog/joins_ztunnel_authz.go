@@ -147,7 +147,7 @@ func explainRejection(p *analysis.Pass, root string, rj rejection, l ztunnelLine
 		}
 		switch {
 		case pod != nil:
-			if !contains(istio.ZtunnelPolicies(p.Snapshot, root, pod), o) {
+			if pols, _ := istio.ZtunnelPolicies(p.Snapshot, root, pod); !contains(pols, o) {
 				return h, false // it no longer applies to the workload
 			}
 		case typed.Spec.GetSelector() != nil || (rj.ns != l.dstNS && rj.ns != root):
@@ -165,8 +165,13 @@ func explainRejection(p *analysis.Pass, root string, rj rejection, l ztunnelLine
 		p.NotChecked("ztunnel policy rejection toward %s/%s: the input lacks that Pod, so the AuthorizationPolicies that select it are unknown", l.dstNS, l.dstWorkload)
 		return h, false
 	}
+	pols, unreadable := istio.ZtunnelPolicies(p.Snapshot, root, pod)
+	if len(unreadable) > 0 {
+		p.NotChecked("ztunnel policy rejection toward %s: %s could not be read, and may admit or deny the connection", pod.Ref(), unreadable[0].Ref())
+		return h, false
+	}
 	var allows []istio.ZtunnelVerdict
-	for _, o := range istio.ZtunnelPolicies(p.Snapshot, root, pod) {
+	for _, o := range pols {
 		v := istio.ZtunnelEvaluate(o, c)
 		switch {
 		case v.Deny && v.Match == istio.Matches && rj.reason == "":
