@@ -24,7 +24,7 @@ var ztunnelTable = [...]ZtunnelErrorInfo{
 			"L7 attributes (paths, methods, JWT) in a policy enforced by ztunnel, which only sees L4: such rules need a waypoint.",
 		},
 		Next:  []string{cmdAP, "istioctl ztunnel-config policy", cmdZLogs},
-		Codes: []string{"MD305", "MD304"},
+		Codes: []string{"MD614", "MD615", "MD305", "MD304"},
 	}},
 	{Pattern: "connection closed due to policy change", Info: Info{
 		Meaning: "An established connection was closed because an AuthorizationPolicy change no longer allows it.",
@@ -37,7 +37,8 @@ var ztunnelTable = [...]ZtunnelErrorInfo{
 			"A NetworkPolicy or CiliumNetworkPolicy allows the application port but not port 15008 between pods/nodes.",
 			"A cloud firewall or security group blocks 15008 between nodes.",
 		},
-		Next: []string{cmdNetpol, cmdHubble, cmdZLogs},
+		Next:  []string{cmdNetpol, cmdHubble, cmdZLogs},
+		Codes: []string{"MD613", "MD413"},
 	}},
 	{Pattern: "connection failed", Info: Info{
 		Meaning: "ztunnel could not connect to the destination (the workload, its ztunnel or a waypoint); the socket error that follows says why.",

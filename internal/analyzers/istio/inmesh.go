@@ -113,3 +113,7 @@ func podAdmitted(o *snapshot.Object) bool {
 	pod, ok := o.Typed.(*corev1.Pod)
 	return ok && (pod.Status.Phase != "" || pod.UID != "" || !pod.CreationTimestamp.IsZero() || pod.Spec.NodeName != "")
 }
+
+// MembershipReads declares the fields MembershipOf reads, for checks of
+// other packages that call it.
+func MembershipReads() map[schema.GroupKind][]string { return secMembershipReads() }

@@ -127,6 +127,9 @@ func meaning(k accesslog.Key) string {
 
 // nextSteps are the commands that narrow a failure group down.
 func nextSteps(g *accesslog.Group) string {
+	if g.Key.Service != "" || g.Key.Error != "" {
+		return ztunnelNextSteps(g.Key)
+	}
 	c := g.Cluster()
 	host := c.Service
 	if host == "" {
@@ -147,4 +150,23 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// ztunnelNextSteps are the next commands for a ztunnel group: Envoy's
+// proxy-config says nothing about ztunnel, so they are the knowledge
+// base's for its error.
+func ztunnelNextSteps(k accesslog.Key) string {
+	steps := []string{fmt.Sprintf("`meshdoctor explain %q` says what the error means", k.Error)}
+	for _, e := range kb.Explain(k.Error) {
+		if len(e.Next) > 0 {
+			var cmds []string
+			for _, c := range e.Next {
+				cmds = append(cmds, "`"+c+"`")
+			}
+			steps = append(steps, "run "+strings.Join(cmds, ", "))
+			break
+		}
+	}
+	steps = append(steps, "run `meshdoctor logs` with `--config` (manifests, a bundle) to join the failures to the objects that cause them")
+	return "Next: " + strings.Join(steps, "; ") + "."
 }

@@ -22,7 +22,7 @@ func doc(code string) string { return analysis.DocPage(docFS, code) }
 
 // Analyzers returns the checks of this package.
 func Analyzers() []*analysis.Analyzer {
-	return []*analysis.Analyzer{FailureGroup, NCSubsetMissing, UHNoEndpoints, UOConnectionPool, FIWithRetries, TLSConflictsStrict, UFTargetPortUnserved, NRGatewayNoRoute, GatewaySNIMissing, UFPolicyDrop, HTTP10Refused, UPEServerProtocol}
+	return []*analysis.Analyzer{FailureGroup, NCSubsetMissing, UHNoEndpoints, UOConnectionPool, FIWithRetries, TLSConflictsStrict, UFTargetPortUnserved, NRGatewayNoRoute, GatewaySNIMissing, UFPolicyDrop, HTTP10Refused, UPEServerProtocol, ZtunnelConnectPolicyDrop, ZtunnelAuthzRejection, ZtunnelStrictPlaintext}
 }
 
 // subject names a log group in findings.

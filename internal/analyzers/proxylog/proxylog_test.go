@@ -351,3 +351,128 @@ func TestJoinHTTP10Gateway(t *testing.T) {
 		t.Errorf("PILOT_HTTP10=true: want no finding, got %+v", got)
 	}
 }
+
+func TestJoinZtunnelPolicyDrop(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_config.yaml")
+	if len(got) != 1 {
+		t.Fatalf("want one finding for the HBONE timeouts toward backend (none for the plain-TCP timeout to legacy, which no policy isolates, nor for the reset), got %d: %+v", len(got), got)
+	}
+	f := got[0]
+	if want := "testdata/zt_np_config.yaml:35 testdata/zt_np.log:1 testdata/zt_np.log:3"; locations(f) != want || f.Subject.String() != "NetworkPolicy/shop/backend-ingress" {
+		t.Errorf("subject %s locations %q, want NetworkPolicy/shop/backend-ingress at its podSelector and the two timeout lines: %q", f.Subject, locations(f), want)
+	}
+	for _, want := range []string{"2 connections through ztunnel toward backend.shop.svc.cluster.local", "HBONE connects to 10.244.2.20:15008 timed out", "the ingress policy of Pod/shop/backend-1 drops connections from Pod/shop/frontend-1 on port 15008", "admits the application's port 8080", "isolated by NetworkPolicy/shop/backend-ingress .spec.podSelector, and no rule admits it"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message lacks %q: %s", want, f.Message)
+		}
+	}
+	if !strings.Contains(f.Remedy, "Admit TCP 15008") {
+		t.Errorf("remedy: %s", f.Remedy)
+	}
+	if got := runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("15008 admitted: want no finding, got %+v", got)
+	}
+	// The source's egress policy admits backend on 8080 only.
+	got = runJoin(t, proxylog.ZtunnelConnectPolicyDrop, []string{"zt_np.log"}, "testdata/zt_np_egress_config.yaml")
+	if len(got) != 1 || got[0].Subject.String() != "NetworkPolicy/shop/frontend-egress" || locations(got[0]) != "testdata/zt_np_egress_config.yaml:35 testdata/zt_np.log:1 testdata/zt_np.log:3" {
+		t.Fatalf("egress: want one finding on frontend-egress's podSelector, got %+v", got)
+	}
+	if w := "the egress policy of Pod/shop/frontend-1 drops its connections to Pod/shop/backend-1 on port 15008"; !strings.Contains(got[0].Message, w) {
+		t.Errorf("egress: message lacks %q: %s", w, got[0].Message)
+	}
+}
+
+func TestJoinZtunnelAuthz(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{"zt_authz.log"}, "testdata/zt_authz_config.yaml")
+	want := map[string]string{
+		// "allow policies exist, but none allowed": both rules of the ALLOW
+		// policy, the second because ztunnel never sees its HTTP method
+		"AuthorizationPolicy/shop/backend-allow": "testdata/zt_authz_config.yaml:35 testdata/zt_authz_config.yaml:38 testdata/zt_authz.log:1",
+		// "explicitly denied by: shop/ratings-deny": its matching rule
+		"AuthorizationPolicy/shop/ratings-deny": "testdata/zt_authz_config.yaml:53 testdata/zt_authz.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings (none for reviews, whose ALLOW policy admits the caller now, nor for the STRICT or 401 lines), got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		switch f.Subject.String() {
+		case "AuthorizationPolicy/shop/backend-allow":
+			for _, w := range []string{"ALLOW policy AuthorizationPolicy/shop/backend-allow applies to the workload and does not admit the connection", `rule 0: from: principals requires ["cluster.local/ns/shop/sa/web"] (the peer is cluster.local/ns/shop/sa/frontend)`, "rule 1: it matches HTTP attributes (methods)"} {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("backend: message lacks %q: %s", w, f.Message)
+				}
+			}
+			for _, w := range []string{`from.source.principals: ["cluster.local/ns/shop/sa/frontend"]`, "enforced only by a waypoint"} {
+				if !strings.Contains(f.Remedy, w) {
+					t.Errorf("backend: remedy lacks %q: %s", w, f.Remedy)
+				}
+			}
+		case "AuthorizationPolicy/shop/ratings-deny":
+			if !strings.Contains(f.Message, "DENY policy AuthorizationPolicy/shop/ratings-deny applies to the workload and its rule 0 matches the connection") {
+				t.Errorf("ratings: message %s", f.Message)
+			}
+		}
+	}
+	if got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{"zt_authz.log"}, "testdata/zt_authz_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("frontend admitted on port 8080, the DENY narrowed: want no finding, got %+v", got)
+	}
+	for _, log := range []string{"zt_np.log", "zt_strict.log"} {
+		if got := runJoin(t, proxylog.ZtunnelAuthzRejection, []string{log}, "testdata/zt_authz_config.yaml"); len(got) != 0 {
+			t.Errorf("%s: no AuthorizationPolicy rejection: want no finding, got %+v", log, got)
+		}
+	}
+}
+
+func TestJoinZtunnelStrict(t *testing.T) {
+	got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{"zt_strict.log"}, "testdata/zt_strict_config.yaml")
+	want := map[string]string{
+		// mesh-wide STRICT: istio_converted_static_strict
+		"PeerAuthentication/istio-system/default": "testdata/zt_strict_config.yaml:14 testdata/zt_strict.log:1",
+		// STRICT on port 9443 only: line 3 (port 8080, PERMISSIVE) is
+		// not explained by this config and is left out
+		"PeerAuthentication/shop/payments": "testdata/zt_strict_config.yaml:26 testdata/zt_strict.log:2",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("want %d findings, got %d: %+v", len(want), len(got), got)
+	}
+	for _, f := range got {
+		if locs, ok := want[f.Subject.String()]; !ok || locations(f) != locs {
+			t.Errorf("%s: locations %q, want %q", f.Subject, locations(f), locs)
+		}
+		for _, w := range []string{"Pod/legacy/legacy-client-1 (dataplane none: no istio-proxy container)", "sets mTLS STRICT for that port"} {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("%s: message lacks %q: %s", f.Subject, w, f.Message)
+			}
+		}
+		if f.Subject.String() == "PeerAuthentication/shop/payments" && !strings.Contains(f.Message, "does not explain the group's other sample line (testdata/zt_strict.log:3)") {
+			t.Errorf("payments: the port-8080 sample is not explained and must be named as such: %s", f.Message)
+		}
+	}
+	if got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{"zt_strict.log"}, "testdata/zt_strict_config_fixed.yaml"); len(got) != 0 {
+		t.Errorf("PERMISSIVE: want no finding, got %+v", got)
+	}
+	// The authorization and network-policy logs hold no plaintext
+	// rejection by a STRICT PeerAuthentication this config explains.
+	for _, log := range []string{"zt_np.log", "zt_authz.log"} {
+		if got := runJoin(t, proxylog.ZtunnelStrictPlaintext, []string{log}, "testdata/zt_strict_config_fixed.yaml"); len(got) != 0 {
+			t.Errorf("%s: want no finding, got %+v", log, got)
+		}
+	}
+}
+
+// TestFailureGroupZtunnelNextSteps: a ztunnel group's next steps are the
+// knowledge base's for its error, not Envoy's proxy-config.
+func TestFailureGroupZtunnelNextSteps(t *testing.T) {
+	got := run(t, logSnapshot(t, []string{"zt_np.log"}), proxylog.FailureGroup)
+	if len(got) != 3 {
+		t.Fatalf("want the HBONE timeout, TCP timeout and reset groups, got %d: %+v", len(got), got)
+	}
+	for _, f := range got {
+		if strings.Contains(f.Remedy, "proxy-config") || !strings.Contains(f.Remedy, "kubectl logs -n istio-system -l app=ztunnel") {
+			t.Errorf("%s: remedy %s", f.Key, f.Remedy)
+		}
+	}
+}
