@@ -158,7 +158,7 @@ func reportZtunnelDrop(p *analysis.Pass, g *accesslog.Group, al *snapshot.Access
 	}
 	f.Message = fmt.Sprintf("%s through ztunnel toward %s failed with %q: the %s to %s timed out because %s (%s).", plural(g.Failures, "connection"), orDash(g.Key.Service), g.Key.Error, what, h.line.dst, side, how)
 	if h.appAllowed {
-		f.Message += fmt.Sprintf(" Policy admits the application's port %d between the two pods, but ambient carries pod-to-pod traffic over HBONE to port %d, which it does not admit (MD413 finds such policies without logs).", h.line.hbone.Port(), hbonePort)
+		f.Message += fmt.Sprintf(" The policy admits the application's port %d between the two pods, but ambient carries pod-to-pod traffic over HBONE to port %d, which it does not admit (MD413 finds such policies without logs).", h.line.hbone.Port(), hbonePort)
 	}
 	if !h.managed {
 		f.Message += fmt.Sprintf(" The source runs on a node Cilium does not manage, so Cilium sees it as %s.", h.srcView.Class)
