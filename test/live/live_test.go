@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,12 +15,17 @@ import (
 )
 
 // TestParityWithOffline loads every example incident into a real API
-// server and requires live analysis to report exactly what offline
-// analysis reports for the same objects (dumped back from the server):
-// same codes, subjects and fingerprints.
+// server (with the Istio CRDs and the minimal Cilium CRDs of
+// testdata/cilium-crds) and requires live analysis to report exactly what
+// offline analysis reports for the same objects (dumped back from the
+// server): same codes, subjects and fingerprints. Every object of the
+// examples must be accepted, and every finding of an example's
+// expected.json that comes from its cluster objects (not from its logs/ or
+// nodes/, which a cluster does not serve) must be found live.
 func TestParityWithOffline(t *testing.T) {
 	c := start(t)
 	c.installIstioCRDs(t)
+	c.installCiliumCRDs(t)
 	inputs, _ := filepath.Glob("../../examples/incidents/*/input")
 	if len(inputs) == 0 {
 		t.Fatal("no example inputs found")
@@ -26,7 +33,7 @@ func TestParityWithOffline(t *testing.T) {
 	for _, in := range inputs {
 		refused := c.create(t, docs(t, in))
 		for obj, why := range refused {
-			t.Logf("%s: the API server refused %s: %s", in, obj, firstLine(why))
+			t.Errorf("%s: the API server refused %s: %s", in, obj, firstLine(why))
 		}
 	}
 	c.runPods(t)
@@ -60,6 +67,57 @@ func TestParityWithOffline(t *testing.T) {
 			}
 		}
 	}
+	found := map[string]bool{}
+	for _, f := range live.Findings {
+		found[f.Code+" "+f.Subject.Kind+"/"+f.Subject.Namespace+"/"+f.Subject.Name] = true
+		found[f.Code+" "+f.Subject.Kind+"/"+f.Subject.Name] = true // cluster-scoped subjects
+	}
+	checked := 0
+	for _, in := range inputs {
+		for _, e := range expectedFromObjects(t, filepath.Dir(in)) {
+			checked++
+			if !found[e] {
+				t.Errorf("%s: expected.json's %s is not found live", filepath.Base(filepath.Dir(in)), e)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no expected finding of the examples comes from cluster objects: nothing was compared")
+	}
+}
+
+// expectedFromObjects returns "CODE Kind/namespace/name" for each finding
+// of an example's expected.json that its cluster objects alone give: none
+// of its locations is in the bundle's logs/ or nodes/.
+func expectedFromObjects(t *testing.T, example string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(example, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Findings []struct {
+			Code      string   `json:"code"`
+			Subject   string   `json:"subject"`
+			Locations []string `json:"locations"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatalf("%s/expected.json: %v", example, err)
+	}
+	var out []string
+	for _, f := range exp.Findings {
+		fromObjects := len(f.Locations) > 0
+		for _, l := range f.Locations {
+			if strings.HasPrefix(l, "logs/") || strings.HasPrefix(l, "nodes/") {
+				fromObjects = false
+			}
+		}
+		if fromObjects {
+			out = append(out, f.Code+" "+f.Subject)
+		}
+	}
+	return out
 }
 
 // TestSecretsStayMetadataUnlessAsked: by default a Secret's keys are not
