@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +69,34 @@ func TestParityWithOffline(t *testing.T) {
 			}
 		}
 	}
+	// Scoped to each namespace of the examples, live analysis reports
+	// exactly what the full read reports about it: scoping neither invents
+	// a finding (a namespace it did not read taken for empty) nor loses one.
+	namespaces := map[string]bool{}
+	for _, f := range live.Findings {
+		if f.Subject.Namespace != "" {
+			namespaces[f.Subject.Namespace] = true
+		}
+	}
+	for _, in := range inputs {
+		for _, o := range docs(t, in) {
+			if o.GetNamespace() != "" {
+				namespaces[o.GetNamespace()] = true
+			}
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		scoped, code, stderr := analyze(t, "--kubeconfig", kubeconfig, "--read-secrets", "-n", ns)
+		if code != 0 || len(scoped.InputErrors) > 0 {
+			t.Errorf("-n %s: exit %d, input errors %+v, stderr %s", ns, code, scoped.InputErrors, stderr)
+			continue
+		}
+		got, want := scoped.keys(), inNamespace(live.keys(), ns)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("-n %s and the full read differ about %s\n-n only:\n%s\nfull read only:\n%s", ns, ns, strings.Join(minus(got, want), "\n"), strings.Join(minus(want, got), "\n"))
+		}
+	}
+
 	found := map[string]bool{}
 	for _, f := range live.Findings {
 		found[f.Code+" "+f.Subject.Kind+"/"+f.Subject.Namespace+"/"+f.Subject.Name] = true
