@@ -324,7 +324,9 @@ func scopeFromObjects(plan *scopePlan, analyzed string, objs []*snapshot.Object)
 			}
 		case gk == kindDaemonSet && nodeAgent(o):
 			plan.add(ns, "runs a node agent the checks read ("+o.Ref()+")")
-		case ns == analyzed || gk == kindNamespace && name == analyzed:
+		case ns == analyzed && !perWorkload(gk) || gk == kindNamespace && name == analyzed:
+			// Not the per-workload kinds: those are read whole only in a
+			// small cluster, and the scope must not depend on its size.
 			for _, ref := range references(o) {
 				plan.add(ref, "named by "+o.Ref())
 			}
