@@ -149,6 +149,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	version, _ := g.build.resolve()
 	if ns := o.reportNamespace(live); ns != "" {
 		res.Findings = inNamespace(res.Findings, ns)
+		res.NotChecked = notCheckedIn(res.NotChecked, ns)
 	}
 	rep := report.New(version, in.files, snap.Len(), res, in.errors, failOn)
 	if al := snap.AccessLogs(); al != nil {
