@@ -26,15 +26,15 @@ type analyzeOpts struct {
 	suppress   []string
 	meshConfig string
 	liveFlags
-	allNamespaces bool
-	timeout       time.Duration
+	timeout time.Duration
 }
 
 // liveFlags select and shape a live read (no paths).
 type liveFlags struct {
-	kube        *genericclioptions.ConfigFlags
-	readSecrets bool
-	also        []string
+	kube          *genericclioptions.ConfigFlags
+	allNamespaces bool
+	readSecrets   bool
+	also          []string
 }
 
 func newAnalyzeCmd(g *globals) *cobra.Command {
@@ -48,7 +48,12 @@ and standard input ("-").
 
 With no PATH, analyze the cluster of the current kubeconfig context (or the one
 the pod runs in): meshdoctor lists the kinds the selected checks need, in every
-namespace; -n only narrows the findings reported. Secrets are read as metadata
+namespace. -n reports the findings of one namespace and keeps Pods, workloads,
+ConfigMaps, Secrets and policies only where that namespace's analysis needs them
+(it, the mesh's system namespaces, the namespaces its objects name and those of
+its gateways' workloads); Istio's configuration and Services are still read
+everywhere, and the namespaces not read are unknown to the checks, not empty, so
+scoping never turns into a false "not found". Secrets are read as metadata
 unless --read-secrets is given (their values are reduced at once to key names,
 hashes and certificate metadata, never kept). --also overlays local manifests on
 the live objects: "would this change break anything?".
@@ -146,6 +151,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	version, _ := g.build.resolve()
 	if ns := o.reportNamespace(live); ns != "" {
 		res.Findings = inNamespace(res.Findings, ns)
+		res.NotChecked = notCheckedIn(res.NotChecked, ns)
 	}
 	rep := report.New(version, in.files, snap.Len(), res, in.errors, failOn)
 	if al := snap.AccessLogs(); al != nil {
@@ -224,22 +230,31 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 	return input{files: loaded.Files, errors: loaded.Errors}
 }
 
-// loadLive reads the cluster, with the --also files on top.
+// loadLive reads the cluster, with the --also files on top. With -n (and
+// not -A) the read is scoped to what analyzing that namespace needs.
 func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader, analyzers []*analysis.Analyzer, b *snapshot.Builder) (input, error) {
 	cfg, err := o.kube.ToRESTConfig()
 	if err != nil {
 		return input{}, usageError("no cluster to analyze (give PATHs to analyze files): %v", err)
 	}
 	var in input
+	src := &kube.Source{Config: cfg, Loader: loader, Kinds: analysis.NeededKinds(analyzers), ReadSecrets: o.readSecrets, Log: g.log}
+	if !o.allNamespaces && o.kube.Namespace != nil {
+		src.Namespace = *o.kube.Namespace
+	}
 	if len(o.also) > 0 {
 		overlay := loader.Load(ctx, o.also)
 		files.SortErrors(overlay.Errors)
+		seen := map[string]bool{}
 		for _, obj := range overlay.Objects {
 			b.Add(obj)
+			if ns := obj.Key.Namespace; ns != "" && !seen[ns] {
+				seen[ns] = true
+				src.AlsoNamespaces = append(src.AlsoNamespaces, ns)
+			}
 		}
 		in.files, in.errors = overlay.Files, overlay.Errors
 	}
-	src := &kube.Source{Config: cfg, Loader: loader, Kinds: analysis.NeededKinds(analyzers), ReadSecrets: o.readSecrets, Log: g.log}
 	res := src.Load(ctx)
 	if res.Unreachable != nil {
 		return input{}, &ExitError{Code: 2, Err: res.Unreachable}
@@ -258,6 +273,17 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
 	}
 	in.errors = append(in.errors, res.Errors...)
+	switch {
+	case res.Widened != "":
+		g.log.Warn("-n: Pods, workloads, ConfigMaps and Secrets listed in every namespace", "namespace", src.Namespace, "why", res.Widened)
+	case src.Namespace != "":
+		names := make([]string, len(res.Scope))
+		for i, sn := range res.Scope {
+			names[i] = sn.Name
+			g.log.Debug("scoped read", "namespace", sn.Name, "why", sn.Why)
+		}
+		g.log.Info("scoped read: per-workload kinds listed in", "namespaces", strings.Join(names, ","))
+	}
 	g.log.Info("read the cluster", "host", cfg.Host, "kinds", len(src.Kinds), "absent", len(res.Absent), "requests", res.Requests)
 	return in, nil
 }

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -151,6 +152,14 @@ func (c *cluster) installIstioCRDs(t *testing.T) {
 	c.mapper.(meta.ResettableRESTMapper).Reset()
 }
 
+// installCiliumCRDs installs the minimal Cilium CRDs of testdata/cilium-crds
+// (see its README): the kinds meshdoctor reads, served as Cilium serves them.
+func (c *cluster) installCiliumCRDs(t *testing.T) {
+	t.Helper()
+	c.env.InstallCRDFiles(t, filepath.Join("testdata", "cilium-crds"))
+	c.mapper.(meta.ResettableRESTMapper).Reset()
+}
+
 // docs reads every object of the YAML files under dir (recursively).
 func docs(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
@@ -195,7 +204,10 @@ func docs(t *testing.T, dir string) []*unstructured.Unstructured {
 
 // create makes the objects in the API server as a user would apply them:
 // server-set metadata dropped, namespaces first, status written through the
-// status subresource. It returns the objects the server refused and why
+// status subresource. Recorded managedFields are then restored as backup
+// tools restore them (a patch that changes nothing else, which the server
+// keeps as given): they are the history of who applied what, which checks
+// such as MD104 read. It returns the objects the server refused and why
 // (invalid Istio objects the CRD schemas reject, say).
 func (c *cluster) create(t *testing.T, objs []*unstructured.Unstructured) map[string]string {
 	t.Helper()
@@ -207,6 +219,7 @@ func (c *cluster) create(t *testing.T, objs []*unstructured.Unstructured) map[st
 	made := map[string]bool{}
 	for _, o := range objs {
 		o = o.DeepCopy()
+		managed, hasManaged, _ := unstructured.NestedSlice(o.Object, "metadata", "managedFields")
 		for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink"} {
 			unstructured.RemoveNestedField(o.Object, "metadata", f)
 		}
@@ -221,6 +234,16 @@ func (c *cluster) create(t *testing.T, objs []*unstructured.Unstructured) map[st
 		}
 		status, hasStatus := o.Object["status"]
 		created, err := ri.Create(ctx, o, metav1.CreateOptions{FieldManager: "test"})
+		if apierrors.IsAlreadyExists(err) && o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
+			// An earlier example (or ensureNamespace) made it bare: its
+			// labels are what namespace selectors match (incident d's
+			// policy admits the gateway by its namespace's label), so
+			// they are merged in.
+			if err := c.mergeMetadata(ctx, ri, o); err != nil {
+				refused[ref(o)] = err.Error()
+			}
+			continue
+		}
 		if apierrors.IsAlreadyExists(err) {
 			continue
 		}
@@ -234,8 +257,28 @@ func (c *cluster) create(t *testing.T, objs []*unstructured.Unstructured) map[st
 				t.Logf("status of %s not written: %v", ref(o), err)
 			}
 		}
+		if hasManaged && len(managed) > 0 {
+			patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"managedFields": managed}})
+			if err == nil {
+				_, err = ri.Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+			}
+			if err != nil {
+				refused[ref(o)+" managedFields"] = err.Error()
+			}
+		}
 	}
 	return refused
+}
+
+// mergeMetadata adds o's labels and annotations to the existing object of
+// its identity (a JSON merge patch: other keys stay).
+func (c *cluster) mergeMetadata(ctx context.Context, ri dynamic.ResourceInterface, o *unstructured.Unstructured) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": o.GetLabels(), "annotations": o.GetAnnotations()}})
+	if err != nil {
+		return err
+	}
+	_, err = ri.Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "test"})
+	return err
 }
 
 func (c *cluster) ensureNamespace(t *testing.T, ns string) {

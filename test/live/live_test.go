@@ -3,7 +3,11 @@ package live
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,12 +17,17 @@ import (
 )
 
 // TestParityWithOffline loads every example incident into a real API
-// server and requires live analysis to report exactly what offline
-// analysis reports for the same objects (dumped back from the server):
-// same codes, subjects and fingerprints.
+// server (with the Istio CRDs and the minimal Cilium CRDs of
+// testdata/cilium-crds) and requires live analysis to report exactly what
+// offline analysis reports for the same objects (dumped back from the
+// server): same codes, subjects and fingerprints. Every object of the
+// examples must be accepted, and every finding of an example's
+// expected.json that comes from its cluster objects (not from its logs/ or
+// nodes/, which a cluster does not serve) must be found live.
 func TestParityWithOffline(t *testing.T) {
 	c := start(t)
 	c.installIstioCRDs(t)
+	c.installCiliumCRDs(t)
 	inputs, _ := filepath.Glob("../../examples/incidents/*/input")
 	if len(inputs) == 0 {
 		t.Fatal("no example inputs found")
@@ -26,7 +35,7 @@ func TestParityWithOffline(t *testing.T) {
 	for _, in := range inputs {
 		refused := c.create(t, docs(t, in))
 		for obj, why := range refused {
-			t.Logf("%s: the API server refused %s: %s", in, obj, firstLine(why))
+			t.Errorf("%s: the API server refused %s: %s", in, obj, firstLine(why))
 		}
 	}
 	c.runPods(t)
@@ -60,6 +69,85 @@ func TestParityWithOffline(t *testing.T) {
 			}
 		}
 	}
+	// Scoped to each namespace of the examples, live analysis reports
+	// exactly what the full read reports about it: scoping neither invents
+	// a finding (a namespace it did not read taken for empty) nor loses one.
+	namespaces := map[string]bool{}
+	for _, f := range live.Findings {
+		if f.Subject.Namespace != "" {
+			namespaces[f.Subject.Namespace] = true
+		}
+	}
+	for _, in := range inputs {
+		for _, o := range docs(t, in) {
+			if o.GetNamespace() != "" {
+				namespaces[o.GetNamespace()] = true
+			}
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		scoped, code, stderr := analyze(t, "--kubeconfig", kubeconfig, "--read-secrets", "-n", ns)
+		if code != 0 || len(scoped.InputErrors) > 0 {
+			t.Errorf("-n %s: exit %d, input errors %+v, stderr %s", ns, code, scoped.InputErrors, stderr)
+			continue
+		}
+		got, want := scoped.keys(), inNamespace(live.keys(), ns)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("-n %s and the full read differ about %s\n-n only:\n%s\nfull read only:\n%s", ns, ns, strings.Join(minus(got, want), "\n"), strings.Join(minus(want, got), "\n"))
+		}
+	}
+
+	found := map[string]bool{}
+	for _, f := range live.Findings {
+		found[f.Code+" "+f.Subject.Kind+"/"+f.Subject.Namespace+"/"+f.Subject.Name] = true
+		found[f.Code+" "+f.Subject.Kind+"/"+f.Subject.Name] = true // cluster-scoped subjects
+	}
+	checked := 0
+	for _, in := range inputs {
+		for _, e := range expectedFromObjects(t, filepath.Dir(in)) {
+			checked++
+			if !found[e] {
+				t.Errorf("%s: expected.json's %s is not found live", filepath.Base(filepath.Dir(in)), e)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no expected finding of the examples comes from cluster objects: nothing was compared")
+	}
+}
+
+// expectedFromObjects returns "CODE Kind/namespace/name" for each finding
+// of an example's expected.json that its cluster objects alone give: none
+// of its locations is in the bundle's logs/ or nodes/.
+func expectedFromObjects(t *testing.T, example string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(example, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp struct {
+		Findings []struct {
+			Code      string   `json:"code"`
+			Subject   string   `json:"subject"`
+			Locations []string `json:"locations"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(b, &exp); err != nil {
+		t.Fatalf("%s/expected.json: %v", example, err)
+	}
+	var out []string
+	for _, f := range exp.Findings {
+		fromObjects := len(f.Locations) > 0
+		for _, l := range f.Locations {
+			if strings.HasPrefix(l, "logs/") || strings.HasPrefix(l, "nodes/") {
+				fromObjects = false
+			}
+		}
+		if fromObjects {
+			out = append(out, f.Code+" "+f.Subject)
+		}
+	}
+	return out
 }
 
 // TestSecretsStayMetadataUnlessAsked: by default a Secret's keys are not

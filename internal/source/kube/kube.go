@@ -38,6 +38,15 @@ type Source struct {
 	// ReadSecrets lists Secrets with their data (reduced at once to key
 	// names, hashes and certificate metadata); otherwise metadata only.
 	ReadSecrets bool
+	// Namespace, when set, scopes the read to what analyzing that namespace
+	// needs (see scope.go): the per-workload kinds are kept, and marked
+	// listed, only in the namespaces its analysis needs; the other kinds
+	// are listed everywhere. "" reads every namespace.
+	Namespace string
+	// AlsoNamespaces are namespaces a scoped read lists in full as well
+	// (those of the --also files, so that they overlay complete
+	// namespaces).
+	AlsoNamespaces []string
 	// PageSize is the LIST limit; 0 means 500.
 	PageSize int64
 	// Concurrency bounds the kinds listed at once; 0 means 4.
@@ -66,6 +75,13 @@ type Result struct {
 	Errors []files.InputError
 	// Requests counts the HTTP requests made.
 	Requests int64
+	// Scope lists, for a scoped read (Source.Namespace), the namespaces
+	// the per-workload kinds were kept in and why each was needed; nil
+	// when they were kept in every namespace.
+	Scope []ScopedNamespace
+	// Widened says why a scoped read kept the per-workload kinds of
+	// every namespace after all ("" when it did not).
+	Widened string
 	// Unreachable is set when nothing could be read at all (discovery
 	// failed): there is no cluster to analyze.
 	Unreachable error
@@ -106,10 +122,6 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 	}
 	kinds := append([]schema.GroupKind(nil), s.Kinds...)
 	sort.Slice(kinds, func(i, j int) bool { return kinds[i].String() < kinds[j].String() })
-	type job struct {
-		gk schema.GroupKind
-		r  resource
-	}
 	var jobs []job
 	for _, gk := range kinds {
 		r, ok := served[gk]
@@ -119,29 +131,63 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 		}
 		jobs = append(jobs, job{gk, r})
 	}
+	if s.Namespace != "" {
+		s.loadScoped(ctx, client, jobs, &res)
+		return res
+	}
+	// Namespaces are listed first: a kind the user may not list
+	// cluster-wide is then listed per namespace.
+	namespaces, rest := s.listNamespaces(ctx, client, jobs, &res)
+	res.add(s.listJobs(ctx, client, rest, namespaces)...)
+	return res
+}
+
+// job is one kind to list and where it is served.
+type job struct {
+	gk schema.GroupKind
+	r  resource
+}
+
+// listNamespaces lists the Namespace kind if it is among jobs, adds it to
+// res and returns the namespaces' names and the other jobs.
+func (s *Source) listNamespaces(ctx context.Context, client rest.Interface, jobs []job, res *Result) (namespaces []string, rest []job) {
+	nsKind := schema.GroupKind{Kind: "Namespace"}
+	for _, j := range jobs {
+		if j.gk != nsKind {
+			rest = append(rest, j)
+			continue
+		}
+		p := s.listKind(ctx, client, j.gk, j.r, nil)
+		for _, o := range p.Objects {
+			namespaces = append(namespaces, o.Key.Name)
+		}
+		res.add(p)
+	}
+	return namespaces, rest
+}
+
+// listJobs lists each job's kind everywhere (listKind), at most
+// Concurrency kinds at once.
+func (s *Source) listJobs(ctx context.Context, client rest.Interface, jobs []job, namespaces []string) []Result {
+	parts := make([]Result, len(jobs))
+	s.concurrently(ctx, len(jobs), func(i int) {
+		parts[i] = s.listKind(ctx, client, jobs[i].gk, jobs[i].r, namespaces)
+	}, func(i int, err error) {
+		parts[i] = Result{Errors: []files.InputError{callError("LIST "+jobs[i].r.gvr.Resource, err)}}
+	})
+	return parts
+}
+
+// concurrently runs do(0..n-1), at most Concurrency at once; a call that
+// has not started when ctx ends gets cancelled(i, ctx.Err()) instead.
+func (s *Source) concurrently(ctx context.Context, n int, do func(i int), cancelled func(i int, err error)) {
 	conc := s.Concurrency
 	if conc <= 0 {
 		conc = 4
 	}
-	// Namespaces are listed first: a kind the user may not list
-	// cluster-wide is then listed per namespace.
-	var namespaces []string
-	nsKind := schema.GroupKind{Kind: "Namespace"}
-	parts := make([]Result, len(jobs))
-	for i, j := range jobs {
-		if j.gk == nsKind {
-			parts[i] = s.listKind(ctx, client, j.gk, j.r, nil)
-			for _, o := range parts[i].Objects {
-				namespaces = append(namespaces, o.Key.Name)
-			}
-		}
-	}
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
-	for i, j := range jobs {
-		if j.gk == nsKind {
-			continue
-		}
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -149,20 +195,23 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				parts[i] = Result{Errors: []files.InputError{callError("LIST "+j.r.gvr.Resource, ctx.Err())}}
+				cancelled(i, ctx.Err())
 				return
 			}
-			parts[i] = s.listKind(ctx, client, j.gk, j.r, namespaces)
+			do(i)
 		}()
 	}
 	wg.Wait()
+}
+
+// add merges partial results into r.
+func (r *Result) add(parts ...Result) {
 	for _, p := range parts {
-		res.Objects = append(res.Objects, p.Objects...)
-		res.Listed = append(res.Listed, p.Listed...)
-		res.MetadataOnly = append(res.MetadataOnly, p.MetadataOnly...)
-		res.Errors = append(res.Errors, p.Errors...)
+		r.Objects = append(r.Objects, p.Objects...)
+		r.Listed = append(r.Listed, p.Listed...)
+		r.MetadataOnly = append(r.MetadataOnly, p.MetadataOnly...)
+		r.Errors = append(r.Errors, p.Errors...)
 	}
-	return res
 }
 
 // listKind lists one kind cluster-wide, or, when that is forbidden and the
@@ -209,6 +258,18 @@ func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.Group
 // as the current one's continue token is known, so the API server (and
 // the network) work on it while this page is parsed.
 func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool) ([]*snapshot.Object, error) {
+	objs, _, err := s.pages(ctx, c, gk, r, ns, metaOnly, false)
+	return objs, err
+}
+
+// firstPage requests only the first page of a LIST: when it is the whole
+// list (no continue token) its objects are returned, otherwise more is
+// set and the page is neither read nor followed.
+func (s *Source) firstPage(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, metaOnly bool) (objs []*snapshot.Object, more bool, err error) {
+	return s.pages(ctx, c, gk, r, "", metaOnly, true)
+}
+
+func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly, firstOnly bool) ([]*snapshot.Object, bool, error) {
 	limit := s.PageSize
 	if limit <= 0 {
 		limit = 500
@@ -238,12 +299,15 @@ func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind
 	for {
 		pg := <-next
 		if pg.err != nil {
-			return nil, pg.err
+			return nil, false, pg.err
 		}
 		body := pg.body
 		cont, err := continueToken(body)
 		if err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if cont != "" && firstOnly {
+			return nil, true, nil
 		}
 		if cont != "" {
 			next = fetch(cont)
@@ -251,7 +315,7 @@ func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind
 		if metaOnly {
 			body, err = asKind(body, gk, r.gvr.GroupVersion())
 			if err != nil {
-				return nil, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
+				return nil, false, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
 			}
 		}
 		page := reader.Read("live:"+describeList(r, ns), body)
@@ -268,7 +332,7 @@ func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind
 			out = append(out, o)
 		}
 		if cont == "" {
-			return out, nil
+			return out, false, nil
 		}
 	}
 }
