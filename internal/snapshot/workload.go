@@ -9,33 +9,51 @@ import (
 // PodSpecOf returns the pod spec an object runs, the path to it inside the
 // object, and the labels its pods carry. ok is false for kinds without one.
 func PodSpecOf(o *Object) (spec *corev1.PodSpec, at Path, podLabels map[string]string, ok bool) {
-	tmpl := func(t *corev1.PodTemplateSpec, prefix Path) (*corev1.PodSpec, Path, map[string]string, bool) {
-		return &t.Spec, prefix.Child("spec"), t.Labels, true
-	}
 	switch v := o.Typed.(type) {
 	case *corev1.Pod:
-		return &v.Spec, P("spec"), v.Labels, true
+		return &v.Spec, podSpecPath, v.Labels, true
 	case *appsv1.Deployment:
-		return tmpl(&v.Spec.Template, P("spec", "template"))
+		return &v.Spec.Template.Spec, templateSpecPath, v.Spec.Template.Labels, true
 	case *appsv1.DaemonSet:
-		return tmpl(&v.Spec.Template, P("spec", "template"))
+		return &v.Spec.Template.Spec, templateSpecPath, v.Spec.Template.Labels, true
 	case *appsv1.StatefulSet:
-		return tmpl(&v.Spec.Template, P("spec", "template"))
+		return &v.Spec.Template.Spec, templateSpecPath, v.Spec.Template.Labels, true
 	case *appsv1.ReplicaSet:
-		return tmpl(&v.Spec.Template, P("spec", "template"))
+		return &v.Spec.Template.Spec, templateSpecPath, v.Spec.Template.Labels, true
 	case *batchv1.Job:
-		return tmpl(&v.Spec.Template, P("spec", "template"))
+		return &v.Spec.Template.Spec, templateSpecPath, v.Spec.Template.Labels, true
 	case *batchv1.CronJob:
-		return tmpl(&v.Spec.JobTemplate.Spec.Template, P("spec", "jobTemplate", "spec", "template"))
+		return &v.Spec.JobTemplate.Spec.Template.Spec, cronJobSpecPath, v.Spec.JobTemplate.Spec.Template.Labels, true
 	}
 	return nil, nil, nil, false
 }
 
-// Container is one container of a pod spec with its path.
+// The paths of pod specs, shared: checks ask for them for every workload
+// in every pass, and paths are never modified (Child copies).
+var (
+	podSpecPath      = P("spec")
+	templateSpecPath = P("spec", "template", "spec")
+	cronJobSpecPath  = P("spec", "jobTemplate", "spec", "template", "spec")
+)
+
+// Container is one container of a pod spec; Path says where it is.
 type Container struct {
 	C    *corev1.Container
-	Path Path
 	Init bool
+	// spec and index locate it: the path is built only when a finding
+	// needs it, as checks walk every container of every workload.
+	spec  Path
+	index int
+}
+
+// Path is the container's path relative to the object
+// (spec.template.spec.containers[2]).
+func (c Container) Path() Path {
+	list := "containers"
+	if c.Init {
+		list = "initContainers"
+	}
+	return c.spec.Child(list, c.index)
 }
 
 // Containers lists the init and regular containers of a pod spec, with the
@@ -43,10 +61,10 @@ type Container struct {
 func Containers(spec *corev1.PodSpec, at Path) []Container {
 	out := make([]Container, 0, len(spec.InitContainers)+len(spec.Containers))
 	for i := range spec.InitContainers {
-		out = append(out, Container{C: &spec.InitContainers[i], Path: at.Child("initContainers", i), Init: true})
+		out = append(out, Container{C: &spec.InitContainers[i], Init: true, spec: at, index: i})
 	}
 	for i := range spec.Containers {
-		out = append(out, Container{C: &spec.Containers[i], Path: at.Child("containers", i)})
+		out = append(out, Container{C: &spec.Containers[i], spec: at, index: i})
 	}
 	return out
 }

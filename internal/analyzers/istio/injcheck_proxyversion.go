@@ -36,7 +36,7 @@ func proxyOf(o *snapshot.Object) (runningProxy, bool) {
 		if c.C.Name != ProxyContainer || c.C.Image == "" || c.C.Image == "auto" || strings.Contains(c.C.Image, "/ztunnel:") {
 			continue
 		}
-		rp := runningProxy{Pod: o, Image: c.C.Image, Path: c.Path.Child("image")}
+		rp := runningProxy{Pod: o, Image: c.C.Image, Path: c.Path().Child("image")}
 		rp.V, rp.HasV = version.FromImage(c.C.Image)
 		return rp, true
 	}

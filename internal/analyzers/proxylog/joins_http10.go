@@ -108,9 +108,9 @@ func envSetting(kind settingKind, where string, o *snapshot.Object, ct snapshot.
 		if e.Name != name {
 			continue
 		}
-		s := http10Setting{kind: kind, where: where, obj: o, at: ct.Path.Child("env", j, "value"), value: e.Value, set: true}
+		s := http10Setting{kind: kind, where: where, obj: o, at: ct.Path().Child("env", j, "value"), value: e.Value, set: true}
 		if e.ValueFrom != nil {
-			s.value, s.at, s.on = "(valueFrom)", ct.Path.Child("env", j), true
+			s.value, s.at, s.on = "(valueFrom)", ct.Path().Child("env", j), true
 		} else {
 			s.on = on(e.Value)
 		}

@@ -140,7 +140,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 	provided := map[string]envProvider{}
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
-		e := &Entry{Object: o, Container: c, Path: c.Path.Child("envFrom", i), EnvFrom: true}
+		e := &Entry{Object: o, Container: c, Path: c.Path().Child("envFrom", i), EnvFrom: true}
 		switch {
 		case ef.ConfigMapRef != nil:
 			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
@@ -182,7 +182,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := &Entry{Object: o, Container: c, Path: c.Path.Child("env", i), Name: ev.Name, Env: ev, Ref: ref}
+		e := &Entry{Object: o, Container: c, Path: c.Path().Child("env", i), Name: ev.Name, Env: ev, Ref: ref}
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}

@@ -92,7 +92,7 @@ func shadowFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 	if src.Secret != nil && e.Env.ValueFrom == nil {
 		explicit = "an explicit value"
 	}
-	envFromPath := e.Container.Path.Child("envFrom", sh.EnvFrom)
+	envFromPath := e.Container.Path().Child("envFrom", sh.EnvFrom)
 	f := analysis.Finding{
 		Subject: e.Object.Key,
 		Message: fmt.Sprintf("env %s of container %s in %s is set explicitly to %s and overrides %s from %s (envFrom): the %s's value never takes effect.",

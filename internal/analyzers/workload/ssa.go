@@ -156,7 +156,7 @@ func parseManagedFields(p *analysis.Pass, o *snapshot.Object) []managerSet {
 // entryFieldPath is the managed-fields path of an env entry: list items are
 // keyed by name, not index.
 func entryFieldPath(e *Entry) fieldpath.Path {
-	cp := e.Container.Path // …, "containers"|"initContainers", i
+	cp := e.Container.Path() // …, "containers"|"initContainers", i
 	var out []any
 	for _, el := range cp[:len(cp)-1] {
 		out = append(out, el)
