@@ -328,6 +328,9 @@ func reportDrops(p *analysis.Pass, ds *Drops, ev *netpol.Evaluator, g *dropGroup
 	}
 	f.Message = fmt.Sprintf("Cilium dropped traffic from %s to %s on %s (%s): %s — %s", src, d.dstLabel(), d.portText(), plural(len(g.drops), "drop event"), firstNonEmpty(groupReason(g.drops), "reason not printed"), meaning)
 	f.Remedy = "Find out why with: " + strings.Join(next, "; ") + "."
+	if d.Policy && d.SrcPod != nil && (d.SrcID.IsWorld() || d.SrcID == cilium.IdentityUnmanaged) {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the source %s is a pod Cilium manages, yet it was seen as %s: the agent's ipcache had no entry for %s then (a pod just started, or identities not yet propagated to this node)", d.SrcPod.Ref(), d.SrcID, d.Src))
+	}
 	if d.Policy {
 		f.Severity = analysis.Info
 		j := joinPolicy(ev, d)

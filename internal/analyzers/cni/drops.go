@@ -197,6 +197,12 @@ func classifySource(cov *Coverage, unmanaged map[netip.Addr]*UnmanagedPod, dr *D
 		}
 		return src
 	}
+	if dr.SrcPod != nil {
+		// A pod of the input that Cilium manages: seen as world only while
+		// the agent's ipcache lacked its address (a pod just started,
+		// identities not yet propagated) — not a pod Cilium cannot see.
+		return nil
+	}
 	for _, n := range cov.sorted {
 		if remoteNode {
 			if !cov.Known || n.Managed {
