@@ -109,6 +109,11 @@ func (p *lineParser) setTupleField(field, bits int, val string) error {
 	if p.part == inReply {
 		t = &p.e.Reply
 	}
+	return setTuple(t, field, bits, val)
+}
+
+// setTuple sets one field of t from its printed value.
+func setTuple(t *Tuple, field, bits int, val string) error {
 	if field == hasSrc || field == hasDst {
 		a, err := netip.ParseAddr(val)
 		if err != nil {

@@ -3,7 +3,8 @@ package conntrack
 import "bytes"
 
 // Looks reports whether data looks like a conntrack table as text: its
-// first non-blank line is an entry or conntrack's summary line. It reads
+// first non-blank line is an entry, an expectation or conntrack's summary
+// line. It reads
 // at most the first MaxLineLen bytes.
 func Looks(data []byte) bool {
 	data = data[:min(len(data), MaxLineLen+1)]
@@ -17,9 +18,8 @@ func Looks(data []byte) bool {
 		if len(line) == 0 {
 			continue
 		}
-		var e Entry
-		_, err := parseNumbered(&e, string(line), n)
-		return err == nil
+		var d Dump
+		return d.parseLine(string(line), n) == nil
 	}
 	return false
 }

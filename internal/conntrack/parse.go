@@ -23,6 +23,9 @@ const (
 // Dump is a parsed text table.
 type Dump struct {
 	Entries []Entry
+	// Expectations are the lines of `conntrack -L expect` (or -E expect),
+	// which a listing of the expectation table holds instead of entries.
+	Expectations []Expectation
 	// Errors are the lines that could not be read, in order; at most
 	// MaxErrors, with ErrorsDropped counting the others.
 	Errors        []*LineError
@@ -67,9 +70,10 @@ func (d *Dump) Err() error {
 	return errors.Join(errs...)
 }
 
-// Parse reads a conntrack table as text. Blank lines are skipped; a line
-// that is not an entry or the summary becomes a LineError and parsing goes
-// on. Entries' Raw fields share one copy of data.
+// Parse reads a conntrack table as text: flow entries, expectations, or
+// both. Blank lines are skipped; a line that is none of these nor the
+// summary becomes a LineError and parsing goes on. Raw fields share one
+// copy of data.
 func Parse(data []byte) *Dump {
 	// Real entries take 100 bytes and more: a file of newlines or junk
 	// must not reserve an entry per line.
@@ -82,41 +86,46 @@ func Parse(data []byte) *Dump {
 		if strings.TrimLeft(line, " \t") == "" {
 			continue
 		}
-		// Parse in place: an Entry is a few hundred bytes to copy.
-		d.Entries = append(d.Entries, Entry{})
-		sum, err := parseNumbered(&d.Entries[len(d.Entries)-1], line, n)
-		if err != nil || sum != nil {
-			d.Entries = d.Entries[:len(d.Entries)-1]
-		}
-		switch {
-		case err != nil:
+		if err := d.parseLine(line, n); err != nil {
 			d.addError(n, line, err)
-		case sum != nil:
-			d.Summary = sum
 		}
 	}
 	return d
 }
 
-// parseNumbered reads one non-blank line into the zero Entry e, or as the
-// summary line.
-func parseNumbered(e *Entry, line string, n int) (*Summary, error) {
+// parseLine reads one non-blank line as a flow entry, an expectation or
+// the summary line, and adds it to d.
+func (d *Dump) parseLine(line string, n int) error {
 	if len(line) > MaxLineLen {
-		return nil, fmt.Errorf("%d bytes, longer than the %d an entry can be", len(line), MaxLineLen)
+		return fmt.Errorf("%d bytes, longer than the %d an entry can be", len(line), MaxLineLen)
 	}
 	if !isText(line) {
-		return nil, errors.New("binary data, not conntrack text")
+		return errors.New("binary data, not conntrack text")
 	}
 	if sum, ok := parseSummary(line); ok {
 		sum.Line = n
-		return sum, nil
+		d.Summary = sum
+		return nil
 	}
+	// Parse in place: an Entry is a few hundred bytes to copy.
+	if looksExpect(line) {
+		d.Expectations = append(d.Expectations, Expectation{})
+		x := &d.Expectations[len(d.Expectations)-1]
+		if err := parseExpectInto(x, line); err != nil {
+			d.Expectations = d.Expectations[:len(d.Expectations)-1]
+			return err
+		}
+		x.Line, x.Raw = n, line
+		return nil
+	}
+	d.Entries = append(d.Entries, Entry{})
+	e := &d.Entries[len(d.Entries)-1]
 	if err := parseInto(e, line); err != nil {
-		*e = Entry{}
-		return nil, err
+		d.Entries = d.Entries[:len(d.Entries)-1]
+		return err
 	}
 	e.Line, e.Raw = n, line
-	return nil, nil
+	return nil
 }
 
 // isText: valid UTF-8 without control characters other than tab.
@@ -145,7 +154,7 @@ func (d *Dump) addError(n int, line string, err error) {
 }
 
 // parseSummary recognises "conntrack vVERSION (conntrack-tools): N WHAT
-// entries have been shown.".
+// entries have been shown." (and "events" for -E).
 func parseSummary(line string) (*Summary, bool) {
 	rest, ok := strings.CutPrefix(line, "conntrack v")
 	if !ok {
@@ -155,9 +164,14 @@ func parseSummary(line string) (*Summary, bool) {
 	if !ok || version == "" || strings.ContainsAny(version, " \t") {
 		return nil, false
 	}
-	rest, ok = strings.CutSuffix(rest, " entries have been shown.")
+	rest, ok = strings.CutSuffix(rest, " have been shown.")
 	if !ok {
 		return nil, false
+	}
+	if rest, ok = strings.CutSuffix(rest, " entries"); !ok {
+		if rest, ok = strings.CutSuffix(rest, " events"); !ok {
+			return nil, false
+		}
 	}
 	count, what, ok := strings.Cut(rest, " ")
 	n, err := strconv.Atoi(count)

@@ -36,15 +36,32 @@ func runHostRules(p *analysis.Pass) error {
 				continue
 			}
 			var locs []analysis.Location
-			var evidence, cmds []string
+			var evidence, cmds, notes []string
+			nativeNft, xtables := false, false
 			for _, v := range ruleSets(ns) {
-				for c := range v.chains {
-					if !inpodOwner(c.Owner) {
+				for _, t := range v.tables {
+					var inpod []*netfilter.Chain
+					for _, c := range t.Chains {
+						if !inpodOwner(c.Owner) {
+							continue
+						}
+						inpod = append(inpod, c)
+						locs = append(locs, chainLocation(n, ns, v.RuleSetFile, c))
+						evidence = append(evidence, chainEvidence(v.RuleSetFile, c))
+						if v.Set.Format != netfilter.FormatNft {
+							cmds = append(cmds, cleanupChain(v.RuleSetFile, c)...)
+							xtables = true
+						}
+					}
+					if len(inpod) == 0 || v.Set.Format != netfilter.FormatNft {
 						continue
 					}
-					locs = append(locs, chainLocation(n, ns, v.RuleSetFile, c))
-					evidence = append(evidence, chainEvidence(v.RuleSetFile, c))
-					cmds = append(cmds, cleanupChain(v.RuleSetFile, c)...)
+					cmds = append(cmds, cleanupNftChains(t, inpod)...)
+					nativeNft = true
+					if c := emptiedProbeSNAT(t); c != nil {
+						evidence = append(evidence, fmt.Sprintf("%s:%d: table %s %s chain %s (%s) has no rule: the kubelet probe SNAT to 169.254.7.127 is gone", v.File, c.Line, t.Family, t.Name, c.Name, c.Owner))
+						notes = append(notes, fmt.Sprintf("The in-pod write began with `flush table %s %s`, which also emptied the node's own chain %s (kubelet probe SNAT to 169.254.7.127): kubelet's probes now reach ambient pods without the source address that exempts them from capture. Then restart the istio-cni-node pod on this node: it writes the SNAT rule again.", t.Family, t.Name, c.Name))
+					}
 				}
 			}
 			for _, l := range ns.IPRules {
@@ -52,10 +69,23 @@ func runHostRules(p *analysis.Pass) error {
 					locs = append(locs, analysis.Location{Position: snapshot.Position{File: l.File, Line: l.Line}, Object: nsPlace(n, ns) + "/ip-rule", Exact: true})
 					evidence = append(evidence, fmt.Sprintf("%s:%d: %s", l.File, l.Line, strings.TrimSpace(l.Text)))
 					cmds = append(cmds, "ip rule del pref "+m[1])
+					// istio-cni writes this rule in both modes: it points at
+					// the old agent only without native nft tables.
+					xtables = xtables || !nativeNft
 				}
 			}
 			if len(locs) == 0 {
 				continue
+			}
+			var then []string
+			if xtables {
+				then = append(then, "Then upgrade istio-cni to 1.24.4, 1.25.0 or later (it never picks the host netns for a pod) before the node runs ambient pods again; on CRI-O nodes the old agent picks conmon's (host) netns.")
+			}
+			if nativeNft {
+				// Native nftables capture exists from Istio 1.28, which
+				// already has the fixed netns selection: the upgrade advice
+				// does not explain these tables.
+				then = append(then, "Istio's native nft tables (istio-ambient-*, istio-proxy-*) are written only by Istio 1.28 or later, whose istio-cni already never picks the host netns on its own: find in the istio-cni-node log on this node which pod's rules it wrote here before mesh pods run on the node again.")
 			}
 			msg := fmt.Sprintf("Node %s: %s holds Istio's in-pod interception state (%d place(s)): the node's own traffic is marked and redirected to ztunnel's ports, so the node loses its networking (kubelet, ssh, DNS).", n.Name, nsName(n, ns), len(locs))
 			if ns.HostAssumed != "" {
@@ -67,7 +97,7 @@ func runHostRules(p *analysis.Pass) error {
 				Locations: locs,
 				Evidence:  evidence,
 				Remedy: "Remove the rules from the node's own netns (run as root on the node, in order):\n" + strings.Join(cmds, "\n") +
-					"\nThen upgrade istio-cni to 1.24.4, 1.25.0 or later (it never picks the host netns for a pod) before the node runs ambient pods again; on CRI-O nodes the old agent picks conmon's (host) netns.",
+					prefixEach("\n", append(then, notes...)),
 				Key: nsPlace(n, ns),
 			})
 		}
@@ -93,26 +123,10 @@ func chainEvidence(rs *snapshot.RuleSetFile, c *netfilter.Chain) string {
 	return b.String()
 }
 
-// cleanupChain returns the commands that remove chain c: the jumps into it
-// from other chains, then its rules, then the chain itself.
+// cleanupChain returns the iptables commands that remove chain c: the
+// jumps into it from other chains, then its rules, then the chain itself.
 func cleanupChain(rs *snapshot.RuleSetFile, c *netfilter.Chain) []string {
 	var out []string
-	if rs.Set.Format == netfilter.FormatNft {
-		where := fmt.Sprintf("%s %s", c.Table.Family, c.Table.Name)
-		for _, other := range c.Table.Chains {
-			for _, r := range other.Rules {
-				if r.JumpChain() != c || other == c {
-					continue
-				}
-				if r.Handle > 0 {
-					out = append(out, fmt.Sprintf("nft delete rule %s %s handle %d", where, other.Name, r.Handle))
-				} else {
-					out = append(out, fmt.Sprintf("nft -a list chain %s %s   # note the handle of %q, then: nft delete rule %s %s handle <handle>", where, other.Name, strings.TrimSpace(r.Text), where, other.Name))
-				}
-			}
-		}
-		return append(out, fmt.Sprintf("nft flush chain %s %s", where, c.Name), fmt.Sprintf("nft delete chain %s %s", where, c.Name))
-	}
 	cmd := iptablesCommand(rs, c.Table)
 	for _, other := range c.Table.Chains {
 		for _, r := range other.Rules {
@@ -122,4 +136,70 @@ func cleanupChain(rs *snapshot.RuleSetFile, c *netfilter.Chain) []string {
 		}
 	}
 	return append(out, fmt.Sprintf("%s -t %s -F %s", cmd, c.Table.Name, c.Name), fmt.Sprintf("%s -t %s -X %s", cmd, c.Table.Name, c.Name))
+}
+
+// cleanupNftChains returns the nft commands that remove the in-pod chains
+// of native table t. In nft the in-pod base chains (prerouting, output) are
+// Istio's own too, and they jump into istio-prerouting/istio-output, so the
+// commands flush every such chain before deleting any: nft refuses to
+// delete a chain a rule still jumps to. A table holding nothing but in-pod
+// chains (istio-ambient-mangle, istio-ambient-raw) is deleted whole; the
+// node's own istio-ambient-nat keeps its postrouting chain and probe sets.
+func cleanupNftChains(t *netfilter.Table, inpod []*netfilter.Chain) []string {
+	where := t.Family + " " + t.Name
+	if len(inpod) == len(t.Chains) {
+		return []string{"nft delete table " + where}
+	}
+	isInpod := make(map[*netfilter.Chain]bool, len(inpod))
+	for _, c := range inpod {
+		isInpod[c] = true
+	}
+	var out []string
+	// Jumps from the node's own chains into in-pod ones go one by one;
+	// `nft list ruleset` without -a prints no handles, so the command
+	// says how to find it.
+	for _, other := range t.Chains {
+		if isInpod[other] {
+			continue
+		}
+		for _, r := range other.Rules {
+			if !isInpod[r.JumpChain()] {
+				continue
+			}
+			if r.Handle > 0 {
+				out = append(out, fmt.Sprintf("nft delete rule %s %s handle %d", where, other.Name, r.Handle))
+			} else {
+				out = append(out, fmt.Sprintf("nft -a list chain %s %s   # note the handle of %q, then: nft delete rule %s %s handle <handle>", where, other.Name, strings.TrimSpace(r.Text), where, other.Name))
+			}
+		}
+	}
+	for _, c := range inpod {
+		out = append(out, fmt.Sprintf("nft flush chain %s %s", where, c.Name))
+	}
+	for _, c := range inpod {
+		out = append(out, fmt.Sprintf("nft delete chain %s %s", where, c.Name))
+	}
+	return out
+}
+
+// emptiedProbeSNAT returns the host-side chain of native table t when it
+// has no rule left: istio-cni's in-pod transaction flushes the whole
+// istio-ambient-nat table, which the node's probe SNAT shares.
+func emptiedProbeSNAT(t *netfilter.Table) *netfilter.Chain {
+	for _, c := range t.Chains {
+		if c.Owner == netfilter.OwnerIstioAmbientHost && len(c.Rules) == 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// prefixEach joins ss, each preceded by sep.
+func prefixEach(sep string, ss []string) string {
+	var b strings.Builder
+	for _, s := range ss {
+		b.WriteString(sep)
+		b.WriteString(s)
+	}
+	return b.String()
 }

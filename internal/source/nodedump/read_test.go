@@ -178,3 +178,27 @@ func TestArchiveBundleReadsLikeItsFolder(t *testing.T) {
 		t.Errorf("archive positions: %s", b.Nodes[0].NetNS[0].RuleSets[0].File)
 	}
 }
+
+// TestReadLooseExpectDump: `conntrack -L expect` output given with
+// --input is recognised as conntrack text, its lines kept as expectations
+// without an input error, next to a flow listing.
+func TestReadLooseExpectDump(t *testing.T) {
+	res := ReadLoose([]LooseFile{
+		{Name: "expect.txt", Data: []byte("297 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=41739 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.1 master-dst=10.0.0.2 sport=36390 dport=21 class=0 helper=ftp\nconntrack v1.4.7 (conntrack-tools): 1 expectation entries have been shown.\n")},
+		{Name: "flows.txt", Data: []byte("tcp      6 117 TIME_WAIT src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 [ASSURED] mark=0 use=1\n")},
+	}, NetNSPod)
+	if len(res.Errors) != 0 {
+		t.Fatalf("errors %v", res.Errors)
+	}
+	ns := res.Nodes[0].NetNS[0]
+	if len(ns.Conntrack) != 2 {
+		t.Fatalf("conntrack files %d, want 2", len(ns.Conntrack))
+	}
+	x := ns.Conntrack[0].Dump
+	if ns.Conntrack[0].File != "expect.txt" || len(x.Expectations) != 1 || len(x.Entries) != 0 || x.Expectations[0].Helper != "ftp" || x.Expectations[0].Master.DstPort != 21 {
+		t.Errorf("expect dump read as %+v", x)
+	}
+	if len(ns.Conntrack[1].Dump.Entries) != 1 {
+		t.Errorf("flow dump: %+v", ns.Conntrack[1].Dump)
+	}
+}
