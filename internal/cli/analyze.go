@@ -142,7 +142,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		in = loadFiles(ctx, g, loader, args, b)
 	}
 	snap := b.Build()
-	limitForAnalysis()
+	paceAnalysisGC()
 	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
