@@ -8,6 +8,7 @@ package proxylog
 import (
 	"embed"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
@@ -32,7 +33,12 @@ func subject(g *accesslog.Group) snapshot.Key {
 	case g.Key.Service != "" || g.Key.Error != "":
 		name = g.Key.Service
 	case name == "":
-		name = "-"
+		// No upstream (a local reply such as 426 low_version): the reply
+		// itself names the group.
+		name = strings.Join(strings.Fields(fmt.Sprintf("%s %s %s", codeText(g.Key.Code), g.Key.Flags, g.Key.Details)), " ")
+		if name == "" {
+			name = "-"
+		}
 	}
 	return snapshot.Key{Kind: "LogGroup", Name: name}
 }
@@ -77,4 +83,12 @@ func groupSeverity(failures, total int64) analysis.Severity {
 		return analysis.Warning
 	}
 	return analysis.Info
+}
+
+// codeText is a response code as logs print it; "" when absent.
+func codeText(code int) string {
+	if code < 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
 }
