@@ -24,26 +24,29 @@ func policyEffect(gk schema.GroupKind) string {
 		return "its mTLS mode applies to no proxy"
 	case snapshot.KindSidecar:
 		return "its egress/ingress settings reach no proxy; the selected workloads keep the namespace default"
+	case snapshot.KindTelemetry:
+		return "its metrics, access-logging and tracing settings reach no proxy; the workloads keep the namespace and mesh-wide Telemetry"
 	}
 	return "it applies to no proxy"
 }
 
 // PolicySelectorNoWorkload: a workload-scoped policy whose selector picks no
-// workload in the mesh (IST0127; IST0101 "selector" for Sidecars), or a
+// workload in the mesh (IST0127; IST0101 "selector" for Sidecars and
+// Telemetries), or a
 // RequestAuthentication whose selector reaches only ambient workloads.
 var PolicySelectorNoWorkload = &analysis.Analyzer{
 	Code:     "MD303",
 	Name:     "policy-selector-no-workload",
 	Severity: analysis.Warning,
-	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication or Sidecar selects no workload that runs a mesh proxy (for a RequestAuthentication: only ambient workloads, where no proxy validates JWTs), so it has no effect.",
+	Summary:  "An AuthorizationPolicy, RequestAuthentication, PeerAuthentication, Sidecar or Telemetry selects no workload that runs a mesh proxy (for a RequestAuthentication: only ambient workloads, where no proxy validates JWTs), so it has no effect.",
 	Doc:      doc("MD303"),
-	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar)},
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar, snapshot.KindTelemetry)},
 	Reads:    mergeReads(secMembershipReads(), policySpecReads(), otherWorkloadReads()),
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
 		c := &scopeChecker{w: newWorkloadIndex(p.Snapshot), root: root, memo: map[string]*scopeSummary{}}
-		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar} {
+		for _, gk := range []schema.GroupKind{snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindPeerAuth, snapshot.KindSidecar, snapshot.KindTelemetry} {
 			for _, o := range p.Snapshot.List(gk) {
 				sp, ok := scopedPolicyOf(o)
 				if !ok || len(sp.TargetRefs) > 0 {
@@ -131,6 +134,9 @@ func (c *scopeChecker) check(p *analysis.Pass, sp scopedPolicy, gk schema.GroupK
 	if !sp.selects() && (ns == root || gk == snapshot.KindSidecar) {
 		return // mesh-wide, or a namespace-default Sidecar
 	}
+	// A Telemetry's selector picks only workloads of its own namespace, the
+	// root one included (applicableTelemetries in istio
+	// pilot/pkg/model/telemetry.go); so do PeerAuthentication and Sidecar.
 	scope := ns
 	if sp.selects() && ns == root && (gk == snapshot.KindAuthzPolicy || gk == snapshot.KindRequestAuth) {
 		scope = snapshot.AllNamespaces // root-namespace selectors apply in every namespace
@@ -176,6 +182,9 @@ func (c *scopeChecker) check(p *analysis.Pass, sp scopedPolicy, gk schema.GroupK
 		}
 		f.Message = fmt.Sprintf("%s selects %s, but no Pod or workload in %s carries them: %s.", o.Ref(), sel, where, policyEffect(o.Key.GroupKind()))
 		f.Evidence = append(f.Evidence, "searched: Pods, else Deployment/StatefulSet/DaemonSet/Job pod templates, WorkloadEntries, WorkloadGroups and custom resources with a pod template, in "+where)
+		if gk == snapshot.KindTelemetry && ns == root && sp.selects() {
+			f.Message += " A Telemetry selector in the root namespace picks only workloads of that namespace, not of the whole mesh."
+		}
 		f.Remedy = "Correct spec.selector.matchLabels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the policy if the workload is gone."
 		if gk == snapshot.KindSidecar {
 			f.Remedy = "Correct spec.workloadSelector.labels to the labels the workload's pods carry (`kubectl get pods -n " + ns + " --show-labels`), or delete the Sidecar if the workload is gone."
