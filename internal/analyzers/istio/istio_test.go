@@ -91,3 +91,22 @@ func severities(t *testing.T, file, code string) []analysis.Severity {
 	}
 	return out
 }
+
+// TestAutoMTLSOffFromMeshConfigFile: --mesh-config replaces the istio
+// ConfigMap (which has auto mTLS on here); MD317 points at the line of the
+// file that turns it off.
+func TestAutoMTLSOffFromMeshConfigFile(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/seccheck_automtls_on_negative.yaml")
+	opts := &analysis.Options{MeshConfig: []byte("# mesh\nenableAutoMtls: false\n"), MeshConfigFile: "mesh.yaml"}
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.AutoMTLSOffPlaintextToStrict}, Options: opts})
+	if len(res.Errors) != 0 || len(res.Findings) != 1 {
+		t.Fatalf("want one finding, got %+v (errors %v)", res.Findings, res.Errors)
+	}
+	f := res.Findings[0]
+	if loc := f.Locations[0]; loc.File != "mesh.yaml" || loc.Line != 2 || !loc.Exact {
+		t.Errorf("location %+v, want mesh.yaml:2 exact", loc)
+	}
+	if f.Subject.Kind != "Service" || f.Subject.Name != "cart" || !strings.Contains(f.Remedy, "host: cart.shop.svc.cluster.local") {
+		t.Errorf("finding on %s with remedy %q", f.Subject, f.Remedy)
+	}
+}

@@ -805,3 +805,39 @@ func TestServedBuiltinsInJSONLists(t *testing.T) {
 		t.Errorf("hand-written Pod issues %+v, want its unknown field", is)
 	}
 }
+
+// TestEmbeddedYAMLPositions: a path may go on into YAML kept in a literal
+// block scalar (the istio ConfigMap's mesh key); lines are those of the file.
+func TestEmbeddedYAMLPositions(t *testing.T) {
+	p := write(t, t.TempDir(), "cm.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: istio
+  namespace: istio-system
+data:
+  mesh: |-
+    rootNamespace: istio-system
+
+    defaultConfig:
+      proxyMetadata: {A: "1"}
+    enableAutoMtls: false
+  flow: "enableAutoMtls: false"
+`)
+	res := load(t, p)
+	cm := find(t, res, "ConfigMap", "istio")
+	for _, c := range []struct {
+		path  snapshot.Path
+		line  int
+		exact bool
+	}{
+		{snapshot.P("data", "mesh", "enableAutoMtls"), 12, true},
+		{snapshot.P("data", "mesh", "defaultConfig", "proxyMetadata", "A"), 11, true},
+		{snapshot.P("data", "mesh", "trustDomain"), 7, false}, // the mesh key
+		{snapshot.P("data", "flow", "enableAutoMtls"), 13, false},
+	} {
+		pos, exact := cm.Locator.Locate(c.path)
+		if pos.Line != c.line || exact != c.exact {
+			t.Errorf("%s: got %s exact=%v, want line %d exact=%v", c.path, pos, exact, c.line, c.exact)
+		}
+	}
+}

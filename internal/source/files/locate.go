@@ -94,17 +94,48 @@ func (l *yamlLocator) Locate(p snapshot.Path) (snapshot.Position, bool) {
 		return l.fallback, false
 	}
 	mark := cur
+	// lineOff shifts positions inside a YAML document embedded in a literal
+	// block scalar (a ConfigMap's `mesh: |`) to lines of the file; their
+	// column is unknown (the block's indentation is not in the node tree).
+	lineOff, markOff := 0, 0
+	pos := func(n *yaml.Node, off int) snapshot.Position {
+		if off == 0 {
+			return l.doc.position(n)
+		}
+		p := l.doc.position(&yaml.Node{Line: n.Line + off})
+		p.Col = 0
+		return p
+	}
 	for _, e := range l.prefix.Child(p...) {
+		if emb, ok := embedded(cur); ok {
+			cur, lineOff = emb, lineOff+cur.Line
+		}
 		child, key := step(cur, e)
 		if child == nil {
-			return l.doc.position(mark), false
+			return pos(mark, markOff), false
 		}
-		cur, mark = child, child
+		cur, mark, markOff = child, child, lineOff
 		if key != nil {
 			mark = key
 		}
 	}
-	return l.doc.position(mark), true
+	return pos(mark, markOff), true
+}
+
+// embedded parses a literal block scalar (`key: |`) holding a YAML mapping,
+// so that paths can descend into it: the istio ConfigMap keeps MeshConfig
+// that way. A literal block keeps its lines as written, starting on the line
+// after the `|` indicator (the node's line), so line n of the parsed text is
+// line node.Line+n of the document.
+func embedded(n *yaml.Node) (*yaml.Node, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style&yaml.LiteralStyle == 0 || n.Line == 0 {
+		return nil, false
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal([]byte(n.Value), &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, false
+	}
+	return doc.Content[0], true
 }
 
 // step descends one path element. For a mapping it returns the value and
