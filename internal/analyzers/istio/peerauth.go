@@ -100,7 +100,8 @@ func older(a, b *snapshot.Object) bool {
 // Resolved is the mode in force and the policies that decided it.
 type Resolved struct {
 	Mode MTLSMode
-	// From lists the deciding policy (first) and any it inherited from.
+	// From lists the deciding policy first, then the policies that apply
+	// but leave the mode UNSET (inheriting it).
 	From []*snapshot.Object
 }
 
@@ -112,11 +113,12 @@ func (pa *PeerAuths) Mode(ns string, podLabels map[string]string, port int32) Re
 		if e == nil {
 			return false
 		}
-		res.From = append(res.From, e.Object)
 		if m != ModeUnset {
 			res.Mode = m
+			res.From = append([]*snapshot.Object{e.Object}, res.From...)
 			return true
 		}
+		res.From = append(res.From, e.Object)
 		return false
 	}
 	for _, e := range pa.workload[ns] {

@@ -110,7 +110,7 @@ func reportPlaintextToStrict(p *analysis.Pass, r *Registry, pa *PeerAuths, mesh 
 		ports = append(ports, fmt.Sprint(b.port))
 	}
 	first := bad[0]
-	decider := first.res.From[len(first.res.From)-1]
+	decider := first.res.From[0]
 	f := analysis.Finding{
 		Subject: o.Key,
 		Message: fmt.Sprintf("The mesh configuration (%s) sets enableAutoMtls: false and no DestinationRule sets a TLS mode for %s %s, so client sidecars send it plaintext; but %s requires mTLS there (STRICT, from %s): the server's sidecar resets every connection (503 UC/UF, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination').",
@@ -122,7 +122,7 @@ func reportPlaintextToStrict(p *analysis.Pass, r *Registry, pa *PeerAuths, mesh 
 		Key:       host,
 	}
 	for _, b := range bad {
-		f.Evidence = append(f.Evidence, fmt.Sprintf("port %d: no DestinationRule tls setting; %s port %d is STRICT (from %s)", b.port, b.backend.Ref(), b.target, b.res.From[len(b.res.From)-1].Ref()))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("port %d: no DestinationRule tls setting; %s port %d is STRICT (from %s)", b.port, b.backend.Ref(), b.target, b.res.From[0].Ref()))
 	}
 	for _, pol := range first.res.From {
 		f.Related = append(f.Related, analysis.RelatedOf(pol, "PeerAuthentication in force"))
