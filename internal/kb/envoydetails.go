@@ -111,7 +111,7 @@ var detailTable = [...]DetailInfo{
 			"A circuit breaker (overflow).",
 		},
 		Next:  []string{cmdPCEndpoint, cmdDescribe, cmdProxyLogs},
-		Codes: []string{"MD301", "MD316", "MD511"},
+		Codes: []string{"MD301", "MD317", "MD316", "MD511"},
 	}},
 	{Name: "upstream_reset_after_response_started", Flags: []string{"UR", "UC", "LR"}, Args: "the reset reason and transport failure reason", Info: Info{
 		Meaning: "The upstream reset the stream after response headers had been sent: the client got a status (often 200) and then a truncated body or a reset stream.",

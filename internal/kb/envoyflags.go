@@ -81,7 +81,7 @@ var flagTable = [...]FlagInfo{
 			"Certificate problems: unknown CA, SAN mismatch, expired certificate (CERTIFICATE_VERIFY_FAILED).",
 		},
 		Next:  []string{cmdPCEndpoint, cmdPCCluster, cmdDescribe, cmdHubble, cmdDR + " ; " + cmdPA},
-		Codes: []string{"MD301", "MD316", "MD511", "MD239", "MD505"},
+		Codes: []string{"MD301", "MD317", "MD316", "MD511", "MD239", "MD505"},
 	}},
 	{Short: "UC", Long: "UpstreamConnectionTermination", Status: "503", Info: Info{
 		Meaning: "The upstream connection was closed while the request was in flight (reset reason \"connection termination\").",
@@ -92,7 +92,7 @@ var flagTable = [...]FlagInfo{
 			"The server process exits or drops connections under load.",
 		},
 		Next:  []string{cmdPCCluster, cmdDescribe, cmdPA, cmdProxyLogs},
-		Codes: []string{"MD234", "MD301", "MD316"},
+		Codes: []string{"MD234", "MD301", "MD317", "MD316"},
 	}},
 	{Short: "UO", Long: "UpstreamOverflow", Status: "503", Info: Info{
 		Meaning: "A circuit breaker tripped: the cluster's connection, pending-request, request or retry budget was exhausted (reset reason \"overflow\"). Also set when a cluster is in maintenance mode.",

@@ -28,7 +28,7 @@ var localReplyTable = [...]LocalReplyInfo{
 			"reset reason overflow: a DestinationRule connectionPool circuit breaker.",
 		},
 		Next:  []string{cmdProxyLogs + "  # the log line's flags and details", cmdPCEndpoint, cmdDescribe},
-		Codes: []string{"MD301", "MD316", "MD511"},
+		Codes: []string{"MD301", "MD317", "MD316", "MD511"},
 	}},
 	{Body: "no healthy upstream", Status: "503", Flags: []string{"UH"}, Details: "no_healthy_upstream", Info: Info{
 		Meaning: "The upstream cluster has no healthy endpoint, so the router answered 503 without trying to connect.",

@@ -26,7 +26,7 @@ var resetTable = [...]ResetInfo{
 			"TLS/mTLS mismatch between the DestinationRule and the server (a TLS_error transport failure).",
 		},
 		Next:  []string{cmdPCEndpoint, cmdDescribe, cmdHubble},
-		Codes: []string{"MD301", "MD316", "MD511"},
+		Codes: []string{"MD301", "MD317", "MD316", "MD511"},
 	}},
 	{Reason: "local connection failure", Flag: "UF", Info: Info{
 		Meaning: "The connection attempt failed on Envoy's own side before reaching the peer (socket creation, bind or local resource failure).",
@@ -45,7 +45,7 @@ var resetTable = [...]ResetInfo{
 			"A policy rejects the connection with a reset (REJECT rules, connmark reset rules).",
 		},
 		Next:  []string{cmdPCEndpoint, cmdDescribe, cmdDR + " ; " + cmdPA, "kubectl exec <server-pod> -n <ns> -c istio-proxy -- ss -ltnp"},
-		Codes: []string{"MD301", "MD316", "MD239", "MD511", "MD505"},
+		Codes: []string{"MD301", "MD317", "MD316", "MD239", "MD511", "MD505"},
 	}},
 	{Reason: "connection timeout", Flag: "UF", Info: Info{
 		Meaning: "The connect did not complete within the cluster's connect timeout (Istio default 10s): SYNs went unanswered.",
@@ -65,7 +65,7 @@ var resetTable = [...]ResetInfo{
 			"The server crashed or closed connections under load.",
 		},
 		Next:  []string{cmdDescribe, cmdPA, cmdPCCluster, cmdProxyLogs},
-		Codes: []string{"MD234", "MD301", "MD316"},
+		Codes: []string{"MD234", "MD301", "MD317", "MD316"},
 	}},
 	{Reason: "local reset", Flag: "LR", Info: Info{
 		Meaning: "Envoy reset the stream itself before the upstream answered.",
