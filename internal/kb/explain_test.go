@@ -425,7 +425,7 @@ func TestRender(t *testing.T) {
 		"Usual status: 503",
 		"Typical causes:\n\n- ",
 		"Next:\n\n    istioctl proxy-config endpoint",
-		"meshdoctor checks that detect a cause: MD301, MD316, MD511\n\n    meshdoctor analyze <manifests-dir|bundle.tar.gz> --check MD301,MD316,MD511\n",
+		"meshdoctor checks that detect a cause: MD301, MD317, MD316, MD511\n\n    meshdoctor analyze <manifests-dir|bundle.tar.gz> --check MD301,MD317,MD316,MD511\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendering lacks %q:\n%s", want, out)
