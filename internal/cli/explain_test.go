@@ -32,7 +32,7 @@ func TestExplainFailureStrings(t *testing.T) {
 	}{
 		{[]string{"UF"}, "", []string{
 			"## UF (UpstreamConnectionFailure) — Envoy response flag\n",
-			"meshdoctor checks that detect a cause: MD301, MD316, MD511, MD239, MD505",
+			"meshdoctor checks that detect a cause: MD301, MD317, MD316, MD511, MD239, MD505",
 			"## meshdoctor checks named above\n\n- MD301 dr-tls-conflicts-strict-mtls: ",
 			"- MD511 app-listens-on-localhost: ",
 		}},
