@@ -22,4 +22,5 @@ var routingChecks = []*analysis.Analyzer{
 	GatewaySelectorNoWorkload, GatewayCredential,
 	VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse,
 	DRTLSConflictsMTLS, DRNoCACertificates,
+	VSRepeatedDestination, DRSubsetWithoutLabels, DRMergeIgnored, ExportToNamespaceNotFound, // Kiali parity (kiali_*.go)
 }

@@ -1,0 +1,37 @@
+package istio_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analysis/analysistest"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
+)
+
+// TestSubsetWithoutLabelsSeverity: a label-less subset in a split is a
+// warning; one no route splits on is info.
+func TestSubsetWithoutLabelsSeverity(t *testing.T) {
+	got := severities(t, "testdata/kiali_routes_positive.yaml", "MD221")
+	if len(got) != 2 || got[0] != analysis.Warning || got[1] != analysis.Info {
+		t.Errorf("MD221: %v, want warning then info", got)
+	}
+}
+
+// TestExportToNeedsNamespaceList: without a complete Namespace list the
+// exportTo check reports nothing and says why.
+func TestExportToNeedsNamespaceList(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/kiali_rules_unchecked.yaml")
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.ExportToNamespaceNotFound}})
+	if len(res.Findings) != 0 {
+		t.Fatalf("findings on an incomplete Namespace list: %+v", res.Findings)
+	}
+	var notes []string
+	for _, n := range res.NotChecked {
+		notes = append(notes, n.Reason)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "does not list every Namespace") {
+		t.Errorf("not-checked notes %q", notes)
+	}
+}
