@@ -236,11 +236,11 @@ func hasDelegate(vs *netv1alpha3.VirtualService) bool {
 // name the same host; istiod concatenates their routes, and a route of an
 // earlier one takes every request of a later one's route.
 var GatewayVSMergeShadow = &analysis.Analyzer{
-	Code:     "MD220",
+	Code:     "MD224",
 	Name:     "gateway-vs-merge-shadowed-route",
 	Severity: analysis.Warning,
 	Summary:  "Several VirtualServices bound to one gateway proxy define the same host; istiod concatenates their HTTP routes, and a route of one VirtualService takes every request a route of another was written for, so that route never matches.",
-	Doc:      doc("MD220"),
+	Doc:      doc("MD224"),
 	Inputs:   []analysis.Input{vsInput},
 	Reads:    reads(gatewayWorkloadReads, listenerReads),
 	Requires: []*analysis.Fact{RegistryFact, gatewayProxiesFact},
