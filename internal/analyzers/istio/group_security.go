@@ -7,5 +7,5 @@ var securityChecks = []*analysis.Analyzer{
 	PolicySelectorNoWorkload, AuthzSourceNotFound, AuthzPolicyWithoutRules, AuthzIdentityWithoutMTLS,
 	AuthzJWTWithoutRequestAuthN, JWTClaimRouteWithoutRequestAuthN, RequestAuthJWTRule, JWKSFetchUnrestricted,
 	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
-	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict,
+	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict, AuthzMethodNeverMatches,
 }
