@@ -8,6 +8,7 @@ import (
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/istioref"
 	"github.com/meshdoctor/meshdoctor/internal/kb"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
@@ -82,7 +83,7 @@ func boundGateways(vs *snapshot.Object) (refs []string, paths []snapshot.Path) {
 		if g == "mesh" {
 			continue
 		}
-		refs = append(refs, GatewayRef(g, vs.Key.Namespace))
+		refs = append(refs, istioref.GatewayRef(g, vs.Key.Namespace))
 		paths = append(paths, snapshot.P("spec", "gateways", i))
 	}
 	return refs, paths

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/istioref"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -26,7 +27,7 @@ var VSInternalGatewayRef = &analysis.Analyzer{
 				if !isInternalGatewayRef(ref) {
 					continue
 				}
-				full := GatewayRef(ref, vs.Key.Namespace)
+				full := istioref.GatewayRef(ref, vs.Key.Namespace)
 				ns, name, _ := strings.Cut(full, "/")
 				parent := name
 				if j := strings.Index(name, internalGatewayMarker); j > 0 {

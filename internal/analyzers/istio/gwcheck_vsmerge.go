@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/istioref"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -76,7 +77,7 @@ func envoyMatch(m *netv1alpha3.HTTPMatchRequest, vsNS, gwKey string, port uint32
 	if len(m.GetGateways()) > 0 {
 		found := false
 		for _, g := range m.GetGateways() {
-			if g != "mesh" && GatewayRef(g, vsNS) == gwKey {
+			if g != "mesh" && istioref.GatewayRef(g, vsNS) == gwKey {
 				found = true
 			}
 		}

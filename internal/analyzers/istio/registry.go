@@ -274,26 +274,6 @@ func (r *Registry) DestinationRules(fqdn, from string) []*DestRule {
 	return out
 }
 
-// GatewayRef resolves a VirtualService's gateway reference: "mesh",
-// "ns/name", "name.ns.svc.cluster.local"-style, or a bare name in the
-// VirtualService's namespace. It returns "ns/name" (or "mesh").
-func GatewayRef(ref, vsNS string) string {
-	if ref == "mesh" {
-		return ref
-	}
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		if ns == "." {
-			ns = vsNS
-		}
-		return ns + "/" + name
-	}
-	if name, rest, ok := strings.Cut(ref, "."); ok {
-		ns, _, _ := strings.Cut(rest, ".")
-		return ns + "/" + name
-	}
-	return vsNS + "/" + ref
-}
-
 // Gateway returns the Gateway "ns/name", or nil.
 func (r *Registry) Gateway(key string) *Gateway { return r.gateways[key] }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/meshdoctor/meshdoctor/internal/accesslog"
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/istio"
+	"github.com/meshdoctor/meshdoctor/internal/istioref"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -127,7 +128,7 @@ func boundTo(vs *snapshot.Object, gwKey string) bool {
 		return false
 	}
 	for _, ref := range spec.Spec.GetGateways() {
-		if istio.GatewayRef(ref, vs.Key.Namespace) == gwKey {
+		if istioref.GatewayRef(ref, vs.Key.Namespace) == gwKey {
 			return true
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshdoctor/meshdoctor/internal/istioref"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 	"github.com/meshdoctor/meshdoctor/internal/source/files"
 )
@@ -456,7 +457,7 @@ func scopedGateways(analyzed string, objs []*snapshot.Object) (gws []gatewayRef,
 				if g == "mesh" {
 					continue
 				}
-				if k := gatewayKey(g, analyzed); want[k] == "" {
+				if k := istioref.GatewayRef(g, analyzed); want[k] == "" {
 					want[k] = "bound by " + o.Ref()
 				}
 			}
@@ -479,23 +480,6 @@ func scopedGateways(analyzed string, objs []*snapshot.Object) (gws []gatewayRef,
 		gws = append(gws, gatewayRef{key: k, selector: sel, via: want[k]})
 	}
 	return gws, ""
-}
-
-// gatewayKey resolves a VirtualService's gateway reference as Istio does:
-// ns/name, ./name, name (the VirtualService's namespace) or the legacy
-// name.ns[.svc.cluster.local].
-func gatewayKey(ref, vsNS string) string {
-	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		if ns == "." {
-			ns = vsNS
-		}
-		return ns + "/" + name
-	}
-	if name, rest, ok := strings.Cut(ref, "."); ok {
-		ns, _, _ := strings.Cut(rest, ".")
-		return ns + "/" + name
-	}
-	return vsNS + "/" + ref
 }
 
 // specStrings returns the strings of spec.<field> of an object.

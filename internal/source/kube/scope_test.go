@@ -99,20 +99,6 @@ spec: {type: ExternalName, externalName: db.m.svc.cluster.local}
 	}
 }
 
-func TestGatewayKey(t *testing.T) {
-	for ref, want := range map[string]string{
-		"istio-system/public":                   "istio-system/public",
-		"./edge":                                "a/edge",
-		"edge":                                  "a/edge",
-		"public.istio-system":                   "istio-system/public",
-		"public.istio-system.svc.cluster.local": "istio-system/public",
-	} {
-		if got := gatewayKey(ref, "a"); got != want {
-			t.Errorf("gatewayKey(%q, a) = %q, want %q", ref, got, want)
-		}
-	}
-}
-
 func TestScopedGateways(t *testing.T) {
 	objs := objects(t, `
 apiVersion: networking.istio.io/v1
