@@ -215,12 +215,12 @@ func (x *Expectation) String() string {
 	}
 	b = appendUint(b, x.Timeout)
 	b = appendUint(append(b, " proto="...), uint8(x.Proto))
-	b = x.appendTuple(b, &x.Tuple, "")
+	b = appendAddrsPorts(b, x.Proto, &x.Tuple, "")
 	if x.HasMask {
-		b = x.appendTuple(b, &x.Mask, "mask-")
+		b = appendAddrsPorts(b, x.Proto, &x.Mask, "mask-")
 	}
 	if x.HasMaster {
-		b = x.appendTuple(b, &x.Master, "master-")
+		b = appendAddrsPorts(b, x.Proto, &x.Master, "master-")
 	}
 	b = appendField(b, "zone", x.HasZone, x.Zone)
 	if x.Flags != nil {
@@ -234,22 +234,4 @@ func (x *Expectation) String() string {
 		b = append(append(b, ' '), e...)
 	}
 	return string(b)
-}
-
-func (x *Expectation) appendTuple(b []byte, t *Tuple, prefix string) []byte {
-	b = appendAddr(append(b, " "+prefix+"src="...), t.Src)
-	b = appendAddr(append(b, " "+prefix+"dst="...), t.Dst)
-	switch {
-	case x.Proto.HasPorts():
-		b = appendField(b, "sport", true, t.SrcPort)
-		b = appendField(b, "dport", true, t.DstPort)
-	case x.Proto.isICMP():
-		b = appendField(b, "type", true, t.ICMPType)
-		b = appendField(b, "code", true, t.ICMPCode)
-		b = appendField(b, "id", true, t.ICMPID)
-	case x.Proto == GRE:
-		b = strconv.AppendUint(append(b, " srckey=0x"...), uint64(t.GREKeySrc), 16)
-		b = strconv.AppendUint(append(b, " dstkey=0x"...), uint64(t.GREKeyDst), 16)
-	}
-	return b
 }

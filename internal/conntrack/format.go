@@ -63,23 +63,31 @@ func (e *Entry) String() string {
 }
 
 func (e *Entry) appendTuple(b []byte, t *Tuple, zoneKey string) []byte {
-	b = appendAddr(append(b, " src="...), t.Src)
-	b = appendAddr(append(b, " dst="...), t.Dst)
-	switch {
-	case e.Proto.HasPorts():
-		b = appendField(b, "sport", true, t.SrcPort)
-		b = appendField(b, "dport", true, t.DstPort)
-	case e.Proto.isICMP():
-		b = appendField(b, "type", true, t.ICMPType)
-		b = appendField(b, "code", true, t.ICMPCode)
-		b = appendField(b, "id", true, t.ICMPID)
-	case e.Proto == GRE:
-		b = strconv.AppendUint(append(b, " srckey=0x"...), uint64(t.GREKeySrc), 16)
-		b = strconv.AppendUint(append(b, " dstkey=0x"...), uint64(t.GREKeyDst), 16)
-	}
+	b = appendAddrsPorts(b, e.Proto, t, "")
 	b = appendField(b, zoneKey, t.HasZone, t.Zone)
 	b = appendField(b, "packets", t.HasCounters, t.Packets)
 	return appendField(b, "bytes", t.HasCounters, t.Bytes)
+}
+
+// appendAddrsPorts prints a tuple's addresses and the protocol's port (or
+// ICMP, or GRE key) fields, each key with prefix ("mask-", "master-" in
+// expectations), as conntrack does for flows and expectations alike.
+func appendAddrsPorts(b []byte, proto Proto, t *Tuple, prefix string) []byte {
+	b = appendAddr(append(b, " "+prefix+"src="...), t.Src)
+	b = appendAddr(append(b, " "+prefix+"dst="...), t.Dst)
+	switch {
+	case proto.HasPorts():
+		b = appendField(b, "sport", true, t.SrcPort)
+		b = appendField(b, "dport", true, t.DstPort)
+	case proto.isICMP():
+		b = appendField(b, "type", true, t.ICMPType)
+		b = appendField(b, "code", true, t.ICMPCode)
+		b = appendField(b, "id", true, t.ICMPID)
+	case proto == GRE:
+		b = strconv.AppendUint(append(b, " srckey=0x"...), uint64(t.GREKeySrc), 16)
+		b = strconv.AppendUint(append(b, " dstkey=0x"...), uint64(t.GREKeyDst), 16)
+	}
+	return b
 }
 
 func appendAddr(b []byte, a netip.Addr) []byte {
