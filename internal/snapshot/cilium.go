@@ -7,7 +7,8 @@ import (
 )
 
 // CiliumOutput is the output of one Cilium or Hubble command, read from a
-// bundle's cilium/<node>/<command> file or from a file given loose.
+// bundle's cilium/<node>/<command> file or from a file given loose. Make
+// one with NewCiliumOutput.
 type CiliumOutput struct {
 	// File is the input's name as positions show it.
 	File string
@@ -17,22 +18,32 @@ type CiliumOutput struct {
 	*cilium.Output
 	// Data is the file's content, kept so that evidence can quote a line.
 	Data []byte
+	// lineStart[i] is the offset of line i+1 in Data: evidence quotes the
+	// line of each of thousands of drops, so finding one must not rescan.
+	lineStart []int
+}
+
+// NewCiliumOutput records a command's parsed output and its text.
+func NewCiliumOutput(file, node string, out *cilium.Output, data []byte) *CiliumOutput {
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' && i+1 < len(data) {
+			starts = append(starts, i+1)
+		}
+	}
+	return &CiliumOutput{File: file, Node: node, Output: out, Data: data, lineStart: starts}
 }
 
 // Line returns line n (1-based) of the file without its line ending, or "".
 func (c *CiliumOutput) Line(n int) string {
-	data := c.Data
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(data, '\n')
-		if j < 0 {
-			return ""
-		}
-		data = data[j+1:]
+	if n < 1 || n > len(c.lineStart) || len(c.Data) == 0 {
+		return ""
 	}
-	if j := bytes.IndexByte(data, '\n'); j >= 0 {
-		data = data[:j]
+	line := c.Data[c.lineStart[n-1]:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
 	}
-	return string(bytes.TrimSuffix(data, []byte("\r")))
+	return string(bytes.TrimSuffix(line, []byte("\r")))
 }
 
 // AddCiliumOutput adds the output of a Cilium or Hubble command.

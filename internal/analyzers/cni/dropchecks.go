@@ -187,7 +187,7 @@ func reportUnattributed(p *analysis.Pass, ds *Drops, cov *Coverage, ev *netpol.E
 	}
 	sort.Strings(srcNames)
 	for _, x := range g.drops[:min(3, len(g.drops))] {
-		f.Evidence = append(f.Evidence, x.where()+": "+x.Text)
+		f.Evidence = append(f.Evidence, x.where()+": "+x.Text())
 	}
 	f.Evidence = append(f.Evidence, dropCount(g.drops), src.Why)
 	if n := cov.Nodes[src.Node]; n != nil && n.Why != "" && !strings.Contains(src.Why, n.Why) {
@@ -315,7 +315,7 @@ func reportDrops(p *analysis.Pass, ds *Drops, ev *netpol.Evaluator, g *dropGroup
 		f.Related = append(f.Related, analysis.RelatedOf(d.SrcPod, "source of the dropped packets"))
 	}
 	for _, x := range g.drops[:min(3, len(g.drops))] {
-		f.Evidence = append(f.Evidence, x.where()+": "+x.Text)
+		f.Evidence = append(f.Evidence, x.where()+": "+x.Text())
 	}
 	f.Evidence = append(f.Evidence, dropCount(g.drops))
 	src := srcLabel(d)

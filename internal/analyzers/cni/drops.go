@@ -71,8 +71,8 @@ type Drop struct {
 	// SrcName and DstName are how the command named the ends ("ns/pod"),
 	// if it did.
 	SrcName, DstName string
-	// Text renders the drop on one line for evidence.
-	Text string
+	// flow is the Hubble JSON flow, for Text; nil for text output.
+	flow *cilium.Flow
 	// SrcPod and DstPod are the pods at the two ends, found by address
 	// (or by name), nil when not in the input.
 	SrcPod, DstPod *snapshot.Object
@@ -301,14 +301,23 @@ func flowDrop(out *snapshot.CiliumOutput, f *cilium.Flow) *Drop {
 	if f.IsPolicyVerdict {
 		d.Reason = "policy-verdict " + firstNonEmpty(f.PolicyMatch, "none") + " DENIED"
 	}
-	if out.Kind == cilium.KindHubbleText {
-		d.Text = strings.TrimSpace(out.Line(f.Line))
-	} else {
-		d.Text = fmt.Sprintf("%s (%s) -> %s (%s) %s %s %s", endText(f.Source.Addr, f.Source.Port, f.Source.Namespace, f.Source.PodName),
-			f.Source.Identity, endText(f.Destination.Addr, f.Destination.Port, f.Destination.Namespace, f.Destination.PodName),
-			f.Destination.Identity, strings.TrimSpace(f.TrafficDirection+" "+d.Reason), f.Verdict, f.Summary)
+	if out.Kind != cilium.KindHubbleText {
+		d.flow = f // JSON lines are long: Text renders the flow instead
 	}
 	return d
+}
+
+// Text renders the drop on one line for evidence: the line as printed for
+// text output, a compact form of the flow for JSON. It is built only for
+// the drops a finding quotes.
+func (d *Drop) Text() string {
+	f := d.flow
+	if f == nil {
+		return strings.TrimSpace(d.Out.Line(d.Line))
+	}
+	return fmt.Sprintf("%s (%s) -> %s (%s) %s %s %s", endText(f.Source.Addr, f.Source.Port, f.Source.Namespace, f.Source.PodName),
+		f.Source.Identity, endText(f.Destination.Addr, f.Destination.Port, f.Destination.Namespace, f.Destination.PodName),
+		f.Destination.Identity, strings.TrimSpace(f.TrafficDirection+" "+d.Reason), f.Verdict, f.Summary)
 }
 
 // peerName is "namespace/pod" when the flow names a pod.
@@ -328,7 +337,6 @@ func monitorDrop(out *snapshot.CiliumOutput, e *cilium.DropEvent) *Drop {
 		Src: e.Src, Dst: e.Dst, SrcPort: e.SrcPort, DstPort: e.DstPort,
 		Proto: strings.ToUpper(e.Proto), SrcID: e.SrcIdentity, DstID: e.DstIdentity, HasSrcID: e.HasIdentity,
 		DstEndpoint: e.Endpoint, Reason: e.Reason,
-		Text: strings.TrimSpace(out.Line(e.Line)),
 	}
 	reason, _, _ := strings.Cut(e.Reason, ",")
 	d.Info, _ = kb.DropReason(reason)

@@ -69,7 +69,7 @@ func parse(name, node string, data []byte) (*snapshot.CiliumOutput, []files.Inpu
 	if out == nil {
 		return nil, errs
 	}
-	return &snapshot.CiliumOutput{File: name, Node: node, Output: out, Data: data}, errs
+	return snapshot.NewCiliumOutput(name, node, out, data), errs
 }
 
 // detectBytes is how much of a loose file Recognise needs.
