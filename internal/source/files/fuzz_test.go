@@ -23,6 +23,9 @@ func FuzzLoadStream(f *testing.F) {
 		"apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n-\n  kind: x\n# c\n- b\nkind: List\nmetadata: {}\n",
 		"items:\n  - apiVersion: v1\n    kind: Secret\n    metadata: {name: s}\n    data: {k: dg==}\nkind: List\n",
 		"apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {http: [{route: [{destination: {host: h, subnet: x}}]}]}\n",
+		// MeshConfig written as a literal block inside a ConfigMap: paths
+		// descend into it.
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio}\ndata:\n  mesh: |\n    enableAutoMtls: false\n    defaultConfig:\n      proxyMetadata: {A: b}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -40,6 +43,7 @@ func FuzzLoadStream(f *testing.F) {
 				o.Locator.Locate(nil)
 				o.Locator.Locate(snapshot.P("metadata", "name"))
 				o.Locator.Locate(snapshot.P("spec", 0, "x", -1))
+				o.Locator.Locate(snapshot.P("data", "mesh", "defaultConfig", "proxyMetadata", "A"))
 			}
 		}
 	})
