@@ -182,12 +182,7 @@ func TestCIDRRuleMissesNodes(t *testing.T) {
 			t.Errorf("%s: no MD412 finding", name)
 			continue
 		}
-		all := f.Message + "\n" + strings.Join(f.Evidence, "\n") + "\n" + f.Remedy
-		for _, w := range want {
-			if !strings.Contains(all, w) {
-				t.Errorf("%s: want %q in\n%s", name, w, all)
-			}
-		}
+		wantAll(t, name, f.Message+"\n"+strings.Join(f.Evidence, "\n")+"\n"+f.Remedy, want...)
 	}
 	if f := by["allow-apiserver"]; len(f.Locations) != 2 || f.Locations[1].Field != ".spec.egress[0].to[1]" {
 		t.Errorf("allow-apiserver: both ipBlocks should be located: %+v", f.Locations)
@@ -216,16 +211,22 @@ func TestCIDRRuleMissesNodesKubeadm(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("want 1 finding, got %d", len(got))
 	}
-	all := got[0].Message + "\n" + strings.Join(got[0].Evidence, "\n") + "\n" + got[0].Remedy
-	for _, w := range []string{
+	wantAll(t, "MD412 (kubeadm)", got[0].Message+"\n"+strings.Join(got[0].Evidence, "\n")+"\n"+got[0].Remedy,
 		"(kube-apiserver runs on cp-a)",
 		"its only ports are served by nodes — 443 (kube-apiserver) — and 192.168.10.0/24 holds no pod CIDR",
 		"192.168.10.5: hostNetwork pod kube-system/kube-apiserver-cp-a of node cp-a",
 		"no CiliumNode or cilium agent pod in the input: every Node is taken as managed by Cilium",
 		"Pod/ops/operator-0 → 192.168.10.5 as kube-apiserver on TCP/443: dropped",
-	} {
-		if !strings.Contains(all, w) {
-			t.Errorf("want %q in\n%s", w, all)
+	)
+}
+
+// wantAll fails t for each of wants that text (what a finding of what says)
+// lacks.
+func wantAll(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s: want %q in\n%s", what, w, text)
 		}
 	}
 }
