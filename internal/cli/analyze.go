@@ -133,16 +133,20 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	start := time.Now()
 	var in input
 	b := snapshot.NewBuilder()
+	var pacer *gcPacer
 	if live {
 		in, err = loadLive(ctx, g, o.liveFlags, loader, analyzers, b)
 		if err != nil {
 			return err
 		}
 	} else {
+		// Reading pages from an API server makes garbage; reading files
+		// barely does, so only the file load waits to collect.
+		pacer = paceLoadGC()
 		in = loadFiles(ctx, g, loader, args, b)
 	}
 	snap := b.Build()
-	paceAnalysisGC()
+	pacer.analysis()
 	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
