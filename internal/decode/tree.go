@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"reflect"
 	"sort"
 	"strconv"
@@ -33,26 +34,35 @@ func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
 
 // Interner shares one copy of each short string among the objects one
 // goroutine decodes: label keys and values, images, env names and mount
-// paths repeat across thousands of objects. Not safe for concurrent use.
+// paths repeat across thousands of objects. It is a direct-mapped cache,
+// not a set: a string whose slot holds another one is copied and takes
+// the slot. Unique strings (names, uids, IPs) then cost a copy and no
+// table growth, and the cache stays small, while the strings that repeat
+// keep finding their copy. Not safe for concurrent use.
 type Interner struct {
-	m map[string]string
+	seed  maphash.Seed
+	slots [internSlots]string
 }
 
+// internSlots is the cache's size (a power of two): 64 KB of string headers.
+const internSlots = 4096
+
 // NewInterner returns an empty Interner.
-func NewInterner() *Interner { return &Interner{m: map[string]string{}} }
+func NewInterner() *Interner { return &Interner{seed: maphash.MakeSeed()} }
 
 // maxInterned bounds what is worth sharing; longer strings rarely repeat.
 const maxInterned = 64
 
 func (in *Interner) get(s string) string {
-	if in == nil || len(s) > maxInterned {
+	if in == nil || len(s) > maxInterned || s == "" {
 		return strings.Clone(s)
 	}
-	if v, ok := in.m[s]; ok {
-		return v
+	slot := &in.slots[maphash.String(in.seed, s)&(internSlots-1)]
+	if *slot == s {
+		return *slot
 	}
 	v := strings.Clone(s)
-	in.m[v] = v
+	*slot = v
 	return v
 }
 

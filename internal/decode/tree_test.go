@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -300,5 +301,29 @@ func BenchmarkReferencePathPod(b *testing.B) {
 		if _, err := d.Decode(js); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestInternerSharesRepeatedStrings(t *testing.T) {
+	in := NewInterner()
+	a := in.get(string([]byte("istio-proxy")))
+	b := in.get(string([]byte("istio-proxy")))
+	if a != "istio-proxy" || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatalf("a repeated string was copied again: %q %p, %q %p", a, unsafe.StringData(a), b, unsafe.StringData(b))
+	}
+	// Strings that contend for slots are still returned intact.
+	for i := range 3 * internSlots {
+		s := fmt.Sprintf("pod-%d", i)
+		if got := in.get(s); got != s {
+			t.Fatalf("get(%q) = %q", s, got)
+		}
+	}
+	long := strings.Repeat("x", maxInterned+1)
+	if got := in.get(long); got != long {
+		t.Fatalf("long string changed")
+	}
+	var none *Interner
+	if got := none.get("web"); got != "web" {
+		t.Fatalf("nil Interner: %q", got)
 	}
 }
