@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
@@ -33,6 +34,9 @@ type Result struct {
 	Suppressed int `json:"suppressed"`
 	// Errors are analyzer failures; the analysis is then incomplete.
 	Errors []string `json:"errors,omitempty"`
+	// Took is each analyzer's wall time by code, waiting for the facts it
+	// needs included (for -v; not part of the report).
+	Took map[string]time.Duration `json:"-"`
 }
 
 // RunConfig says what to run and what to hide.
@@ -106,6 +110,7 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 	}
 	passes := make([]*Pass, len(runnable))
 	errs := make([]string, len(runnable))
+	took := make([]time.Duration, len(runnable))
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -124,13 +129,17 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 			defer func() { <-sem }()
 			p := &Pass{Analyzer: a, Snapshot: snap, Options: opts, r: r}
 			passes[i] = p
+			start := time.Now()
 			errs[i] = runOne(p)
+			took[i] = time.Since(start)
 		}()
 	}
 	wg.Wait()
 	seenNote := map[string]bool{}
 	seenFP := map[string]bool{}
+	res.Took = make(map[string]time.Duration, len(runnable))
 	for i, a := range runnable {
+		res.Took[a.Code] += took[i]
 		if errs[i] != "" {
 			res.Errors = append(res.Errors, errs[i])
 		}

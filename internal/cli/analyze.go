@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"time"
 
@@ -151,7 +153,8 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 
 	start = time.Now()
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers, Suppress: sups, Options: opts})
-	g.log.Info("analyzed", "checks", len(res.Ran), "findings", len(res.Findings), "took", time.Since(start).Round(time.Millisecond))
+	g.log.Info("analyzed", "checks", len(res.Ran), "findings", len(res.Findings), "took", time.Since(start).Round(time.Millisecond),
+		"slowest", slowestChecks(res.Took, 5))
 	version, _ := g.build.resolve()
 	if ns := o.reportNamespace(live); ns != "" {
 		res.Findings = inNamespace(res.Findings, ns)
@@ -310,4 +313,26 @@ func inNamespace(fs []analysis.Finding, ns string) []analysis.Finding {
 		}
 	}
 	return out
+}
+
+// slowestChecks names the n checks that took longest, for -v: "MD101 120ms, ...".
+func slowestChecks(took map[string]time.Duration, n int) string {
+	codes := make([]string, 0, len(took))
+	for c := range took {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool {
+		if took[codes[i]] != took[codes[j]] {
+			return took[codes[i]] > took[codes[j]]
+		}
+		return codes[i] < codes[j]
+	})
+	var b strings.Builder
+	for i, c := range codes[:min(n, len(codes))] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", c, took[c].Round(time.Millisecond))
+	}
+	return b.String()
 }

@@ -251,20 +251,47 @@ func where(site annSite) string {
 	return site.Obj.Ref()
 }
 
-// forEachIstioAnnotation calls fn for every Istio-domain annotation, in key
-// order per site.
-// Gateway workloads are left out unless gateways is set.
-func forEachIstioAnnotation(s *snapshot.Snapshot, gateways bool, fn func(site annSite, key, value string)) {
-	eachAnnotationSite(s, func(site annSite) {
-		if site.Gateway && !gateways {
-			return
-		}
-		for _, k := range sortedKeys(site.Ann) {
-			if istioAnnotationName(k) {
-				fn(site, k, site.Ann[k])
+// annotationSites holds every annotation site of the input once, with its
+// Istio-domain keys sorted: four checks walk them, and finding the sites
+// means testing every annotation of every object of ten kinds.
+var annotationSites = &analysis.Fact{
+	Name:   "istio-annotation-sites",
+	Doc:    "The objects and pod templates that carry Istio-domain annotations, with those keys.",
+	Inputs: []analysis.Input{annInput},
+	Reads:  annReads,
+	Run: func(p *analysis.Pass) (any, error) {
+		var sites []keyedSite
+		eachAnnotationSite(p.Snapshot, func(site annSite) {
+			var keys []string
+			for _, k := range sortedKeys(site.Ann) {
+				if istioAnnotationName(k) {
+					keys = append(keys, k)
+				}
 			}
+			sites = append(sites, keyedSite{site, keys})
+		})
+		return sites, nil
+	},
+}
+
+// keyedSite is an annotation site and its Istio-domain keys, sorted.
+type keyedSite struct {
+	annSite
+	keys []string
+}
+
+// forEachIstioAnnotation calls fn for every Istio-domain annotation, in key
+// order per site. Gateway workloads are left out unless gateways is set.
+// The pass's analyzer must require annotationSites.
+func forEachIstioAnnotation(p *analysis.Pass, gateways bool, fn func(site annSite, key, value string)) {
+	for _, ks := range p.ResultOf(annotationSites).([]keyedSite) {
+		if ks.Gateway && !gateways {
+			continue
 		}
-	})
+		for _, k := range ks.keys {
+			fn(ks.annSite, k, ks.Ann[k])
+		}
+	}
 }
 
 // misplaced tells whether a known annotation is on a kind it does not
@@ -299,8 +326,9 @@ var AnnotationMisplaced = &analysis.Analyzer{
 	Doc:      doc("MD113"),
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
+	Requires: []*analysis.Fact{annotationSites},
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil {
 				return
@@ -355,8 +383,9 @@ var AnnotationUnknown = &analysis.Analyzer{
 	Doc:      doc("MD114"),
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
+	Requires: []*analysis.Fact{annotationSites},
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p, false, func(site annSite, key, value string) {
 			if annCatalogue[key] != nil {
 				return
 			}
@@ -559,11 +588,11 @@ var AnnotationInvalid = &analysis.Analyzer{
 	Doc:      doc("MD115"),
 	Inputs:   []analysis.Input{annInput},
 	Reads:    mergeReads(annReads, injPodReads),
-	Requires: []*analysis.Fact{InjectionFact},
+	Requires: []*analysis.Fact{InjectionFact, annotationSites},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
-		forEachIstioAnnotation(s, true, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p, true, func(site annSite, key, value string) {
 			check := annotationValidators[key]
 			if check == nil || site.Resource != "Pod" {
 				return
@@ -603,8 +632,9 @@ var AnnotationDeprecated = &analysis.Analyzer{
 	Doc:      doc("MD116"),
 	Inputs:   []analysis.Input{annInput},
 	Reads:    annReads,
+	Requires: []*analysis.Fact{annotationSites},
 	Run: func(p *analysis.Pass) error {
-		forEachIstioAnnotation(p.Snapshot, false, func(site annSite, key, value string) {
+		forEachIstioAnnotation(p, false, func(site annSite, key, value string) {
 			def := annCatalogue[key]
 			if def == nil || !def.Deprecated {
 				return
