@@ -189,6 +189,7 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 	loaded.Files += len(looseCilium)
 	loaded.Errors = append(loaded.Errors, ciliumErrs...)
 	var allLogs []*snapshot.ContainerLog
+	b.Reserve(len(loaded.Objects))
 	for _, obj := range loaded.Objects {
 		b.Add(obj)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -20,12 +19,15 @@ import (
 // Under the default GOGC=100 the heap doubles between collections, so the
 // collector runs a dozen times and each run rescans what the last one
 // already found alive: a fifth of the load's CPU, write barriers
-// included, for almost nothing freed. During the load the collector
-// instead waits for loadHeapLimit (a soft memory limit with GOGC off), so
-// a snapshot that fits is read with at most one or two collections. If a
-// collection finds the heap mostly live (the input is larger than the
-// limit), the pacer gives the default pacing back at once: a soft limit
-// below the live heap would make the collector run back to back.
+// included, for almost nothing freed. During the load the heap may grow
+// by up to loadMaxGCPercent between collections while it is small, and
+// by less as it nears loadHeapTarget, never by less than the default
+// 100%: after each collection the pacer sets GOGC so that the next one
+// comes at max(2×live, min(loadHeapTarget, (1+4)×live)). The pacing stays
+// proportional to the live heap at every step, so an input larger than
+// the target costs what it did with the default. (A soft memory limit
+// instead was tried: its goal shrinks by the runtime's own overhead and
+// the collector ran every 10 MB once the live heap neared it.)
 //
 // Analysis: short-lived values on top of the snapshot (and locating
 // thousands of findings re-reads their documents). With GOGC=100 the peak
@@ -42,11 +44,11 @@ import (
 // A GOGC or GOMEMLIMIT the user set is left alone in both phases.
 
 const (
-	// loadHeapLimit is the soft memory limit of the load phase.
-	loadHeapLimit = 352 << 20
-	// loadLiveShare: once a collection during the load finds more than
-	// this share of loadHeapLimit live, the default pacing comes back.
-	loadLiveShare = 0.7
+	// loadHeapTarget is the heap the load may grow to between collections
+	// before the pacing is back to the default.
+	loadHeapTarget = 400 << 20
+	// loadMaxGCPercent is the GOGC of the load while the heap is small.
+	loadMaxGCPercent = 400
 	// analysisGCPercent is the GOGC of the analysis phase.
 	analysisGCPercent = 40
 )
@@ -67,8 +69,7 @@ func paceLoadGC() *gcPacer {
 		return p
 	}
 	p.tuning = true
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(loadHeapLimit)
+	debug.SetGCPercent(loadMaxGCPercent)
 	p.watch()
 	return p
 }
@@ -89,13 +90,18 @@ func (p *gcPacer) collected() {
 	if !p.tuning {
 		return
 	}
-	if float64(liveHeap()) > loadLiveShare*loadHeapLimit {
-		p.tuning = false
-		debug.SetMemoryLimit(math.MaxInt64)
-		debug.SetGCPercent(100)
-		return
-	}
+	debug.SetGCPercent(loadGCPercent(liveHeap()))
 	p.watch()
+}
+
+// loadGCPercent is the load's GOGC for a live heap: the next collection at
+// max(2×live, min(loadHeapTarget, (1+loadMaxGCPercent/100)×live)).
+func loadGCPercent(live uint64) int {
+	if live == 0 {
+		return loadMaxGCPercent
+	}
+	pct := int((loadHeapTarget - float64(live)) * 100 / float64(live))
+	return max(100, min(loadMaxGCPercent, pct))
 }
 
 // analysis switches the collector to the analysis phase's pacing; p is
@@ -109,7 +115,6 @@ func (p *gcPacer) analysis() {
 	if userPacesGC() {
 		return
 	}
-	debug.SetMemoryLimit(math.MaxInt64)
 	debug.SetGCPercent(analysisGCPercent)
 }
 

@@ -44,18 +44,15 @@ func TestPaceAnalysisGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 
 	p := paceLoadGC()
-	if got := debug.SetGCPercent(-1); got != -1 {
-		t.Errorf("GOGC %d during the load, want off", got)
+	if got := debug.SetGCPercent(-1); got != loadMaxGCPercent {
+		t.Errorf("GOGC %d during the load, want %d", got, loadMaxGCPercent)
 	}
-	if got := debug.SetMemoryLimit(-1); got != loadHeapLimit {
-		t.Errorf("memory limit %d during the load, want %d", got, loadHeapLimit)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d during the load, want none", got)
 	}
 	p.analysis()
 	if got := debug.SetGCPercent(-1); got != analysisGCPercent {
 		t.Errorf("GOGC %d after the load, want %d", got, analysisGCPercent)
-	}
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d after the load, want none", got)
 	}
 
 	var live *gcPacer // a live read keeps the default pacing for its load
@@ -66,38 +63,47 @@ func TestPaceAnalysisGC(t *testing.T) {
 	}
 }
 
-// TestPaceLoadGCGivesUp: when a collection during the load finds more live
-// than the limit's share, the default pacing comes back, so a snapshot
-// larger than the limit is not collected back to back.
-func TestPaceLoadGCGivesUp(t *testing.T) {
+func TestLoadGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, loadMaxGCPercent},
+		{1 << 20, loadMaxGCPercent}, // small: grow fivefold
+		{loadHeapTarget / 4, 300},   // next collection at the target
+		{loadHeapTarget / 2, 100},   // the default from here on
+		{loadHeapTarget, 100},       // never below the default
+		{4 * loadHeapTarget, 100},   //
+	} {
+		if got := loadGCPercent(c.live); got != c.want {
+			t.Errorf("loadGCPercent(%d MB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}
+
+// TestPaceLoadGCFollowsLiveHeap: after a collection during the load the
+// pacing follows the live heap the collection found.
+func TestPaceLoadGCFollowsLiveHeap(t *testing.T) {
 	restoreGC(t)
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	p := paceLoadGC()
 	defer p.analysis()
 
-	share := loadLiveShare // a variable: the product is no integer constant
 	keep := make([][]byte, 0, 64)
-	for range int(share*loadHeapLimit)/(4<<20) + 4 {
+	for range loadHeapTarget/2/(4<<20) + 4 {
 		keep = append(keep, make([]byte, 4<<20))
 	}
-	runtime.GC()
 	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		tuning := p.tuning
-		p.mu.Unlock()
-		if !tuning {
-			break
-		}
+	got := loadMaxGCPercent
+	for got != 100 && time.Now().Before(deadline) {
 		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // the cleanup runs on its own goroutine
+		got = debug.SetGCPercent(100)
+		debug.SetGCPercent(got)
 	}
 	runtime.KeepAlive(keep)
-	if got := debug.SetGCPercent(-1); got != 100 {
+	if got != 100 {
 		t.Errorf("GOGC %d after a collection found %d MB live, want the default 100", got, liveHeap()>>20)
-	}
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d kept after the pacer gave up", got)
 	}
 }

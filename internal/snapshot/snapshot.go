@@ -66,6 +66,20 @@ func NewBuilder() *Builder {
 	}}
 }
 
+// Reserve sizes an empty Builder's indexes for n objects, so that adding
+// a large input does not rehash them again and again. It does nothing once
+// objects were added.
+func (b *Builder) Reserve(n int) {
+	s := b.s
+	if len(s.objects) > 0 || n <= 0 {
+		return
+	}
+	s.byKey = make(map[Key]*Object, n)
+	s.objects = make([]*Object, 0, n)
+	s.podByLabel = make(map[labelKey][]*Object, n)
+	s.tmplByLabel = make(map[labelKey][]*Object, n/2)
+}
+
 // MarkListed records that every object of kind gk in namespace ns
 // (AllNamespaces for every namespace) is in the snapshot, even if there is
 // none: a live LIST that succeeded.

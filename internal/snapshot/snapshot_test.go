@@ -112,3 +112,18 @@ func TestSecretSummaryKeepsNoValues(t *testing.T) {
 		t.Errorf("key names %v", got)
 	}
 }
+
+func TestReserveKeepsObjects(t *testing.T) {
+	b := NewBuilder()
+	b.Reserve(10)
+	pod := &Object{Key: Key{Kind: "Pod", Namespace: "ns", Name: "a"}, Labels: map[string]string{"app": "web"}}
+	b.Add(pod)
+	b.Reserve(1000) // after an Add: must not drop what was added
+	s := b.Build()
+	if s.Get(KindPod, "ns", "a") != pod || s.Len() != 1 {
+		t.Fatalf("Reserve after Add lost the object: len %d", s.Len())
+	}
+	if got := s.SelectPods("ns", labels.SelectorFromSet(labels.Set{"app": "web"})); len(got) != 1 {
+		t.Fatalf("label index after Reserve: %d pods", len(got))
+	}
+}
