@@ -35,7 +35,8 @@ type Result struct {
 	// Errors are analyzer failures; the analysis is then incomplete.
 	Errors []string `json:"errors,omitempty"`
 	// Took is each analyzer's wall time by code, waiting for the facts it
-	// needs included (for -v; not part of the report).
+	// needs included, and each fact's own as "fact NAME" (for -v; not part
+	// of the report).
 	Took map[string]time.Duration `json:"-"`
 }
 
@@ -53,6 +54,7 @@ type factState struct {
 	val   any
 	err   error
 	notes []string // NotChecked notes the fact (or its dependencies) left
+	took  time.Duration
 }
 
 type runner struct {
@@ -77,7 +79,9 @@ func (r *runner) fact(f *Fact) (any, []string) {
 			r.fact(dep)
 		}
 		p := &Pass{Snapshot: r.snap, Options: r.opts, r: r}
+		start := time.Now()
 		st.val, st.err = f.Run(p)
+		st.took = time.Since(start)
 		st.notes = p.notes
 	})
 	if st.err != nil {
@@ -137,7 +141,10 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 	wg.Wait()
 	seenNote := map[string]bool{}
 	seenFP := map[string]bool{}
-	res.Took = make(map[string]time.Duration, len(runnable))
+	res.Took = make(map[string]time.Duration, len(runnable)+len(r.facts))
+	for f, st := range r.facts {
+		res.Took["fact "+f.Name] = st.took
+	}
 	for i, a := range runnable {
 		res.Took[a.Code] += took[i]
 		if errs[i] != "" {
