@@ -320,8 +320,13 @@ func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan, pro
 		switch {
 		case p.ptrProto && n.Kind != yamltree.Null:
 			// Istio specs: protojson, which accepts what their jsonpb-based
-			// UnmarshalJSON accepts and is several times faster.
-			return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(n.AppendJSON(nil), v.Addr().Interface().(proto.Message))
+			// UnmarshalJSON accepts and is several times faster; straight
+			// from the tree where the form is a plain one (prototree.go).
+			msg := v.Addr().Interface().(proto.Message)
+			if protoFromTree(n, msg.ProtoReflect(), td.intern) == nil {
+				return nil
+			}
+			return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(n.AppendJSON(nil), msg)
 		case p.metaTime && n.Kind == yamltree.String:
 			// What metav1.Time.UnmarshalJSON does with a JSON string.
 			t, err := time.Parse(time.RFC3339, n.Text)
