@@ -75,6 +75,10 @@ var schemaValidators = []struct {
 	{snapshot.KindPeerAuth, validatePeerAuthenticationObj},
 	{snapshot.KindRequestAuth, validateRequestAuthenticationObj},
 	{snapshot.KindTelemetry, validateTelemetryObj},
+	{snapshot.KindWorkloadEntry, validateWorkloadEntryObj},
+	{snapshot.KindWorkloadGroup, validateWorkloadGroupObj},
+	{snapshot.KindProxyConfig, validateProxyConfigObj},
+	{snapshot.KindWasmPlugin, validateWasmPluginObj},
 }
 
 func schemaKinds() []schema.GroupKind {
