@@ -95,6 +95,8 @@ var schemaReads = func() map[schema.GroupKind][]string {
 	for _, v := range schemaValidators {
 		out[v.kind] = []string{"spec"}
 	}
+	// meshNetworks of the istio ConfigMap (and facts.MeshConfig's read).
+	out[snapshot.KindConfigMap] = []string{"data"}
 	return out
 }()
 
@@ -103,7 +105,7 @@ var SchemaIssuesFact = &analysis.Fact{
 	Name:     "istio-schema-issues",
 	Doc:      "Violations of Istio's validation rules (meshdoctor's own subset of pkg/config/validation), per object and field.",
 	Reads:    schemaReads,
-	Requires: []*analysis.Fact{facts.ComponentVersions},
+	Requires: []*analysis.Fact{facts.ComponentVersions, facts.MeshConfig},
 	Run: func(p *analysis.Pass) (any, error) {
 		out := &schemaIssues{}
 		vers := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
@@ -112,6 +114,7 @@ var SchemaIssuesFact = &analysis.Fact{
 				v.run(issueSink{obj: o, out: out, vers: vers})
 			}
 		}
+		validateMeshNetworks(out, p.ResultOf(facts.MeshConfig).(*facts.Mesh))
 		return out, nil
 	},
 }
@@ -153,9 +156,9 @@ var SchemaValidationError = &analysis.Analyzer{
 	Code:     "MD010",
 	Name:     "istio-schema-invalid",
 	Severity: analysis.Error,
-	Summary:  "An Istio object breaks one of Istio's validation rules, so the validating webhook rejects it and it is not in force.",
+	Summary:  "An Istio object (or the meshNetworks of the istio ConfigMap) breaks one of Istio's validation rules, so the validating webhook (for meshNetworks, istiod) rejects it and it is not in force.",
 	Doc:      doc("MD010"),
-	Inputs:   []analysis.Input{analysis.Kinds(schemaKinds()...)},
+	Inputs:   []analysis.Input{analysis.Kinds(append(schemaKinds(), snapshot.KindConfigMap)...)},
 	Reads:    schemaReads,
 	Requires: []*analysis.Fact{SchemaIssuesFact},
 	Run: func(p *analysis.Pass) error {
