@@ -44,20 +44,23 @@ type issueSink struct {
 	obj  *snapshot.Object
 	out  *schemaIssues
 	vers *facts.Versions
+	// consequence, when set, replaces the standard consequence of every
+	// issue (configuration istiod validates itself, not the webhook).
+	consequence string
 }
 
 func (s issueSink) err(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 // envoyErr records a value Istio accepts but Envoy rejects: the finding
 // says so instead of blaming the webhook.
 func (s issueSink) envoyErr(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Envoy: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Envoy: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 func (s issueSink) warn(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: at, Warning: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: at, Warning: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 // schemaValidators validate one kind each.
@@ -105,7 +108,7 @@ var SchemaIssuesFact = &analysis.Fact{
 	Name:     "istio-schema-issues",
 	Doc:      "Violations of Istio's validation rules (meshdoctor's own subset of pkg/config/validation), per object and field.",
 	Reads:    schemaReads,
-	Requires: []*analysis.Fact{facts.ComponentVersions, facts.MeshConfig},
+	Requires: []*analysis.Fact{facts.ComponentVersions},
 	Run: func(p *analysis.Pass) (any, error) {
 		out := &schemaIssues{}
 		vers := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
@@ -114,7 +117,12 @@ var SchemaIssuesFact = &analysis.Fact{
 				v.run(issueSink{obj: o, out: out, vers: vers})
 			}
 		}
-		validateMeshNetworks(out, p.ResultOf(facts.MeshConfig).(*facts.Mesh))
+		// The istio ConfigMap istiod reads (not facts.MeshConfig: a mesh
+		// key that does not parse must not stop the other schema checks).
+		if cm := facts.IstioConfigMap(p.Snapshot); cm != nil {
+			validateMeshConfigMap(out, cm)
+			validateMeshNetworks(out, cm)
+		}
 		return out, nil
 	},
 }
@@ -156,7 +164,7 @@ var SchemaValidationError = &analysis.Analyzer{
 	Code:     "MD010",
 	Name:     "istio-schema-invalid",
 	Severity: analysis.Error,
-	Summary:  "An Istio object (or the meshNetworks of the istio ConfigMap) breaks one of Istio's validation rules, so the validating webhook (for meshNetworks, istiod) rejects it and it is not in force.",
+	Summary:  "An Istio object (or the istio ConfigMap's mesh or meshNetworks key) breaks one of Istio's validation rules, so the validating webhook (for the ConfigMap, istiod) rejects it and it is not in force.",
 	Doc:      doc("MD010"),
 	Inputs:   []analysis.Input{analysis.Kinds(append(schemaKinds(), snapshot.KindConfigMap)...)},
 	Reads:    schemaReads,

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -16,14 +15,9 @@ import (
 const meshNetworksConsequence = "No webhook checks the istio ConfigMap, so the change is accepted, but istiod's ValidateMeshNetworks rejects the whole meshNetworks configuration when it loads it, so the networks, endpoints and gateways written there do not take effect and cross-network traffic is not routed through the east-west gateways they name"
 
 // validateMeshNetworks follows agent.ValidateMeshNetworks (validateNetwork
-// for every network) on the meshNetworks key of the istio ConfigMap the
-// mesh configuration comes from. A key that does not parse is left to
+// for every network) on the meshNetworks key of the istio ConfigMap. A key that does not parse is left to
 // MD130's not-checked note.
-func validateMeshNetworks(out *schemaIssues, mesh *facts.Mesh) {
-	cm := mesh.ConfigMap
-	if cm == nil {
-		return
-	}
+func validateMeshNetworks(out *schemaIssues, cm *snapshot.Object) {
 	c, ok := cm.Typed.(*corev1.ConfigMap)
 	if !ok {
 		return
@@ -36,9 +30,9 @@ func validateMeshNetworks(out *schemaIssues, mesh *facts.Mesh) {
 	if err != nil {
 		return
 	}
-	const up = "validateNetwork"
+	s := issueSink{obj: cm, out: out, consequence: meshNetworksConsequence}
 	add := func(at snapshot.Path, rule, problem, value, remedy string) {
-		out.errs = append(out.errs, schemaIssue{Obj: cm, Path: at, Rule: rule, Upstream: up, Problem: problem, Value: value, Remedy: remedy, Consequence: meshNetworksConsequence})
+		s.err(at, rule, "validateNetwork", problem, value, remedy)
 	}
 	root := snapshot.P("data", "meshNetworks", "networks")
 	for _, name := range sortedKeys(mn.GetNetworks()) {

@@ -308,3 +308,30 @@ func TestWorkloadAndWasmRules(t *testing.T) {
 		}
 	}
 }
+
+func TestMeshConfigRules(t *testing.T) {
+	for _, c := range []struct {
+		locs []string
+		ok   bool
+	}{
+		{[]string{"us-east", "us-west/zone1", "us-west/zone2/a"}, true},
+		{[]string{"us-east/*", "us-west/*"}, true},
+		{[]string{"*"}, true},
+		{[]string{"*", "us-east"}, false},
+		{[]string{"us-east", "us-east/zone1"}, false},
+		{[]string{"us-east/zone1", "us-east/zone1/a"}, false},
+		{[]string{"us-east/zone1/a", "us-east/zone1/a"}, false},
+		{[]string{"us-east//a"}, false},
+		{[]string{"us-*/zone1"}, false},
+		{[]string{"us-east/**"}, false},
+	} {
+		if got := localitiesProblem(c.locs) == ""; got != c.ok {
+			t.Errorf("localitiesProblem(%q) ok=%v, want %v", c.locs, got, c.ok)
+		}
+	}
+	for d, ok := range map[string]bool{"cluster.local": true, "cluster.local.": true, "td": true, "": false, "a..b": false, "cluster_local": false} {
+		if got := trustDomainProblem(d) == ""; got != ok {
+			t.Errorf("trustDomainProblem(%q) ok=%v, want %v", d, got, ok)
+		}
+	}
+}
