@@ -82,6 +82,7 @@ var schemaValidators = []struct {
 	{snapshot.KindWorkloadGroup, validateWorkloadGroupObj},
 	{snapshot.KindProxyConfig, validateProxyConfigObj},
 	{snapshot.KindWasmPlugin, validateWasmPluginObj},
+	{snapshot.KindTrafficExt, validateTrafficExtensionObj},
 }
 
 func schemaKinds() []schema.GroupKind {
@@ -164,7 +165,7 @@ var SchemaValidationError = &analysis.Analyzer{
 	Code:     "MD010",
 	Name:     "istio-schema-invalid",
 	Severity: analysis.Error,
-	Summary:  "An Istio object (or the istio ConfigMap's mesh or meshNetworks key) breaks one of Istio's validation rules, so the validating webhook (for the ConfigMap, istiod) rejects it and it is not in force.",
+	Summary:  "An Istio object (or the istio ConfigMap's mesh or meshNetworks key) breaks one of Istio's validation rules, so the validating webhook (for TrafficExtension the API server, for the ConfigMap istiod) rejects it and it is not in force.",
 	Doc:      doc("MD010"),
 	Inputs:   []analysis.Input{analysis.Kinds(append(schemaKinds(), snapshot.KindConfigMap)...)},
 	Reads:    schemaReads,
