@@ -31,6 +31,7 @@ var (
 	KindProxyConfig     = schema.GroupKind{Group: "networking.istio.io", Kind: "ProxyConfig"}
 	KindTelemetry       = schema.GroupKind{Group: "telemetry.istio.io", Kind: "Telemetry"}
 	KindWasmPlugin      = schema.GroupKind{Group: "extensions.istio.io", Kind: "WasmPlugin"}
+	KindTrafficExt      = schema.GroupKind{Group: "extensions.istio.io", Kind: "TrafficExtension"}
 
 	KindMutatingWebhook   = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingWebhookConfiguration"}
 	KindValidatingWebhook = schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration"}

@@ -54,7 +54,7 @@ var MeshConfig = &analysis.Fact{
 			}
 			return &Mesh{Config: cfg, Source: "--mesh-config " + p.Options.MeshConfigFile}, nil
 		}
-		cm := istioConfigMap(p.Snapshot)
+		cm := IstioConfigMap(p.Snapshot)
 		if cm == nil {
 			return &Mesh{Config: withDefaults(&meshv1alpha1.MeshConfig{}), Source: "Istio defaults"}, nil
 		}
@@ -67,7 +67,10 @@ var MeshConfig = &analysis.Fact{
 	},
 }
 
-func istioConfigMap(s *snapshot.Snapshot) *snapshot.Object {
+// IstioConfigMap is the istio ConfigMap the mesh configuration is read
+// from: the one in istio-system, else the only one in the input (nil when
+// there are several elsewhere).
+func IstioConfigMap(s *snapshot.Snapshot) *snapshot.Object {
 	if cm := s.Get(snapshot.KindConfigMap, DefaultIstioNamespace, "istio"); cm != nil {
 		return cm
 	}

@@ -44,20 +44,23 @@ type issueSink struct {
 	obj  *snapshot.Object
 	out  *schemaIssues
 	vers *facts.Versions
+	// consequence, when set, replaces the standard consequence of every
+	// issue (configuration istiod validates itself, not the webhook).
+	consequence string
 }
 
 func (s issueSink) err(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 // envoyErr records a value Istio accepts but Envoy rejects: the finding
 // says so instead of blaming the webhook.
 func (s issueSink) envoyErr(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Envoy: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.errs = append(s.out.errs, schemaIssue{Obj: s.obj, Path: at, Envoy: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 func (s issueSink) warn(at snapshot.Path, rule, upstream, problem, value, remedy string) {
-	s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: at, Warning: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy})
+	s.out.warns = append(s.out.warns, schemaIssue{Obj: s.obj, Path: at, Warning: true, Rule: rule, Upstream: upstream, Problem: problem, Value: value, Remedy: remedy, Consequence: s.consequence})
 }
 
 // schemaValidators validate one kind each.
@@ -75,6 +78,11 @@ var schemaValidators = []struct {
 	{snapshot.KindPeerAuth, validatePeerAuthenticationObj},
 	{snapshot.KindRequestAuth, validateRequestAuthenticationObj},
 	{snapshot.KindTelemetry, validateTelemetryObj},
+	{snapshot.KindWorkloadEntry, validateWorkloadEntryObj},
+	{snapshot.KindWorkloadGroup, validateWorkloadGroupObj},
+	{snapshot.KindProxyConfig, validateProxyConfigObj},
+	{snapshot.KindWasmPlugin, validateWasmPluginObj},
+	{snapshot.KindTrafficExt, validateTrafficExtensionObj},
 }
 
 func schemaKinds() []schema.GroupKind {
@@ -91,6 +99,8 @@ var schemaReads = func() map[schema.GroupKind][]string {
 	for _, v := range schemaValidators {
 		out[v.kind] = []string{"spec"}
 	}
+	// meshNetworks of the istio ConfigMap (and facts.MeshConfig's read).
+	out[snapshot.KindConfigMap] = []string{"data"}
 	return out
 }()
 
@@ -107,6 +117,12 @@ var SchemaIssuesFact = &analysis.Fact{
 			for _, o := range p.Snapshot.List(v.kind) {
 				v.run(issueSink{obj: o, out: out, vers: vers})
 			}
+		}
+		// The istio ConfigMap istiod reads (not facts.MeshConfig: a mesh
+		// key that does not parse must not stop the other schema checks).
+		if cm := facts.IstioConfigMap(p.Snapshot); cm != nil {
+			validateMeshConfigMap(out, cm)
+			validateMeshNetworks(out, cm)
 		}
 		return out, nil
 	},
@@ -149,9 +165,9 @@ var SchemaValidationError = &analysis.Analyzer{
 	Code:     "MD010",
 	Name:     "istio-schema-invalid",
 	Severity: analysis.Error,
-	Summary:  "An Istio object breaks one of Istio's validation rules, so the validating webhook rejects it and it is not in force.",
+	Summary:  "An Istio object (or the istio ConfigMap's mesh or meshNetworks key) breaks one of Istio's validation rules, so the validating webhook (for TrafficExtension the API server, for the ConfigMap istiod) rejects it and it is not in force.",
 	Doc:      doc("MD010"),
-	Inputs:   []analysis.Input{analysis.Kinds(schemaKinds()...)},
+	Inputs:   []analysis.Input{analysis.Kinds(append(schemaKinds(), snapshot.KindConfigMap)...)},
 	Reads:    schemaReads,
 	Requires: []*analysis.Fact{SchemaIssuesFact},
 	Run: func(p *analysis.Pass) error {

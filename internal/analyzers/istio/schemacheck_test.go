@@ -280,3 +280,58 @@ func TestHeaderFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkloadAndWasmRules(t *testing.T) {
+	for u, ok := range map[string]bool{
+		"oci://ghcr.io/example/filter:1.0": true,
+		"ghcr.io/example/filter:1.0":       true, // read with http:// in front, as upstream does
+		"https://example.com/filter.wasm":  true,
+		"file:///opt/filter.wasm":          true,
+		"/opt/filter.wasm":                 true, // no scheme
+		"ftp://example.com/filter.wasm":    false,
+		"s3://bucket/filter.wasm":          false,
+		"ghcr.io/example/filter%zz":        false, // bad escape
+	} {
+		if got := wasmURLProblem(u) == ""; got != ok {
+			t.Errorf("wasmURLProblem(%q) ok=%v, want %v", u, got, ok)
+		}
+	}
+	good := strings.Repeat("0123456789abcdef", 4)
+	for sum, ok := range map[string]bool{good: true, strings.ToUpper(good): false, good[:63]: false, good + "0": false, good[:63] + "g": false} {
+		if got := sha256Problem(sum) == ""; got != ok {
+			t.Errorf("sha256Problem(%q) ok=%v, want %v", sum, got, ok)
+		}
+	}
+	for addr, ok := range map[string]bool{"/var/run/app.sock": true, "@abstract": true, "": false, "relative/app.sock": false, "/var/run/": false} {
+		if got := unixAddressProblem(addr) == ""; got != ok {
+			t.Errorf("unixAddressProblem(%q) ok=%v, want %v", addr, got, ok)
+		}
+	}
+}
+
+func TestMeshConfigRules(t *testing.T) {
+	for _, c := range []struct {
+		locs []string
+		ok   bool
+	}{
+		{[]string{"us-east", "us-west/zone1", "us-west/zone2/a"}, true},
+		{[]string{"us-east/*", "us-west/*"}, true},
+		{[]string{"*"}, true},
+		{[]string{"*", "us-east"}, false},
+		{[]string{"us-east", "us-east/zone1"}, false},
+		{[]string{"us-east/zone1", "us-east/zone1/a"}, false},
+		{[]string{"us-east/zone1/a", "us-east/zone1/a"}, false},
+		{[]string{"us-east//a"}, false},
+		{[]string{"us-*/zone1"}, false},
+		{[]string{"us-east/**"}, false},
+	} {
+		if got := localitiesProblem(c.locs) == ""; got != c.ok {
+			t.Errorf("localitiesProblem(%q) ok=%v, want %v", c.locs, got, c.ok)
+		}
+	}
+	for d, ok := range map[string]bool{"cluster.local": true, "cluster.local.": true, "td": true, "": false, "a..b": false, "cluster_local": false} {
+		if got := trustDomainProblem(d) == ""; got != ok {
+			t.Errorf("trustDomainProblem(%q) ok=%v, want %v", d, got, ok)
+		}
+	}
+}
