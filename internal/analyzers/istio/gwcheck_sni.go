@@ -170,7 +170,7 @@ var GatewaySNIFromLBWithoutSNI = &analysis.Analyzer{
 									fmt.Sprintf("servers[%d]: port %d %s, tls.mode %s, hosts %s", si, n, s.GetPort().GetProtocol(), s.GetTls().GetMode(), strings.Join(s.GetHosts(), ", ")),
 									fmt.Sprintf("%s: %s set, %s: %s, port %d → target %d", so.Ref(), awsSSLCert, awsBackendProtocol, so.Annotations[awsBackendProtocol], sp.Port, target),
 								},
-								Remedy: fmt.Sprintf("Either let the load balancer pass TLS through (remove %s and set %s: tcp on %s, so the client's ClientHello with its SNI reaches the gateway), or accept connections without SNI on this server: hosts: [\"*\"] (route per host with VirtualServices).", awsSSLCert, awsBackendProtocol, so.Ref()),
+								Remedy:  fmt.Sprintf("Either let the load balancer pass TLS through (remove %s and set %s: tcp on %s, so the client's ClientHello with its SNI reaches the gateway), or accept connections without SNI on this server: hosts: [\"*\"] (route per host with VirtualServices).", awsSSLCert, awsBackendProtocol, so.Ref()),
 								Related: []analysis.Related{analysis.RelatedOf(o, "a gateway workload the Gateway selects")},
 								Key:     fmt.Sprintf("servers[%d]|%s", si, so.Key.String()),
 							})
