@@ -102,13 +102,13 @@ var GatewaySNIFromLBWithoutSNI = &analysis.Analyzer{
 		done := map[string]bool{}
 		for _, g := range r.Gateways() {
 			servers := g.Spec.GetServers()
-			any := false
+			has := false
 			for _, s := range servers {
 				if sniOnlyServer(s) {
-					any = true
+					has = true
 				}
 			}
-			if !any {
+			if !has {
 				continue
 			}
 			_, objs, _ := selectGatewayWorkloads(r, g, scoped)
