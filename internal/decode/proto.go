@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"strings"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -60,7 +62,7 @@ func (w *protoWalker) walk(md protoreflect.MessageDescriptor, n *yamltree.Node) 
 			fd = fields.ByName(protoreflect.Name(k))
 		}
 		if fd == nil {
-			*w.out = append(*w.out, FieldIssue{Path: w.at.Child(k)})
+			*w.out = append(*w.out, FieldIssue{Path: ownedPath(w.at, k)})
 			continue
 		}
 		switch {
@@ -88,4 +90,20 @@ func (w *protoWalker) walk(md protoreflect.MessageDescriptor, n *yamltree.Node) 
 			w.at = w.at[:len(w.at)-1]
 		}
 	}
+}
+
+// ownedPath copies at plus key with every string element cloned: the keys
+// of a yamltree walk may share memory with the document buffer, which the
+// reader reuses for the next document, so an issue that outlives the walk
+// must own its path (a VirtualService's unknown field once printed as
+// fragments of a later file's base64 certificate).
+func ownedPath(at snapshot.Path, key string) snapshot.Path {
+	out := make(snapshot.Path, 0, len(at)+1)
+	for _, e := range at {
+		if s, ok := e.(string); ok {
+			e = strings.Clone(s)
+		}
+		out = append(out, e)
+	}
+	return append(out, strings.Clone(key))
 }

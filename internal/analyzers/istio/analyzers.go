@@ -20,7 +20,7 @@ var routingChecks = []*analysis.Analyzer{
 	VSHostNotFound, VSSubsetNotFound, SubsetNoPods,
 	VSGatewayNotFound, VSHostNotInGateway, GatewayRouteMismatch,
 	GatewaySelectorNoWorkload, GatewayCredential,
-	VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse,
+	VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse, EnvoyFilterMergeUntyped,
 	DRTLSConflictsMTLS, DRNoCACertificates,
 	VSRepeatedDestination, DRSubsetWithoutLabels, DRMergeIgnored, ExportToNamespaceNotFound, // Kiali parity (kiali_*.go)
 }

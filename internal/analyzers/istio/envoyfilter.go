@@ -123,3 +123,142 @@ var EnvoyFilterOpMisuse = &analysis.Analyzer{
 		return nil
 	},
 }
+
+// A MERGE patch of an HTTP_FILTER is skipped by istiod when the filter it
+// matches has no typed_config (envoyfilter/listener_patch.go,
+// mergeHTTPFilter: "skip this op as we would possibly have to do a merge of
+// Any with struct"). Istio's own HTTP filters carry a typed_config; a filter
+// an EnvoyFilter adds with config_discovery (ECDS) instead does not, so a
+// MERGE aimed at it never applies.
+
+// efInsert is an HTTP filter an EnvoyFilter patch adds.
+type efInsert struct {
+	o     *snapshot.Object
+	patch int
+	typed bool
+}
+
+func (in *efInsert) how() string {
+	if _, ok := envoyFilter(in.o).GetConfigPatches()[in.patch].GetPatch().GetValue().GetFields()["config_discovery"]; ok {
+		return " (its configuration comes from config_discovery)"
+	}
+	return ""
+}
+
+// efMayShare tells whether two EnvoyFilters can apply to one proxy: same
+// namespace or one in the root namespace, and workload selectors that do
+// not require different values of one label.
+func efMayShare(a, b *snapshot.Object, root string) bool {
+	an, bn := a.Key.Namespace, b.Key.Namespace
+	if an != bn && an != root && bn != root {
+		return false
+	}
+	al, bl := envoyFilter(a).GetWorkloadSelector().GetLabels(), envoyFilter(b).GetWorkloadSelector().GetLabels()
+	for k, v := range al {
+		if w, ok := bl[k]; ok && w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// istioHTTPFilters are HTTP filters istiod builds itself, with a
+// typed_config: a MERGE matching their name applies to them.
+var istioHTTPFilters = map[string]bool{
+	"envoy.filters.http.router": true, "envoy.filters.http.cors": true, "envoy.filters.http.fault": true,
+	"envoy.filters.http.grpc_stats": true, "envoy.filters.http.grpc_web": true, "envoy.filters.http.jwt_authn": true,
+	"envoy.filters.http.rbac": true, "envoy.filters.http.ext_authz": true, "envoy.filters.http.compressor": true,
+	"istio.metadata_exchange": true, "istio.stats": true, "istio.alpn": true, "istio_authn": true,
+}
+
+func contextsMeet(a, b netv1alpha3.EnvoyFilter_PatchContext) bool {
+	return a == b || a == netv1alpha3.EnvoyFilter_ANY || b == netv1alpha3.EnvoyFilter_ANY
+}
+
+// EnvoyFilterMergeUntyped: a MERGE onto an HTTP filter that is configured by
+// config_discovery, not typed_config.
+var EnvoyFilterMergeUntyped = &analysis.Analyzer{
+	Code:     "MD244",
+	Name:     "envoyfilter-merge-untyped-filter",
+	Severity: analysis.Warning,
+	Summary:  "An EnvoyFilter MERGEs into an HTTP filter that another EnvoyFilter adds without typed_config (configured by config_discovery): istiod skips a MERGE onto a filter that has no typed_config, so the patch never applies.",
+	Doc:      doc("MD244"),
+	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindEnvoyFilter)},
+	Reads:    reads(envoyFilterReads),
+	Requires: []*analysis.Fact{RegistryFact},
+	Run: func(p *analysis.Pass) error {
+		r := p.ResultOf(RegistryFact).(*Registry)
+		root := r.Mesh.RootNamespace()
+		inserts := map[string][]efInsert{}
+		list := p.Snapshot.List(snapshot.KindEnvoyFilter)
+		for _, o := range list {
+			for i, cp := range envoyFilter(o).GetConfigPatches() {
+				if cp.GetApplyTo() != netv1alpha3.EnvoyFilter_HTTP_FILTER {
+					continue
+				}
+				switch cp.GetPatch().GetOperation() {
+				case netv1alpha3.EnvoyFilter_Patch_ADD, netv1alpha3.EnvoyFilter_Patch_INSERT_FIRST,
+					netv1alpha3.EnvoyFilter_Patch_INSERT_BEFORE, netv1alpha3.EnvoyFilter_Patch_INSERT_AFTER,
+					netv1alpha3.EnvoyFilter_Patch_REPLACE:
+				default:
+					continue
+				}
+				v := cp.GetPatch().GetValue().GetFields()
+				name := v["name"].GetStringValue()
+				if name == "" {
+					continue
+				}
+				_, typed := v["typed_config"]
+				if _, ok := v["typedConfig"]; ok {
+					typed = true
+				}
+				inserts[name] = append(inserts[name], efInsert{o: o, patch: i, typed: typed})
+			}
+		}
+		for _, o := range list {
+			for i, cp := range envoyFilter(o).GetConfigPatches() {
+				if cp.GetApplyTo() != netv1alpha3.EnvoyFilter_HTTP_FILTER || cp.GetPatch().GetOperation() != netv1alpha3.EnvoyFilter_Patch_MERGE {
+					continue
+				}
+				name := cp.GetMatch().GetListener().GetFilterChain().GetFilter().GetSubFilter().GetName()
+				ins := inserts[name]
+				if name == "" || len(ins) == 0 || istioHTTPFilters[name] {
+					continue // Istio's own filter of that name has a typed_config and is merged
+				}
+				var by *efInsert
+				typedToo := false
+				for k := range ins {
+					in := &ins[k]
+					icp := envoyFilter(in.o).GetConfigPatches()[in.patch]
+					if !efMayShare(o, in.o, root) || !contextsMeet(cp.GetMatch().GetContext(), icp.GetMatch().GetContext()) {
+						continue
+					}
+					if in.typed {
+						typedToo = true
+					} else if by == nil {
+						by = in
+					}
+				}
+				if by == nil || typedToo {
+					continue // some proxies may get a typed filter of that name
+				}
+				at := snapshot.P("spec", "configPatches", i)
+				iat := snapshot.P("spec", "configPatches", by.patch, "patch", "value")
+				p.Report(analysis.Finding{
+					Subject: o.Key,
+					Message: fmt.Sprintf("%s configPatches[%d] MERGEs into HTTP filter %q, which %s configPatches[%d] adds without typed_config%s: istiod skips a MERGE onto a filter that has no typed_config, so this patch never applies and the filter keeps the configuration it has.",
+						o.Ref(), i, name, by.o.Ref(), by.patch, by.how()),
+					Locations: []analysis.Location{analysis.LocationOf(o, at.Child("patch", "operation")), analysis.LocationOf(by.o, iat)},
+					Evidence: []string{
+						fmt.Sprintf("configPatches[%d]: applyTo HTTP_FILTER, operation MERGE, subFilter %s", i, name),
+						fmt.Sprintf("%s configPatches[%d]: %s of %s without typed_config", by.o.Ref(), by.patch, envoyFilter(by.o).GetConfigPatches()[by.patch].GetPatch().GetOperation(), name),
+						"istio pilot/pkg/networking/core/envoyfilter/listener_patch.go mergeHTTPFilter: a filter with GetTypedConfig() == nil is skipped",
+					},
+					Remedy: fmt.Sprintf("Change the filter's configuration where it comes from (the config_discovery source, e.g. the WasmPlugin or the ECDS resource), or have %s add %q with a typed_config and keep the MERGE.", by.o.Ref(), name),
+					Key:    at.String(),
+				})
+			}
+		}
+		return nil
+	},
+}

@@ -6,5 +6,5 @@ import "github.com/meshdoctor/meshdoctor/internal/analysis"
 var gatewayChecks = []*analysis.Analyzer{
 	MeshVSHostConflict, IngressBypassesSubsets, GatewayDuplicateCertificate,
 	GatewayServerConflict, GatewayPortNotOnService, VSInternalGatewayRef,
-	VSRouteWeights, GatewayVSMergeShadow,
+	VSRouteWeights, GatewayVSMergeShadow, GatewaySNIFromLBWithoutSNI,
 }

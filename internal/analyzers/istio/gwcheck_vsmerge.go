@@ -240,7 +240,7 @@ var GatewayVSMergeShadow = &analysis.Analyzer{
 	Code:     "MD224",
 	Name:     "gateway-vs-merge-shadowed-route",
 	Severity: analysis.Warning,
-	Summary:  "Several VirtualServices bound to one gateway proxy define the same host; istiod concatenates their HTTP routes, and a route of one VirtualService takes every request a route of another was written for, so that route never matches.",
+	Summary:  "Several VirtualServices bound to one gateway proxy define the same host; istiod concatenates their HTTP routes (a route of one takes every request a route of another was written for), uses only the first tcp rule that applies to a TCP server, and keeps only the first tls match to claim an SNI host, so the other route never matches.",
 	Doc:      doc("MD224"),
 	Inputs:   []analysis.Input{vsInput},
 	Reads:    reads(gatewayWorkloadReads, listenerReads),
@@ -248,9 +248,15 @@ var GatewayVSMergeShadow = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		r := p.ResultOf(RegistryFact).(*Registry)
 		byGateway := map[string][]*snapshot.Object{}
+		byGatewayL4 := map[string][]*snapshot.Object{} // with tcp or tls routes
 		for _, vs := range r.VirtualServices() {
 			spec := virtualService(vs)
-			if spec == nil || len(spec.GetHosts()) == 0 || hasDelegate(spec) || len(spec.GetHttp()) == 0 {
+			if spec == nil || len(spec.GetHosts()) == 0 {
+				continue
+			}
+			http := len(spec.GetHttp()) > 0 && !hasDelegate(spec)
+			l4 := len(spec.GetTcp()) > 0 || len(spec.GetTls()) > 0
+			if !http && !l4 {
 				continue
 			}
 			refs, _ := boundGateways(vs)
@@ -258,11 +264,19 @@ var GatewayVSMergeShadow = &analysis.Analyzer{
 			for _, ref := range refs {
 				if !seen[ref] && !isInternalGatewayRef(ref) {
 					seen[ref] = true
-					byGateway[ref] = append(byGateway[ref], vs)
+					if http {
+						byGateway[ref] = append(byGateway[ref], vs)
+					}
+					if l4 {
+						byGatewayL4[ref] = append(byGatewayL4[ref], vs)
+					}
 				}
 			}
 		}
 		for _, list := range byGateway {
+			sortOlderFirst(list)
+		}
+		for _, list := range byGatewayL4 {
 			sortOlderFirst(list)
 		}
 		done := map[string]bool{}
@@ -287,13 +301,16 @@ var GatewayVSMergeShadow = &analysis.Analyzer{
 				}
 				configs[k] = append(configs[k], i)
 			}
+			var found []analysis.Finding
 			for _, k := range order {
-				for _, f := range vhostShadows(r, m, configs[k], byGateway, gp.Namespace, proxyLabels) {
-					key := f.Subject.String() + "|" + f.Key
-					if !done[key] {
-						done[key] = true
-						p.Report(f)
-					}
+				found = append(found, vhostShadows(r, m, configs[k], byGateway, gp.Namespace, proxyLabels)...)
+			}
+			found = append(found, l4Shadows(r, m, byGatewayL4, gp.Namespace)...)
+			for _, f := range found {
+				key := f.Subject.String() + "|" + f.Key
+				if !done[key] {
+					done[key] = true
+					p.Report(f)
 				}
 			}
 		}
