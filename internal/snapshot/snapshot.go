@@ -43,8 +43,8 @@ type Snapshot struct {
 	// nodeAgentsListed: every node agent's DaemonSet of the cluster is in
 	// the snapshot, though the DaemonSets are not (a scoped live read).
 	nodeAgentsListed bool
-	nodes    []*Node
-	logs     []*ContainerLog
+	nodes            []*Node
+	logs             []*ContainerLog
 	// accessLogs are the access-log groups, nil when none were read.
 	accessLogs *AccessLogs
 	// cilium is the output of Cilium and Hubble commands read.
