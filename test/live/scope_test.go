@@ -180,6 +180,46 @@ func checkScope(t *testing.T, full, scoped kube.Result) {
 	if fp, sp := countKind(full, pod), countKind(scoped, pod); sp >= fp || sp == 0 {
 		t.Errorf("-n a kept %d Pods, -A %d: want fewer, and some", sp, fp)
 	}
+	// ConfigMaps are held in full (their data: keys for MD101, the mesh
+	// config) and only in the namespaces analysis needs: none of the bulk
+	// namespaces' (which -A holds), never as metadata only.
+	cm := schema.GroupKind{Kind: "ConfigMap"}
+	if got := listedNamespaces(scoped, cm); len(got) != len(scoped.Scope) || slices.Contains(got, "") {
+		t.Errorf("-n a has ConfigMaps listed in %q, want exactly the scope", got)
+	}
+	if slices.Contains(scoped.MetadataOnly, cm) || slices.Contains(full.MetadataOnly, cm) {
+		t.Errorf("ConfigMaps read as metadata only: -n a %v, -A %v", scoped.MetadataOnly, full.MetadataOnly)
+	}
+	held := map[string]*corev1.ConfigMap{}
+	for _, o := range scoped.Objects {
+		if o.Key.GroupKind() != cm {
+			continue
+		}
+		if why[o.Key.Namespace] == "" {
+			t.Errorf("-n a keeps %s, outside its scope", o.Ref())
+		}
+		c, ok := o.Typed.(*corev1.ConfigMap)
+		if !ok || o.MetadataOnly {
+			t.Errorf("-n a holds %s without its data", o.Ref())
+			continue
+		}
+		held[o.Key.Namespace+"/"+o.Key.Name] = c
+	}
+	if c := held["istio-system/istio"]; c == nil || !strings.Contains(c.Data["mesh"], "rootNamespace") {
+		t.Errorf("-n a: the mesh ConfigMap istio-system/istio is not held in full: %v", c)
+	}
+	if c := held["a/api-config"]; c == nil || len(c.Data) == 0 {
+		t.Errorf("-n a: ConfigMap a/api-config (its keys are what MD101 checks) is not held in full: %v", c)
+	}
+	bulkCM := 0
+	for _, o := range full.Objects {
+		if o.Key.GroupKind() == cm && strings.HasPrefix(o.Key.Namespace, "bulk-") {
+			bulkCM++
+		}
+	}
+	if bulkCM != bulkNamespaces {
+		t.Errorf("-A holds %d ConfigMaps of the bulk namespaces, want %d", bulkCM, bulkNamespaces)
+	}
 	for _, gk := range []schema.GroupKind{{Kind: "Service"}, {Group: "networking.istio.io", Kind: "VirtualService"}} {
 		if got := listedNamespaces(scoped, gk); !slices.Equal(got, []string{""}) {
 			t.Errorf("-n a listed %s in %q, want everywhere", gk, got)
