@@ -373,23 +373,29 @@ func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKin
 				return nil, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
 			}
 		}
-		page := reader.Read("live:"+describeList(r, ns), body)
-		for _, e := range page.Errors {
-			s.logf("object of a LIST page not read", "list", describeList(r, ns), "error", e.Msg)
-		}
-		for _, o := range page.Objects {
-			o.Origin = snapshot.Origin{Live: true}
-			o.Locator = nil // the page's bytes are not kept
-			if metaOnly {
-				// Unknown, not empty: checks that need keys say so.
-				o.MetadataOnly, o.Secret = true, nil
-			}
-			out = append(out, o)
-		}
+		out = append(out, s.readPage(reader, r, ns, metaOnly, body)...)
 		if cont == "" {
 			return out, nil
 		}
 	}
+}
+
+// readPage reads one LIST page (a metadata-only one already turned into a
+// list of its kind by asKind) into live objects.
+func (s *Source) readPage(reader *files.StreamReader, r resource, ns string, metaOnly bool, body []byte) []*snapshot.Object {
+	page := reader.Read("live:"+describeList(r, ns), body)
+	for _, e := range page.Errors {
+		s.logf("object of a LIST page not read", "list", describeList(r, ns), "error", e.Msg)
+	}
+	for _, o := range page.Objects {
+		o.Origin = snapshot.Origin{Live: true}
+		o.Locator = nil // the page's bytes are not kept
+		if metaOnly {
+			// Unknown, not empty: checks that need keys say so.
+			o.MetadataOnly, o.Secret = true, nil
+		}
+	}
+	return page.Objects
 }
 
 func (s *Source) logf(msg string, args ...any) {

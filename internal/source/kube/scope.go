@@ -182,18 +182,39 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	gws, widen := scopedGateways(s.Namespace, res.Objects)
 	plan.widen = widen
 
-	whole := map[schema.GroupKind][]*snapshot.Object{} // per-workload kinds read whole
-	var pending []int                                  // heads of kinds of more than a page, undecided
-	var failed []job                                   // cluster-wide LIST failed (forbidden, say)
+	selectors := map[string]labels.Selector{}
+	for _, g := range gws {
+		sel := labels.SelectorFromSet(g.selector)
+		selectors[sel.String()] = sel
+	}
+	var sels []labels.Selector
+	for _, sel := range selectors {
+		sels = append(sels, sel)
+	}
+	// The per-workload kinds read whole: the DaemonSets parsed (whole), the
+	// others split into items, parsed at the end in the scope only (raws);
+	// whole also holds the raw kinds' objects the scope is found from.
+	whole := map[schema.GroupKind][]*snapshot.Object{}
+	raws := map[schema.GroupKind]*rawKind{}
+	var pending []int // heads of kinds of more than a page, undecided
+	var failed []job  // cluster-wide LIST failed (forbidden, say)
 	// finish reads the kinds local[k] whole from their heads; a kind whose
 	// rest fails (an expired continue token, say) is listed namespace by
-	// namespace, where errors are reported.
+	// namespace, where errors are reported. It returns the objects parsed.
 	finish := func(ks []int) []*snapshot.Object {
 		objs := make([][]*snapshot.Object, len(ks))
+		rks := make([]*rawKind, len(ks))
 		errs := make([]error, len(ks))
 		s.concurrently(ctx, len(ks), func(i int) {
 			j := local[ks[i]]
-			objs[i], errs[i] = s.pages(ctx, client, j.gk, j.r, "", s.metaOnly(j.gk), &heads[ks[i]])
+			if j.gk == kindDaemonSet {
+				objs[i], errs[i] = s.pages(ctx, client, j.gk, j.r, "", s.metaOnly(j.gk), &heads[ks[i]])
+				return
+			}
+			rks[i], errs[i] = s.fetchRaw(ctx, client, j, &heads[ks[i]], sels)
+			if errs[i] == nil {
+				objs[i] = rks[i].relevant
+			}
 		}, func(i int, err error) { errs[i] = err })
 		var read []*snapshot.Object
 		for i, k := range ks {
@@ -204,6 +225,9 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 				continue
 			}
 			whole[local[k].gk] = objs[i]
+			if rks[i] != nil {
+				raws[local[k].gk] = rks[i]
+			}
 			read = append(read, objs[i]...)
 		}
 		return read
@@ -224,7 +248,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	// The namespaces analysis needs, as far as known without probes.
 	scopeFromObjects(plan, s.Namespace, seen)
 	if plan.widen != "" {
-		s.widened(ctx, client, local, whole, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
 		return
 	}
 	// A kind of more than a page costs, listed namespace by namespace, its
@@ -232,10 +256,6 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	// probes that find the namespaces in it; read whole, the rest of its
 	// pages. Read whole when that is no more.
 	scoped := int64(len(plan.namespaces(s.Namespace, namespaces, res.Listed)))
-	selectors := map[string]bool{}
-	for _, g := range gws {
-		selectors[labels.SelectorFromSet(g.selector).String()] = true
-	}
 	var more, large []int
 	for _, k := range pending {
 		if n := heads[k].restPages(s.limit()); n >= 0 && n <= scoped+probeCost(local[k].gk, len(selectors)) {
@@ -256,7 +276,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	s.gatewayWorkloads(ctx, client, byKind, whole, isLarge, gws, plan)
 	if plan.widen != "" {
 		finish(large)
-		s.widened(ctx, client, local, whole, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
 		return
 	}
 	res.Scope = plan.namespaces(s.Namespace, namespaces, res.Listed)
@@ -282,9 +302,13 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 			continue
 		}
 		kept := Result{}
-		for _, o := range objs {
-			if in[o.Key.Namespace] {
-				kept.Objects = append(kept.Objects, o)
+		if rk := raws[j.gk]; rk != nil {
+			kept.Objects = s.objects(rk, func(ns string) bool { return in[ns] })
+		} else {
+			for _, o := range objs {
+				if in[o.Key.Namespace] {
+					kept.Objects = append(kept.Objects, o)
+				}
 			}
 		}
 		for _, sn := range res.Scope {
@@ -333,11 +357,14 @@ func probeCost(gk schema.GroupKind, selectors int) int64 {
 // widened ends a scoped read that must keep the per-workload kinds of
 // every namespace: the kinds read whole are kept whole, and the others
 // are listed everywhere.
-func (s *Source) widened(ctx context.Context, client rest.Interface, local []job, whole map[schema.GroupKind][]*snapshot.Object, namespaces []string, why string, res *Result) {
+func (s *Source) widened(ctx context.Context, client rest.Interface, local []job, whole map[schema.GroupKind][]*snapshot.Object, raws map[schema.GroupKind]*rawKind, namespaces []string, why string, res *Result) {
 	res.Widened = why
 	var rest []job
 	for _, j := range local {
 		if objs, ok := whole[j.gk]; ok {
+			if rk := raws[j.gk]; rk != nil {
+				objs = s.objects(rk, nil)
+			}
 			res.add(Result{Objects: objs, Listed: []Scope{{Kind: j.gk}}})
 		} else {
 			rest = append(rest, j)
