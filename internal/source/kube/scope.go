@@ -56,7 +56,9 @@ import (
 //     namespace by namespace, after selected LISTs (the istio ConfigMaps,
 //     istiod, each gateway selector's pods and Deployments) have found the
 //     namespaces in it. So -n never costs more requests than -A (but for
-//     a kind whose size the server does not report).
+//     a kind whose size the server does not report). A kind read whole is
+//     split into items and only the scope's are parsed (narrow.go), so
+//     reading whole costs requests and bytes, not parsing the cluster.
 //   - The DaemonSets are always read whole, so that the node-agent checks
 //     know every Cilium, istio-cni and ztunnel DaemonSet of the cluster is
 //     in the scope (Result.NodeAgentsListed).
