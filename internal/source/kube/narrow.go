@@ -89,11 +89,33 @@ func (s *Source) fetchRaw(ctx context.Context, c rest.Interface, j job, head *he
 	metaOnly := s.metaOnly(j.gk)
 	rk := &rawKind{j: j}
 	reader := s.Loader.NewStreamReader()
+	type page struct {
+		body []byte
+		err  error
+	}
+	// The next page is requested before this one is split, as pages does.
+	fetch := func(cont string) <-chan page {
+		ch := make(chan page, 1)
+		go func() {
+			req := c.Get().AbsPath(listPath(j.r, "")...).Param("limit", fmt.Sprint(s.limit())).Param("continue", cont)
+			if metaOnly {
+				req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+			}
+			body, err := doWithRetry(ctx, req)
+			ch <- page{body, err}
+		}()
+		return ch
+	}
 	body, cont := head.body, head.cont
 	for {
+		var next <-chan page
+		if cont != "" {
+			next = fetch(cont)
+		}
 		if metaOnly {
 			var err error
 			if body, err = asKind(body, j.gk, j.r.gvr.GroupVersion()); err != nil {
+				drain(next)
 				return nil, fmt.Errorf("reading the %s metadata: %w", j.r.gvr.Resource, err)
 			}
 		}
@@ -103,6 +125,7 @@ func (s *Source) fetchRaw(ctx context.Context, c rest.Interface, j job, head *he
 			Items      []json.RawMessage `json:"items"`
 		}
 		if err := json.Unmarshal(body, &list); err != nil {
+			drain(next)
 			return nil, fmt.Errorf("reading a %s LIST page: %w", j.r.gvr.Resource, err)
 		}
 		pg := rawPage{apiVersion: list.APIVersion, kind: list.Kind, items: make([]rawItem, len(list.Items))}
@@ -110,6 +133,7 @@ func (s *Source) fetchRaw(ctx context.Context, c rest.Interface, j job, head *he
 		for i, it := range list.Items {
 			var m itemMeta
 			if err := json.Unmarshal(it, &m); err != nil {
+				drain(next)
 				return nil, fmt.Errorf("reading a %s LIST page: %w", j.r.gvr.Resource, err)
 			}
 			pg.items[i] = rawItem{ns: m.Metadata.Namespace, body: it}
@@ -122,20 +146,26 @@ func (s *Source) fetchRaw(ctx context.Context, c rest.Interface, j job, head *he
 		if len(rel) > 0 {
 			rk.relevant = append(rk.relevant, s.readItems(reader, j, pg.apiVersion, pg.kind, rel)...)
 		}
-		if cont == "" {
+		if next == nil {
 			return rk, nil
 		}
-		req := c.Get().AbsPath(listPath(j.r, "")...).Param("limit", fmt.Sprint(s.limit())).Param("continue", cont)
-		if metaOnly {
-			req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+		pg2 := <-next
+		if pg2.err != nil {
+			return nil, pg2.err
 		}
+		body = pg2.body
 		var err error
-		if body, err = doWithRetry(ctx, req); err != nil {
-			return nil, err
-		}
 		if cont, err = continueToken(body); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// drain waits for a prefetched page nobody will read (its goroutine ends
+// either way; this only keeps requests from outliving the read).
+func drain[T any](ch <-chan T) {
+	if ch != nil {
+		<-ch
 	}
 }
 
