@@ -277,6 +277,9 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 		}
 		b.MarkListed(sc.Kind, ns)
 	}
+	if res.NodeAgentsListed {
+		b.MarkNodeAgentsListed()
+	}
 	for _, gk := range res.Absent {
 		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
 	}
@@ -290,7 +293,11 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 			names[i] = sn.Name
 			g.log.Debug("scoped read", "namespace", sn.Name, "why", sn.Why)
 		}
-		g.log.Info("scoped read: per-workload kinds listed in", "namespaces", strings.Join(names, ","))
+		byNS := make([]string, len(res.ByNamespace))
+		for i, gk := range res.ByNamespace {
+			byNS[i] = gk.String()
+		}
+		g.log.Info("scoped read: per-workload kinds listed in", "namespaces", strings.Join(names, ","), "listed namespace by namespace", strings.Join(byNS, ","))
 	}
 	g.log.Info("read the cluster", "host", cfg.Host, "kinds", len(src.Kinds), "absent", len(res.Absent), "requests", res.Requests)
 	return in, nil

@@ -40,8 +40,11 @@ type Snapshot struct {
 	// serve, with why.
 	listed   map[kindNS]bool
 	unserved map[schema.GroupKind]string
-	nodes    []*Node
-	logs     []*ContainerLog
+	// nodeAgentsListed: every node agent's DaemonSet of the cluster is in
+	// the snapshot, though the DaemonSets are not (a scoped live read).
+	nodeAgentsListed bool
+	nodes            []*Node
+	logs             []*ContainerLog
 	// accessLogs are the access-log groups, nil when none were read.
 	accessLogs *AccessLogs
 	// cilium is the output of Cilium and Hubble commands read.
@@ -86,6 +89,13 @@ func (b *Builder) Reserve(n int) {
 func (b *Builder) MarkListed(gk schema.GroupKind, ns string) {
 	b.s.listed[kindNS{gk, ns}] = true
 }
+
+// MarkNodeAgentsListed records that every DaemonSet of a node agent
+// (Cilium's, istio-cni's, ztunnel's) in the cluster is in the snapshot,
+// though not every DaemonSet is: a live read scoped to a namespace that
+// listed the DaemonSets everywhere and kept those of its scope, which
+// holds the agents' namespaces.
+func (b *Builder) MarkNodeAgentsListed() { b.s.nodeAgentsListed = true }
 
 // MarkUnserved records that the cluster does not serve kind gk, and why.
 func (b *Builder) MarkUnserved(gk schema.GroupKind, why string) {
@@ -197,6 +207,14 @@ func (s *Snapshot) CoversWorkloads(ns string) bool {
 
 // Listed tells whether a live source listed kind gk in every namespace.
 func (s *Snapshot) Listed(gk schema.GroupKind) bool { return s.listed[kindNS{gk, AllNamespaces}] }
+
+// NodeAgentsListed tells whether the snapshot holds every node agent's
+// DaemonSet of the cluster (Cilium, istio-cni, ztunnel), so that finding
+// none means none runs: the DaemonSets were listed everywhere, or a scoped
+// read vouches for the agents' (MarkNodeAgentsListed).
+func (s *Snapshot) NodeAgentsListed() bool {
+	return s.nodeAgentsListed || s.listed[kindNS{KindDaemonSet, AllNamespaces}]
+}
 
 // Unserved returns why a live cluster lacks kind gk ("" when it serves it
 // or the snapshot is not live).

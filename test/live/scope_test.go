@@ -51,13 +51,17 @@ func TestScopedRead(t *testing.T) {
 
 	// (i) What each read lists: with the default page size every kind of
 	// this small cluster fits in one page (read whole, then kept in the
-	// scope); with pages of 4 objects every per-workload kind is listed
-	// namespace by namespace after the probes, as in a large cluster.
-	for _, pageSize := range []int64{0, 4} {
+	// scope); with pages of 4 objects each per-workload kind takes a few
+	// pages, still fewer than the scope's namespaces, so it is read whole
+	// too (the 8k benchmark's case: listing it namespace by namespace used
+	// to cost more than -A); with pages of 1 object, as in a large cluster,
+	// Pods and ConfigMaps are listed namespace by namespace after the
+	// probes. A scoped read never costs more requests than the full one.
+	for _, pageSize := range []int64{0, 4, 1} {
 		t.Run(fmt.Sprintf("pages of %d", pageSize), func(t *testing.T) {
 			full := c.read(t, "", pageSize)
 			scoped := c.read(t, "a", pageSize)
-			t.Logf("requests: -A %d, -n a %d; objects: -A %d, -n a %d", full.Requests, scoped.Requests, len(full.Objects), len(scoped.Objects))
+			t.Logf("requests: -A %d, -n a %d; objects: -A %d, -n a %d; listed by namespace: %v", full.Requests, scoped.Requests, len(full.Objects), len(scoped.Objects), scoped.ByNamespace)
 			if len(full.Errors) > 0 || len(scoped.Errors) > 0 {
 				t.Fatalf("errors: -A %v, -n a %v", full.Errors, scoped.Errors)
 			}
@@ -65,8 +69,20 @@ func TestScopedRead(t *testing.T) {
 				t.Fatalf("-n a widened: %s", scoped.Widened)
 			}
 			checkScope(t, full, scoped)
-			if pageSize == 0 && scoped.Requests > full.Requests {
-				t.Errorf("-n a made %d requests where -A made %d: a kind that fits in one page must cost no more", scoped.Requests, full.Requests)
+			if scoped.Requests > full.Requests {
+				t.Errorf("-n a made %d requests where -A made %d: a scoped read must cost no more", scoped.Requests, full.Requests)
+			}
+			byNS := scoped.ByNamespace
+			switch pod, cm := (schema.GroupKind{Kind: "Pod"}), (schema.GroupKind{Kind: "ConfigMap"}); {
+			case pageSize == 1 && (!slices.Contains(byNS, pod) || !slices.Contains(byNS, cm)):
+				t.Errorf("pages of 1: Pods and ConfigMaps not listed namespace by namespace (%v)", byNS)
+			case pageSize == 1 && scoped.Requests >= full.Requests:
+				t.Errorf("pages of 1: -n a made %d requests, -A %d: listing by namespace saves nothing", scoped.Requests, full.Requests)
+			case pageSize != 1 && len(byNS) > 0:
+				t.Errorf("pages of %d: %v listed namespace by namespace, which costs more than reading them whole", pageSize, byNS)
+			}
+			if !scoped.NodeAgentsListed {
+				t.Errorf("-n a: the DaemonSets were not read whole: the node-agent checks cannot trust an absence")
 			}
 		})
 	}
@@ -163,6 +179,46 @@ func checkScope(t *testing.T, full, scoped kube.Result) {
 	}
 	if fp, sp := countKind(full, pod), countKind(scoped, pod); sp >= fp || sp == 0 {
 		t.Errorf("-n a kept %d Pods, -A %d: want fewer, and some", sp, fp)
+	}
+	// ConfigMaps are held in full (their data: keys for MD101, the mesh
+	// config) and only in the namespaces analysis needs: none of the bulk
+	// namespaces' (which -A holds), never as metadata only.
+	cm := schema.GroupKind{Kind: "ConfigMap"}
+	if got := listedNamespaces(scoped, cm); len(got) != len(scoped.Scope) || slices.Contains(got, "") {
+		t.Errorf("-n a has ConfigMaps listed in %q, want exactly the scope", got)
+	}
+	if slices.Contains(scoped.MetadataOnly, cm) || slices.Contains(full.MetadataOnly, cm) {
+		t.Errorf("ConfigMaps read as metadata only: -n a %v, -A %v", scoped.MetadataOnly, full.MetadataOnly)
+	}
+	held := map[string]*corev1.ConfigMap{}
+	for _, o := range scoped.Objects {
+		if o.Key.GroupKind() != cm {
+			continue
+		}
+		if why[o.Key.Namespace] == "" {
+			t.Errorf("-n a keeps %s, outside its scope", o.Ref())
+		}
+		c, ok := o.Typed.(*corev1.ConfigMap)
+		if !ok || o.MetadataOnly {
+			t.Errorf("-n a holds %s without its data", o.Ref())
+			continue
+		}
+		held[o.Key.Namespace+"/"+o.Key.Name] = c
+	}
+	if c := held["istio-system/istio"]; c == nil || !strings.Contains(c.Data["mesh"], "rootNamespace") {
+		t.Errorf("-n a: the mesh ConfigMap istio-system/istio is not held in full: %v", c)
+	}
+	if c := held["a/api-config"]; c == nil || len(c.Data) == 0 {
+		t.Errorf("-n a: ConfigMap a/api-config (its keys are what MD101 checks) is not held in full: %v", c)
+	}
+	bulkCM := 0
+	for _, o := range full.Objects {
+		if o.Key.GroupKind() == cm && strings.HasPrefix(o.Key.Namespace, "bulk-") {
+			bulkCM++
+		}
+	}
+	if bulkCM != bulkNamespaces {
+		t.Errorf("-A holds %d ConfigMaps of the bulk namespaces, want %d", bulkCM, bulkNamespaces)
 	}
 	for _, gk := range []schema.GroupKind{{Kind: "Service"}, {Group: "networking.istio.io", Kind: "VirtualService"}} {
 		if got := listedNamespaces(scoped, gk); !slices.Equal(got, []string{""}) {

@@ -62,3 +62,30 @@ func TestEveryCheckDeclaresItsReads(t *testing.T) {
 		t.Fatal("some analyzer or fact has no Reads declaration: the loader would decode everything")
 	}
 }
+
+// TestConfigMapsReadOnlyWhenNeeded: a live read lists the kinds the
+// selected checks need (analysis.NeededKinds), so ConfigMaps are read only
+// when a selected check (or a fact it requires) reads them: not for the
+// node-agent checks alone, and always for MD101 (configMapKeyRef keys).
+func TestConfigMapsReadOnlyWhenNeeded(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		checks string
+		want   bool
+	}{{"MD401,MD402", false}, {"MD101", true}} {
+		as, err := reg.Select([]string{c.checks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, gk := range analysis.NeededKinds(as) {
+			got = got || gk.Group == "" && gk.Kind == "ConfigMap"
+		}
+		if got != c.want {
+			t.Errorf("checks %s: ConfigMaps needed %v, want %v (%v)", c.checks, got, c.want, analysis.NeededKinds(as))
+		}
+	}
+}

@@ -155,7 +155,7 @@ func runAgent(p *analysis.Pass, a nodeAgent) error {
 	}
 	switch {
 	case len(sets) == 0 && !podsKnown:
-		if s.Listed(snapshot.KindDaemonSet) {
+		if s.NodeAgentsListed() {
 			reportMissing(p, a, nodes, ambient, why)
 		} else {
 			p.NotChecked("no %s DaemonSet or pod in the input: whether nodes %s have a ready %s was not checked", a.what, strings.Join(nodes, ", "), a.what)

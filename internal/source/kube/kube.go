@@ -79,6 +79,15 @@ type Result struct {
 	// the per-workload kinds were kept in and why each was needed; nil
 	// when they were kept in every namespace.
 	Scope []ScopedNamespace
+	// ByNamespace are the per-workload kinds a scoped read listed namespace
+	// by namespace (too large to read whole for less); it read the others
+	// whole and kept them in the scope.
+	ByNamespace []schema.GroupKind
+	// NodeAgentsListed is set when a scoped read listed the DaemonSets of
+	// every namespace (keeping those of the scope only): every node agent's
+	// DaemonSet (Cilium, istio-cni, ztunnel) is in Objects, as its
+	// namespace is in the scope, so no agent DaemonSet means none runs.
+	NodeAgentsListed bool
 	// Widened says why a scoped read kept the per-workload kinds of
 	// every namespace after all ("" when it did not).
 	Widened string
@@ -258,22 +267,64 @@ func (s *Source) listKind(ctx context.Context, c rest.Interface, gk schema.Group
 // as the current one's continue token is known, so the API server (and
 // the network) work on it while this page is parsed.
 func (s *Source) list(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool) ([]*snapshot.Object, error) {
-	objs, _, err := s.pages(ctx, c, gk, r, ns, metaOnly, false)
-	return objs, err
+	return s.pages(ctx, c, gk, r, ns, metaOnly, nil)
 }
 
-// firstPage requests only the first page of a LIST: when it is the whole
-// list (no continue token) its objects are returned, otherwise more is
-// set and the page is neither read nor followed.
-func (s *Source) firstPage(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, metaOnly bool) (objs []*snapshot.Object, more bool, err error) {
-	return s.pages(ctx, c, gk, r, "", metaOnly, true)
+// headPage is the first page of a cluster-wide LIST, not yet read.
+type headPage struct {
+	body []byte
+	cont string // "" when the page is the whole list
+	// remaining is the number of objects after this page (the server's
+	// remainingItemCount), -1 when the server did not say.
+	remaining int64
 }
 
-func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly, firstOnly bool) ([]*snapshot.Object, bool, error) {
-	limit := s.PageSize
-	if limit <= 0 {
-		limit = 500
+// restPages is how many more requests reading the rest of the list costs
+// (-1: unknown).
+func (h headPage) restPages(limit int64) int64 {
+	switch {
+	case h.cont == "":
+		return 0
+	case h.remaining < 0:
+		return -1
 	}
+	return max(1, (h.remaining+limit-1)/limit)
+}
+
+// head requests only the first page of a cluster-wide LIST, so that the
+// caller can decide, knowing the list's size, whether to read the rest
+// (pages with from) or list namespace by namespace instead.
+func (s *Source) head(ctx context.Context, c rest.Interface, r resource, metaOnly bool) (headPage, error) {
+	req := c.Get().AbsPath(listPath(r, "")...).Param("limit", fmt.Sprint(s.limit()))
+	if metaOnly {
+		req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+	}
+	body, err := doWithRetry(ctx, req)
+	if err != nil {
+		return headPage{}, err
+	}
+	lm, err := listMeta(body)
+	if err != nil {
+		return headPage{}, err
+	}
+	h := headPage{body: body, cont: lm.Continue, remaining: -1}
+	if lm.RemainingItemCount != nil {
+		h.remaining = *lm.RemainingItemCount
+	}
+	return h, nil
+}
+
+func (s *Source) limit() int64 {
+	if s.PageSize <= 0 {
+		return 500
+	}
+	return s.PageSize
+}
+
+// pages reads every page of one LIST; with from, the first page is the
+// one already fetched (a cluster-wide head) and the rest follows its
+// continue token.
+func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool, from *headPage) ([]*snapshot.Object, error) {
 	type page struct {
 		body []byte
 		err  error
@@ -281,7 +332,7 @@ func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKin
 	fetch := func(cont string) <-chan page {
 		ch := make(chan page, 1)
 		go func() {
-			req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(limit))
+			req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(s.limit()))
 			if cont != "" {
 				req = req.Param("continue", cont)
 			}
@@ -295,19 +346,23 @@ func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKin
 	}
 	reader := s.Loader.NewStreamReader()
 	var out []*snapshot.Object
-	next := fetch("")
+	var next <-chan page
+	if from != nil {
+		ch := make(chan page, 1)
+		ch <- page{body: from.body}
+		next = ch
+	} else {
+		next = fetch("")
+	}
 	for {
 		pg := <-next
 		if pg.err != nil {
-			return nil, false, pg.err
+			return nil, pg.err
 		}
 		body := pg.body
 		cont, err := continueToken(body)
 		if err != nil {
-			return nil, false, err
-		}
-		if cont != "" && firstOnly {
-			return nil, true, nil
+			return nil, err
 		}
 		if cont != "" {
 			next = fetch(cont)
@@ -315,26 +370,32 @@ func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKin
 		if metaOnly {
 			body, err = asKind(body, gk, r.gvr.GroupVersion())
 			if err != nil {
-				return nil, false, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
+				return nil, fmt.Errorf("reading the %s metadata: %w", r.gvr.Resource, err)
 			}
 		}
-		page := reader.Read("live:"+describeList(r, ns), body)
-		for _, e := range page.Errors {
-			s.logf("object of a LIST page not read", "list", describeList(r, ns), "error", e.Msg)
-		}
-		for _, o := range page.Objects {
-			o.Origin = snapshot.Origin{Live: true}
-			o.Locator = nil // the page's bytes are not kept
-			if metaOnly {
-				// Unknown, not empty: checks that need keys say so.
-				o.MetadataOnly, o.Secret = true, nil
-			}
-			out = append(out, o)
-		}
+		out = append(out, s.readPage(reader, r, ns, metaOnly, body)...)
 		if cont == "" {
-			return out, false, nil
+			return out, nil
 		}
 	}
+}
+
+// readPage reads one LIST page (a metadata-only one already turned into a
+// list of its kind by asKind) into live objects.
+func (s *Source) readPage(reader *files.StreamReader, r resource, ns string, metaOnly bool, body []byte) []*snapshot.Object {
+	page := reader.Read("live:"+describeList(r, ns), body)
+	for _, e := range page.Errors {
+		s.logf("object of a LIST page not read", "list", describeList(r, ns), "error", e.Msg)
+	}
+	for _, o := range page.Objects {
+		o.Origin = snapshot.Origin{Live: true}
+		o.Locator = nil // the page's bytes are not kept
+		if metaOnly {
+			// Unknown, not empty: checks that need keys say so.
+			o.MetadataOnly, o.Secret = true, nil
+		}
+	}
+	return page.Objects
 }
 
 func (s *Source) logf(msg string, args ...any) {

@@ -9,34 +9,41 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// continueToken reads the list's metadata.continue. The API server writes
-// the list's metadata before its items, so the scan usually stops after a
-// few hundred bytes instead of reading the whole page again.
+// continueToken reads the list's metadata.continue.
 func continueToken(body []byte) (string, error) {
+	lm, err := listMeta(body)
+	return lm.Continue, err
+}
+
+// listMeta reads the list's metadata (continue token, remainingItemCount).
+// The API server writes the list's metadata before its items, so the scan
+// usually stops after a few hundred bytes instead of reading the whole
+// page again.
+func listMeta(body []byte) (metav1.ListMeta, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", fmt.Errorf("a LIST response that is not a JSON object")
+		return metav1.ListMeta{}, fmt.Errorf("a LIST response that is not a JSON object")
 	}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return "", fmt.Errorf("reading a LIST response: %w", err)
+			return metav1.ListMeta{}, fmt.Errorf("reading a LIST response: %w", err)
 		}
 		key, _ := t.(string)
 		if key != "metadata" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return "", fmt.Errorf("reading a LIST response: %w", err)
+				return metav1.ListMeta{}, fmt.Errorf("reading a LIST response: %w", err)
 			}
 			continue
 		}
 		var lm metav1.ListMeta
 		if err := dec.Decode(&lm); err != nil {
-			return "", fmt.Errorf("reading a LIST response's metadata: %w", err)
+			return metav1.ListMeta{}, fmt.Errorf("reading a LIST response's metadata: %w", err)
 		}
-		return lm.Continue, nil
+		return lm, nil
 	}
-	return "", nil
+	return metav1.ListMeta{}, nil
 }
 
 // asKind turns a PartialObjectMetadataList into a list of gk objects that

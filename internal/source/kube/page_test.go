@@ -85,3 +85,31 @@ func FuzzContinueToken(f *testing.F) {
 		_, _ = asKind(b, schema.GroupKind{Kind: "Secret"}, schema.GroupVersion{Version: "v1"})
 	})
 }
+
+// A head page's remainingItemCount says how many more requests reading the
+// rest of the list costs: what a scoped read weighs against listing a kind
+// namespace by namespace.
+func TestListMetaRestPages(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want int64
+	}{
+		{`{"metadata":{"continue":"c","remainingItemCount":1000},"items":[]}`, 2},
+		{`{"metadata":{"continue":"c","remainingItemCount":1001},"items":[]}`, 3},
+		{`{"metadata":{"continue":"c","remainingItemCount":1},"items":[]}`, 1},
+		{`{"metadata":{"continue":"c"},"items":[]}`, -1}, // size not told
+		{`{"metadata":{},"items":[]}`, 0},                // the whole list
+	} {
+		lm, err := listMeta([]byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := headPage{cont: lm.Continue, remaining: -1}
+		if lm.RemainingItemCount != nil {
+			h.remaining = *lm.RemainingItemCount
+		}
+		if got := h.restPages(500); got != c.want {
+			t.Errorf("%s: %d more pages, want %d", c.body, got, c.want)
+		}
+	}
+}

@@ -48,12 +48,20 @@ import (
 //     namespaces are unknown, not empty: they then say "not checked"
 //     instead of reporting. No controller kind may stay cluster-wide: one
 //     listed kind is enough for CoversWorkloads to trust a namespace.
-//   - A per-workload kind whose first cluster-wide page holds all of it is
-//     read from that page (what -A pays, one request) and then narrowed;
-//     only kinds of more than a page are listed namespace by namespace, after
-//     selected LISTs (the istio ConfigMaps, istiod, the agents' DaemonSets,
-//     each gateway selector's pods and Deployments) have found the
-//     namespaces in them.
+//   - A per-workload kind is read whole across the cluster (what -A pays)
+//     and then narrowed, unless listing it namespace by namespace costs
+//     fewer requests: its first cluster-wide page says how many objects
+//     remain (remainingItemCount), and only a kind whose remaining pages
+//     outnumber the scoped namespaces and the probes it needs is listed
+//     namespace by namespace, after selected LISTs (the istio ConfigMaps,
+//     istiod, each gateway selector's pods and Deployments) have found the
+//     namespaces in it. So -n never costs more requests than -A (but for
+//     a kind whose size the server does not report). A kind read whole is
+//     split into items and only the scope's are parsed (narrow.go), so
+//     reading whole costs requests and bytes, not parsing the cluster.
+//   - The DaemonSets are always read whole, so that the node-agent checks
+//     know every Cilium, istio-cni and ztunnel DaemonSet of the cluster is
+//     in the scope (Result.NodeAgentsListed).
 //
 // A Gateway without a selector selects gateway pods in every namespace; the
 // read then keeps the per-workload kinds everywhere (Result.Widened).
@@ -119,14 +127,20 @@ func (p *scopePlan) add(ns, why string) {
 
 // loadScoped is Load for Source.Namespace. Phase 1 lists every kind that
 // is not per-workload everywhere, and requests the first page of each
-// per-workload kind across the cluster: a kind that fits in it is read
-// whole at the cost -A pays, and only kinds of more than a page are listed
-// namespace by namespace. The namespaces analysis needs are then found in
-// what was read (and, for the kinds of more than a page, by selected LISTs:
-// the istio ConfigMaps, istiod, the gateways' workloads); phase 2 lists the
-// larger per-workload kinds in those namespaces only. Either way the
-// per-workload kinds are kept, and marked listed, in those namespaces only,
-// so that every check sees the same scope whatever the cluster's size.
+// per-workload kind across the cluster. A kind is then read whole (its
+// first page, and the rest of the cluster-wide list) unless listing it
+// namespace by namespace costs fewer requests: a scoped read never costs
+// more than the full one, and only kinds of many pages are listed
+// namespace by namespace. The namespaces analysis needs are found in what
+// was read (and, for those kinds, by selected LISTs: the istio ConfigMaps,
+// istiod, the gateways' workloads); phase 2 lists the larger per-workload
+// kinds in those namespaces only. Either way the per-workload kinds are
+// kept, and marked listed, in those namespaces only, so that every check
+// sees the same scope whatever the cluster's size.
+//
+// The DaemonSets are always read whole (a cluster has few): the node-agent
+// checks then know that no Cilium, istio-cni or ztunnel DaemonSet outside
+// the scope was missed (Result.NodeAgentsListed), and answer as -A does.
 func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []job, res *Result) {
 	namespaces, rest := s.listNamespaces(ctx, client, jobs, res)
 	var global, local []job
@@ -149,67 +163,137 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	}
 
 	// Phase 1.
-	type first struct {
-		objs []*snapshot.Object
-		more bool
-		err  error
-	}
 	parts := make([]Result, len(global))
-	firsts := make([]first, len(local))
+	heads := make([]headPage, len(local))
+	headErrs := make([]error, len(local))
 	s.concurrently(ctx, len(global)+len(local), func(i int) {
 		if i < len(global) {
 			parts[i] = s.listKind(ctx, client, global[i].gk, global[i].r, namespaces)
 			return
 		}
-		j, f := local[i-len(global)], &firsts[i-len(global)]
-		f.objs, f.more, f.err = s.firstPage(ctx, client, j.gk, j.r, s.metaOnly(j.gk))
+		k := i - len(global)
+		heads[k], headErrs[k] = s.head(ctx, client, local[k].r, s.metaOnly(local[k].gk))
 	}, func(i int, err error) {
 		if i < len(global) {
 			parts[i] = Result{Errors: []files.InputError{callError("LIST "+global[i].r.gvr.Resource, err)}}
 			return
 		}
-		firsts[i-len(global)].err = err
+		headErrs[i-len(global)] = err
 	})
 	res.add(parts...)
-	whole := map[schema.GroupKind][]*snapshot.Object{} // per-workload kinds read whole
-	var large []job
-	seen := append([]*snapshot.Object(nil), res.Objects...)
-	for i, j := range local {
-		if f := firsts[i]; f.err == nil && !f.more {
-			whole[j.gk] = f.objs
-			seen = append(seen, f.objs...)
-			continue
-		}
-		// More than a page, or the cluster-wide LIST failed (forbidden,
-		// say): namespace by namespace, where errors are reported.
-		large = append(large, j)
-	}
-	isLarge := map[schema.GroupKind]bool{}
-	for _, j := range large {
-		isLarge[j.gk] = true
-	}
-
-	// The namespaces analysis needs.
-	scopeFromObjects(plan, s.Namespace, seen)
-	s.runSystemProbes(ctx, client, byKind, isLarge, plan)
 	gws, widen := scopedGateways(s.Namespace, res.Objects)
 	plan.widen = widen
-	if plan.widen == "" {
-		s.gatewayWorkloads(ctx, client, byKind, whole, isLarge, gws, plan)
-	}
 
-	if plan.widen != "" {
-		res.Widened = plan.widen
-		for _, j := range local {
-			if objs, ok := whole[j.gk]; ok {
-				res.add(Result{Objects: objs, Listed: []Scope{{Kind: j.gk}}})
+	selectors := map[string]labels.Selector{}
+	for _, g := range gws {
+		sel := labels.SelectorFromSet(g.selector)
+		selectors[sel.String()] = sel
+	}
+	var sels []labels.Selector
+	for _, sel := range selectors {
+		sels = append(sels, sel)
+	}
+	// The per-workload kinds read whole: the DaemonSets parsed (whole), the
+	// others split into items, parsed at the end in the scope only (raws);
+	// whole also holds the raw kinds' objects the scope is found from.
+	whole := map[schema.GroupKind][]*snapshot.Object{}
+	raws := map[schema.GroupKind]*rawKind{}
+	var pending []int // heads of kinds of more than a page, undecided
+	var failed []job  // cluster-wide LIST failed (forbidden, say)
+	// finish reads the kinds local[k] whole from their heads; a kind whose
+	// rest fails (an expired continue token, say) is listed namespace by
+	// namespace, where errors are reported. It returns the objects parsed.
+	finish := func(ks []int) []*snapshot.Object {
+		objs := make([][]*snapshot.Object, len(ks))
+		rks := make([]*rawKind, len(ks))
+		errs := make([]error, len(ks))
+		s.concurrently(ctx, len(ks), func(i int) {
+			j := local[ks[i]]
+			if j.gk == kindDaemonSet {
+				objs[i], errs[i] = s.pages(ctx, client, j.gk, j.r, "", s.metaOnly(j.gk), &heads[ks[i]])
+				return
 			}
+			rks[i], errs[i] = s.fetchRaw(ctx, client, j, &heads[ks[i]], sels)
+			if errs[i] == nil {
+				objs[i] = rks[i].relevant
+			}
+		}, func(i int, err error) { errs[i] = err })
+		var read []*snapshot.Object
+		for i, k := range ks {
+			heads[k].body = nil
+			if errs[i] != nil {
+				s.logf("cluster-wide LIST failed, listing by namespace", "list", local[k].r.gvr.Resource, "error", errs[i])
+				failed = append(failed, local[k])
+				continue
+			}
+			whole[local[k].gk] = objs[i]
+			if rks[i] != nil {
+				raws[local[k].gk] = rks[i]
+			}
+			read = append(read, objs[i]...)
 		}
-		res.add(s.listJobs(ctx, client, large, namespaces)...)
-		s.noteMetadataOnly(local, res)
+		return read
+	}
+	var now []int
+	for k, j := range local {
+		switch {
+		case headErrs[k] != nil:
+			failed = append(failed, j)
+		case heads[k].cont == "" || j.gk == kindDaemonSet || plan.widen != "":
+			now = append(now, k)
+		default:
+			pending = append(pending, k)
+		}
+	}
+	seen := append(append([]*snapshot.Object(nil), res.Objects...), finish(now)...)
+
+	// The namespaces analysis needs, as far as known without probes.
+	scopeFromObjects(plan, s.Namespace, seen)
+	if plan.widen != "" {
+		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
+		return
+	}
+	// A kind of more than a page costs, listed namespace by namespace, its
+	// head (already paid), one LIST per scoped namespace at least, and the
+	// probes that find the namespaces in it; read whole, the rest of its
+	// pages. Read whole when that is no more.
+	scoped := int64(len(plan.namespaces(s.Namespace, namespaces, res.Listed)))
+	var more, large []int
+	for _, k := range pending {
+		if n := heads[k].restPages(s.limit()); n >= 0 && n <= scoped+probeCost(local[k].gk, len(selectors)) {
+			more = append(more, k)
+		} else {
+			large = append(large, k)
+		}
+	}
+	scopeFromObjects(plan, s.Namespace, finish(more))
+	isLarge := map[schema.GroupKind]bool{}
+	for _, k := range large {
+		isLarge[local[k].gk] = true
+	}
+	for _, j := range failed {
+		isLarge[j.gk] = true
+	}
+	s.runSystemProbes(ctx, client, byKind, isLarge, plan)
+	s.gatewayWorkloads(ctx, client, byKind, whole, isLarge, gws, plan)
+	if plan.widen != "" {
+		finish(large)
+		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
 		return
 	}
 	res.Scope = plan.namespaces(s.Namespace, namespaces, res.Listed)
+	// The scope is known: a kind whose remaining pages are no more than its
+	// namespaces is still cheaper read whole.
+	var cheap []int
+	for _, k := range large {
+		if n := heads[k].restPages(s.limit()); n >= 0 && n <= int64(len(res.Scope)) {
+			cheap = append(cheap, k)
+		} else {
+			heads[k].body = nil
+			failed = append(failed, local[k])
+		}
+	}
+	finish(cheap)
 	in := map[string]bool{}
 	for _, sn := range res.Scope {
 		in[sn.Name] = true
@@ -220,9 +304,13 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 			continue
 		}
 		kept := Result{}
-		for _, o := range objs {
-			if in[o.Key.Namespace] {
-				kept.Objects = append(kept.Objects, o)
+		if rk := raws[j.gk]; rk != nil {
+			kept.Objects = s.objects(rk, func(ns string) bool { return in[ns] })
+		} else {
+			for _, o := range objs {
+				if in[o.Key.Namespace] {
+					kept.Objects = append(kept.Objects, o)
+				}
 			}
 		}
 		for _, sn := range res.Scope {
@@ -230,13 +318,15 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 		}
 		res.add(kept)
 	}
+	_, res.NodeAgentsListed = whole[kindDaemonSet]
 	// Phase 2.
 	type unit struct {
 		j  job
 		ns string
 	}
 	var units []unit
-	for _, j := range large {
+	for _, j := range failed {
+		res.ByNamespace = append(res.ByNamespace, j.gk)
 		for _, sn := range res.Scope {
 			units = append(units, unit{j, sn.Name})
 		}
@@ -248,6 +338,41 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 		out[i] = Result{Errors: []files.InputError{callError("LIST "+describeList(units[i].j.r, units[i].ns), err)}}
 	})
 	res.add(out...)
+	s.noteMetadataOnly(local, res)
+}
+
+// probeCost is the number of selected LISTs a kind of more than a page
+// costs a scoped read (systemProbes, and gatewayWorkloads' one per
+// gateway selector).
+func probeCost(gk schema.GroupKind, selectors int) int64 {
+	switch gk {
+	case kindConfigMap:
+		return 2
+	case kindDeployment:
+		return 1 + int64(selectors)
+	case kindPod:
+		return int64(selectors)
+	}
+	return 0
+}
+
+// widened ends a scoped read that must keep the per-workload kinds of
+// every namespace: the kinds read whole are kept whole, and the others
+// are listed everywhere.
+func (s *Source) widened(ctx context.Context, client rest.Interface, local []job, whole map[schema.GroupKind][]*snapshot.Object, raws map[schema.GroupKind]*rawKind, namespaces []string, why string, res *Result) {
+	res.Widened = why
+	var rest []job
+	for _, j := range local {
+		if objs, ok := whole[j.gk]; ok {
+			if rk := raws[j.gk]; rk != nil {
+				objs = s.objects(rk, nil)
+			}
+			res.add(Result{Objects: objs, Listed: []Scope{{Kind: j.gk}}})
+		} else {
+			rest = append(rest, j)
+		}
+	}
+	res.add(s.listJobs(ctx, client, rest, namespaces)...)
 	s.noteMetadataOnly(local, res)
 }
 

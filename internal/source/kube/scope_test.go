@@ -1,10 +1,13 @@
 package kube
 
 import (
+	"context"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/decode"
@@ -252,6 +255,49 @@ func TestPerWorkloadCoversEveryController(t *testing.T) {
 	for _, gk := range []schema.GroupKind{snapshot.KindService, snapshot.KindVirtualService, snapshot.KindNamespace} {
 		if perWorkload(gk) {
 			t.Errorf("%s is per-workload: other namespaces' objects see it, it must be read everywhere", gk)
+		}
+	}
+}
+
+// TestRawKindParsesTheScopeOnly: a kind read whole by a scoped read is
+// parsed only in the namespaces kept, besides the objects the scope is
+// found from (relevantItem), parsed at once whatever their namespace.
+func TestRawKindParsesTheScopeOnly(t *testing.T) {
+	dec, err := decode.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Source{Loader: &files.Loader{Decoder: dec}}
+	page := []byte(`{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[
+{"metadata":{"name":"gw","namespace":"ingress","labels":{"istio":"ingressgateway"}},"spec":{"containers":[{"name":"c","image":"i"}]}},
+{"metadata":{"name":"web","namespace":"a","labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"i"}]}},
+{"metadata":{"name":"other","namespace":"b","labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"i"}]}}]}`)
+	j := job{gk: kindPod, r: resource{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, namespaced: true}}
+	sel := labels.SelectorFromSet(labels.Set{"istio": "ingressgateway"})
+	rk, err := s.fetchRaw(context.Background(), nil, j, &headPage{body: page}, []labels.Selector{sel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(objs []*snapshot.Object) string {
+		var out []string
+		for _, o := range objs {
+			out = append(out, o.Key.Namespace+"/"+o.Key.Name)
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	if got := names(rk.relevant); got != "ingress/gw" {
+		t.Errorf("parsed before the scope is known: %q, want the gateway pod only", got)
+	}
+	if got := names(s.objects(rk, func(ns string) bool { return ns == "a" || ns == "ingress" })); got != "a/web ingress/gw" {
+		t.Errorf("kept in a and ingress: %q", got)
+	}
+	if got := names(s.objects(rk, nil)); got != "a/web b/other ingress/gw" {
+		t.Errorf("kept everywhere: %q", got)
+	}
+	for _, o := range s.objects(rk, nil) {
+		if !o.Origin.Live || o.Typed == nil {
+			t.Errorf("%s: live %v, typed %T", o.Ref(), o.Origin.Live, o.Typed)
 		}
 	}
 }
