@@ -19,9 +19,6 @@ import (
 )
 
 var (
-	// labels.dns1123LabelFmt and labels.wildcardPrefix.
-	dns1123LabelRE  = regexp.MustCompile(`^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
-	wildcardLabelRE = regexp.MustCompile(`^(\*|(\*|\*-)?[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)$`)
 	// labels.tagRegexp and labels.labelValueRegexp (Kubernetes label syntax).
 	labelKeyRE   = regexp.MustCompile(`^([a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$`)
 	labelValueRE = regexp.MustCompile(`^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
@@ -69,12 +66,42 @@ func isJWTClaimKey(k string) bool {
 	return false
 }
 
-// isDNS1123Label is labels.IsDNS1123Label.
-func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123LabelRE.MatchString(s) }
+// isDNS1123Label is labels.IsDNS1123Label: upstream's dns1123LabelFmt
+// (^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$) and at most 63 characters,
+// tested without a regexp: every host of every Istio object goes through
+// it (TestDNS1123LabelMatchesRegexp holds the two together).
+func isDNS1123Label(s string) bool { return len(s) <= 63 && dnsLabelChars(s) }
 
 // isWildcardDNS1123Label is labels.IsWildcardDNS1123Label: a label, "*", or
 // a label led by "*" or "*-" (so "*foo" is accepted, as upstream does).
-func isWildcardDNS1123Label(s string) bool { return len(s) <= 63 && wildcardLabelRE.MatchString(s) }
+func isWildcardDNS1123Label(s string) bool {
+	if len(s) > 63 {
+		return false
+	}
+	switch {
+	case s == "*" || dnsLabelChars(s):
+		return true
+	case strings.HasPrefix(s, "*-"):
+		return dnsLabelChars(s[2:]) || dnsLabelChars(s[1:])
+	case strings.HasPrefix(s, "*"):
+		return dnsLabelChars(s[1:])
+	}
+	return false
+}
+
+// dnsLabelChars: letters and digits, with hyphens inside only.
+func dnsLabelChars(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // checkDomainPreconditions is agent.CheckDNS1123Preconditions.
 func checkDomainPreconditions(name string) error {
