@@ -9,4 +9,5 @@ var securityChecks = []*analysis.Analyzer{
 	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
 	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict, AuthzMethodNeverMatches,
 	SidecarRootSelector, PeerAuthConflictingSelectors, PeerAuthMultipleDefaults, // Kiali parity (kiali_scope.go)
+	WorkloadGroupSANotFound, // Kiali parity (kiali_workloadgroups.go)
 }

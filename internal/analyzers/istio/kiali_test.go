@@ -35,3 +35,21 @@ func TestExportToNeedsNamespaceList(t *testing.T) {
 		t.Errorf("not-checked notes %q", notes)
 	}
 }
+
+// TestWorkloadGroupSANeedsServiceAccounts: a WorkloadGroup of a namespace
+// whose ServiceAccounts are not in the input is not judged, and the run
+// says so.
+func TestWorkloadGroupSANeedsServiceAccounts(t *testing.T) {
+	snap := analysistest.Load(t, "testdata/kiali_workloadgroups_negative.yaml")
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.WorkloadGroupSANotFound}})
+	if len(res.Findings) != 0 {
+		t.Fatalf("findings: %+v", res.Findings)
+	}
+	var notes []string
+	for _, n := range res.NotChecked {
+		notes = append(notes, n.Reason)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "no ServiceAccounts of namespace other") {
+		t.Errorf("not-checked notes %q", notes)
+	}
+}
