@@ -7,4 +7,5 @@ var gatewayChecks = []*analysis.Analyzer{
 	MeshVSHostConflict, IngressBypassesSubsets, GatewayDuplicateCertificate,
 	GatewayServerConflict, GatewayPortNotOnService, VSInternalGatewayRef,
 	VSRouteWeights, GatewayVSMergeShadow, GatewaySNIFromLBWithoutSNI,
+	K8sGatewayClassNotFound, ReferenceGrantNamespaceNotFound, // Kiali parity (kiali_gatewayapi.go)
 }

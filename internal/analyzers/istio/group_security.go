@@ -8,4 +8,6 @@ var securityChecks = []*analysis.Analyzer{
 	AuthzJWTWithoutRequestAuthN, JWTClaimRouteWithoutRequestAuthN, RequestAuthJWTRule, JWKSFetchUnrestricted,
 	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
 	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict, AuthzMethodNeverMatches,
+	SidecarRootSelector, PeerAuthConflictingSelectors, PeerAuthMultipleDefaults, // Kiali parity (kiali_scope.go)
+	WorkloadGroupSANotFound, // Kiali parity (kiali_workloadgroups.go)
 }

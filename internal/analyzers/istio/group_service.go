@@ -9,4 +9,5 @@ var serviceChecks = []*analysis.Analyzer{
 	SEAddressesRequired, SEConflictingProtocol, SEHTTPOnTLSPort, SEDoubleTLS, SEStaticNoEndpoints,
 	SETargetPortIgnored,
 	DRHostUnknown,
+	WorkloadGroupDuplicateLabels, // Kiali parity (kiali_workloadgroups.go)
 }
