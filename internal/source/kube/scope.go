@@ -775,14 +775,15 @@ type probeItem struct {
 	Data            map[string]string
 }
 
-// probe reads every page of a selected LIST across the cluster, keeping
+// probe reads every page (of Source.PageSize objects, as every LIST) of a
+// selected LIST across the cluster, keeping
 // only names, namespaces and (ConfigMaps) data. Its objects do not enter
 // the snapshot: a selected LIST does not cover a namespace.
 func (s *Source) probe(ctx context.Context, c rest.Interface, r resource, params map[string]string) ([]probeItem, error) {
 	var out []probeItem
 	cont := ""
 	for {
-		req := c.Get().AbsPath(listPath(r, "")...).Param("limit", "500")
+		req := c.Get().AbsPath(listPath(r, "")...).Param("limit", fmt.Sprint(s.limit()))
 		for k, v := range params {
 			req = req.Param(k, v)
 		}
