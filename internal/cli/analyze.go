@@ -283,6 +283,9 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 	for _, gk := range res.Absent {
 		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
 	}
+	for _, u := range res.Unreadable {
+		b.MarkUnserved(u.Kind, u.Why) // the checks that need it say so
+	}
 	in.errors = append(in.errors, res.Errors...)
 	switch {
 	case res.Widened != "":

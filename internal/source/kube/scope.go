@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -162,13 +163,25 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 		plan.add(ns, "a system namespace (Istio's default, Kubernetes')")
 	}
 
+	// A kind the user may not list cluster-wide is listed in each
+	// namespace instead; when the user may not list the namespaces either
+	// (a user with a Role in NS only), in those the scope is known to
+	// need so far, so that what NS's Role allows is still read.
+	where := namespaces
+	if len(where) == 0 {
+		for ns := range plan.why {
+			where = append(where, ns)
+		}
+		sort.Strings(where)
+	}
+
 	// Phase 1.
 	parts := make([]Result, len(global))
 	heads := make([]headPage, len(local))
 	headErrs := make([]error, len(local))
 	s.concurrently(ctx, len(global)+len(local), func(i int) {
 		if i < len(global) {
-			parts[i] = s.listKind(ctx, client, global[i].gk, global[i].r, namespaces)
+			parts[i] = s.listKind(ctx, client, global[i].gk, global[i].r, where)
 			return
 		}
 		k := i - len(global)
@@ -250,7 +263,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	// The namespaces analysis needs, as far as known without probes.
 	scopeFromObjects(plan, s.Namespace, seen)
 	if plan.widen != "" {
-		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, where, plan.widen, res)
 		return
 	}
 	// A kind of more than a page costs, listed namespace by namespace, its
@@ -278,7 +291,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	s.gatewayWorkloads(ctx, client, byKind, whole, isLarge, gws, plan)
 	if plan.widen != "" {
 		finish(large)
-		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, where, plan.widen, res)
 		return
 	}
 	res.Scope = plan.namespaces(s.Namespace, namespaces, res.Listed)
@@ -760,13 +773,21 @@ func (s *Source) runSystemProbes(ctx context.Context, c rest.Interface, byKind m
 	}, func(i int, err error) { errs[i] = err })
 	for i, p := range probes {
 		if errs[i] != nil {
-			s.logf("namespace probe failed", "probe", p.describe(), "error", errs[i])
+			s.logf("namespace probe failed", "probe", p.describe(), "error", probeError(errs[i]))
 			continue
 		}
 		for _, it := range found[i] {
 			p.use(plan, it)
 		}
 	}
+}
+
+// probeError is a failed probe's reason, for the log.
+func probeError(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "forbidden"
+	}
+	return err.Error()
 }
 
 // probeItem is what a probe keeps of each object.
