@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +61,9 @@ the live objects: "would this change break anything?".
 
 Exit codes, in every output format: 0 nothing at or above --fail-on; 1 findings at
 or above it; 2 bad usage, or an input that could not be read or parsed (what could
-be read is still analyzed and reported).`,
+be read is still analyzed and reported), or the run was interrupted (Ctrl-C or
+SIGTERM: the reads in flight are cancelled, nothing is reported, and the reason
+goes to stderr; a second Ctrl-C ends the process at once).`,
 		Example: `  meshdoctor analyze                                   # the current cluster
   meshdoctor analyze --context prod -n bookinfo --read-secrets
   meshdoctor analyze --also ./change.yaml              # live state with local changes on top
@@ -92,7 +93,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, interrupted, stop := onInterrupt(ctx)
 	defer stop()
 	live := len(args) == 0
 	if !live && len(o.also) > 0 {
@@ -138,6 +139,9 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	var pacer *gcPacer
 	if live {
 		in, err = loadLive(ctx, g, o.liveFlags, loader, analyzers, b)
+		if ierr := interrupted(); ierr != nil {
+			return ierr
+		}
 		if err != nil {
 			return err
 		}
@@ -152,7 +156,13 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 	g.log.Info("loaded input", "files", in.files, "objects", snap.Len(), "errors", len(in.errors), "took", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
+	if err := interrupted(); err != nil {
+		return err
+	}
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers, Suppress: sups, Options: opts})
+	if err := interrupted(); err != nil {
+		return err
+	}
 	g.log.Info("analyzed", "checks", len(res.Ran), "findings", len(res.Findings), "took", time.Since(start).Round(time.Millisecond),
 		"slowest", slowestChecks(res.Took, 5))
 	version, _ := g.build.resolve()
@@ -282,6 +292,9 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 	}
 	for _, gk := range res.Absent {
 		b.MarkUnserved(gk, gk.String()+" is not served by the cluster")
+	}
+	for _, u := range res.Unreadable {
+		b.MarkUnserved(u.Kind, u.Why) // the checks that need it say so
 	}
 	in.errors = append(in.errors, res.Errors...)
 	switch {

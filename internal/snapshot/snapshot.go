@@ -97,7 +97,8 @@ func (b *Builder) MarkListed(gk schema.GroupKind, ns string) {
 // holds the agents' namespaces.
 func (b *Builder) MarkNodeAgentsListed() { b.s.nodeAgentsListed = true }
 
-// MarkUnserved records that the cluster does not serve kind gk, and why.
+// MarkUnserved records that a live read has no object of kind gk because
+// the cluster does not serve it or the user may list it nowhere, and why.
 func (b *Builder) MarkUnserved(gk schema.GroupKind, why string) {
 	b.s.unserved[gk] = why
 }
@@ -216,8 +217,8 @@ func (s *Snapshot) NodeAgentsListed() bool {
 	return s.nodeAgentsListed || s.listed[kindNS{KindDaemonSet, AllNamespaces}]
 }
 
-// Unserved returns why a live cluster lacks kind gk ("" when it serves it
-// or the snapshot is not live).
+// Unserved returns why a live read lacks kind gk entirely: not served, or
+// forbidden everywhere ("" when it was read or the snapshot is not live).
 func (s *Snapshot) Unserved(gk schema.GroupKind) string { return s.unserved[gk] }
 
 // Duplicates lists identities seen more than once.

@@ -265,3 +265,74 @@ func writeManifest(t *testing.T, path string, obj *appsv1.Deployment) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNamespaceOnlyUser: a user whose only rights are a Role in namespace
+// app (no cluster-wide list of anything, not even Namespaces) runs
+// `analyze -n app`. Everything the Role allows is read in app, Services
+// included (a kind the scoped read otherwise lists cluster-wide), and its
+// Deployment's missing ConfigMap key is found; every read the user may not
+// make is named in the report, the checks that needed a kind listed
+// nowhere are skipped naming the refusal; nothing crashes, and the exit
+// code is 2: the analysis is incomplete.
+func TestNamespaceOnlyUser(t *testing.T) {
+	c := start(t)
+	appWithMissingKey(t, c, "app")
+	appWithMissingKey(t, c, "other")
+	if _, err := c.env.Clientset(t).CoreV1().Services("app").Create(context.Background(), &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "app"},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u := c.env.AddUser(t, "app-only", testenv.Grant{Namespaces: []string{"app"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
+	}})
+	r, code, stderr := analyze(t, "--kubeconfig", u.KubeconfigFile(t), "-n", "app", "-v")
+	if code != 2 || r.Summary.ExitCode != 2 {
+		t.Errorf("exit %d (report %d), want 2: the analysis is incomplete; stderr %s", code, r.Summary.ExitCode, stderr)
+	}
+	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "internal error") {
+		t.Errorf("a check crashed: %s", stderr)
+	}
+	var errs []string
+	for _, e := range r.InputErrors {
+		errs = append(errs, e.Message)
+	}
+	all := strings.Join(errs, "\n")
+	for _, want := range []string{
+		"cannot list namespaces: forbidden",
+		"cannot list nodes: forbidden",
+		"cannot list services in namespace istio-system, kube-system: forbidden",
+		"cannot list configmaps in namespace istio-system: forbidden",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no input error %q:\n%s", want, all)
+		}
+	}
+	for _, e := range errs {
+		if strings.Contains(e, " app") {
+			t.Errorf("a kind of app was not read, though the Role allows it: %s", e)
+		}
+	}
+	// The ConfigMap, Deployment and Service of app; nothing else is readable.
+	if r.Summary.Objects != 3 {
+		t.Errorf("read %d objects, want app's ConfigMap, Deployment and Service", r.Summary.Objects)
+	}
+	for _, f := range r.Findings {
+		if f.Subject.Namespace != "app" {
+			t.Errorf("a finding outside app: %+v", f)
+		}
+	}
+	if !has(r, "MD101") {
+		t.Errorf("app's missing ConfigMap key was not found: %v", r.keys())
+	}
+	skipped := map[string]string{}
+	for _, s := range r.Skipped {
+		skipped[s.Code] = s.Reason
+	}
+	for code, why := range map[string]string{"MD105": "cannot list namespaces: forbidden", "MD120": "cannot list customresourcedefinitions.apiextensions.k8s.io: forbidden"} {
+		if !strings.Contains(skipped[code], why) {
+			t.Errorf("%s skipped for %q, want the reason %q", code, skipped[code], why)
+		}
+	}
+}

@@ -69,6 +69,10 @@ type Result struct {
 	Listed []Scope
 	// Absent are the needed kinds the API server does not serve.
 	Absent []schema.GroupKind
+	// Unreadable are the needed kinds that were listed nowhere because the
+	// user may not list them (each also has its error in Errors), with the
+	// reason, for the checks that needed them to say why they did not run.
+	Unreadable []Unreadable
 	// MetadataOnly are the kinds read without their data.
 	MetadataOnly []schema.GroupKind
 	// Errors are the calls that failed, each naming the call and why.
@@ -94,6 +98,12 @@ type Result struct {
 	// Unreachable is set when nothing could be read at all (discovery
 	// failed): there is no cluster to analyze.
 	Unreachable error
+}
+
+// Unreadable is a kind the user could list nowhere, and why.
+type Unreadable struct {
+	Kind schema.GroupKind
+	Why  string
 }
 
 // resource is where a kind is served.
@@ -140,6 +150,7 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 		}
 		jobs = append(jobs, job{gk, r})
 	}
+	defer res.noteUnreadable(jobs)
 	if s.Namespace != "" {
 		s.loadScoped(ctx, client, jobs, &res)
 		return res
@@ -149,6 +160,27 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 	namespaces, rest := s.listNamespaces(ctx, client, jobs, &res)
 	res.add(s.listJobs(ctx, client, rest, namespaces)...)
 	return res
+}
+
+// noteUnreadable records, after the read, the kinds listed nowhere
+// because every LIST of them tried was forbidden.
+func (r *Result) noteUnreadable(jobs []job) {
+	listed := map[schema.GroupKind]bool{}
+	for _, sc := range r.Listed {
+		listed[sc.Kind] = true
+	}
+	for _, j := range jobs {
+		if listed[j.gk] {
+			continue
+		}
+		prefix := "cannot list " + describeList(j.r, "")
+		for _, e := range r.Errors {
+			if e.Msg == prefix+": forbidden" || strings.HasPrefix(e.Msg, prefix+" in namespace ") && strings.HasSuffix(e.Msg, ": forbidden") {
+				r.Unreadable = append(r.Unreadable, Unreadable{Kind: j.gk, Why: e.Msg})
+				break
+			}
+		}
+	}
 }
 
 // job is one kind to list and where it is served.

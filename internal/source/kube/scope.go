@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -162,13 +163,25 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 		plan.add(ns, "a system namespace (Istio's default, Kubernetes')")
 	}
 
+	// A kind the user may not list cluster-wide is listed in each
+	// namespace instead; when the user may not list the namespaces either
+	// (a user with a Role in NS only), in those the scope is known to
+	// need so far, so that what NS's Role allows is still read.
+	where := namespaces
+	if len(where) == 0 {
+		for ns := range plan.why {
+			where = append(where, ns)
+		}
+		sort.Strings(where)
+	}
+
 	// Phase 1.
 	parts := make([]Result, len(global))
 	heads := make([]headPage, len(local))
 	headErrs := make([]error, len(local))
 	s.concurrently(ctx, len(global)+len(local), func(i int) {
 		if i < len(global) {
-			parts[i] = s.listKind(ctx, client, global[i].gk, global[i].r, namespaces)
+			parts[i] = s.listKind(ctx, client, global[i].gk, global[i].r, where)
 			return
 		}
 		k := i - len(global)
@@ -250,7 +263,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	// The namespaces analysis needs, as far as known without probes.
 	scopeFromObjects(plan, s.Namespace, seen)
 	if plan.widen != "" {
-		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, where, plan.widen, res)
 		return
 	}
 	// A kind of more than a page costs, listed namespace by namespace, its
@@ -278,7 +291,7 @@ func (s *Source) loadScoped(ctx context.Context, client rest.Interface, jobs []j
 	s.gatewayWorkloads(ctx, client, byKind, whole, isLarge, gws, plan)
 	if plan.widen != "" {
 		finish(large)
-		s.widened(ctx, client, local, whole, raws, namespaces, plan.widen, res)
+		s.widened(ctx, client, local, whole, raws, where, plan.widen, res)
 		return
 	}
 	res.Scope = plan.namespaces(s.Namespace, namespaces, res.Listed)
@@ -760,7 +773,7 @@ func (s *Source) runSystemProbes(ctx context.Context, c rest.Interface, byKind m
 	}, func(i int, err error) { errs[i] = err })
 	for i, p := range probes {
 		if errs[i] != nil {
-			s.logf("namespace probe failed", "probe", p.describe(), "error", errs[i])
+			s.logf("namespace probe failed", "probe", p.describe(), "error", probeError(errs[i]))
 			continue
 		}
 		for _, it := range found[i] {
@@ -769,20 +782,29 @@ func (s *Source) runSystemProbes(ctx context.Context, c rest.Interface, byKind m
 	}
 }
 
+// probeError is a failed probe's reason, for the log.
+func probeError(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "forbidden"
+	}
+	return err.Error()
+}
+
 // probeItem is what a probe keeps of each object.
 type probeItem struct {
 	Namespace, Name string
 	Data            map[string]string
 }
 
-// probe reads every page of a selected LIST across the cluster, keeping
+// probe reads every page (of Source.PageSize objects, as every LIST) of a
+// selected LIST across the cluster, keeping
 // only names, namespaces and (ConfigMaps) data. Its objects do not enter
 // the snapshot: a selected LIST does not cover a namespace.
 func (s *Source) probe(ctx context.Context, c rest.Interface, r resource, params map[string]string) ([]probeItem, error) {
 	var out []probeItem
 	cont := ""
 	for {
-		req := c.Get().AbsPath(listPath(r, "")...).Param("limit", "500")
+		req := c.Get().AbsPath(listPath(r, "")...).Param("limit", fmt.Sprint(s.limit()))
 		for k, v := range params {
 			req = req.Param(k, v)
 		}
