@@ -50,3 +50,29 @@ spec:
 		t.Errorf("MD320 notes %q lack the missing Namespace", notes)
 	}
 }
+
+// TestAmbientRouteClientsUnknown: with a namespace whose workloads the
+// input lacks, sidecar clients that would apply the VirtualService cannot
+// be ruled out: MD260 says it did not judge.
+func TestAmbientRouteClientsUnknown(t *testing.T) {
+	extra := filepath.Join(t.TempDir(), "ns.yaml")
+	if err := os.WriteFile(extra, []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: front}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snap := analysistest.Load(t, "testdata/ambient_l7route_positive.yaml", extra)
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: istio.Analyzers()})
+	for _, f := range res.Findings {
+		if f.Code == "MD260" {
+			t.Errorf("finding with clients unknown: %s", f.Message)
+		}
+	}
+	var notes string
+	for _, n := range res.NotChecked {
+		if n.Code == "MD260" {
+			notes += n.Reason
+		}
+	}
+	if !strings.Contains(notes, "sidecar clients (which would apply it) cannot be ruled out") {
+		t.Errorf("MD260 notes %q lack the unknown clients", notes)
+	}
+}
