@@ -8,5 +8,5 @@ var securityChecks = []*analysis.Analyzer{
 	AuthzJWTWithoutRequestAuthN, JWTClaimRouteWithoutRequestAuthN, RequestAuthJWTRule, JWKSFetchUnrestricted,
 	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
 	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict, AuthzMethodNeverMatches,
-	AmbientL7PolicyNoWaypoint,
+	AmbientL7PolicyNoWaypoint, UseWaypointNotFound,
 }
