@@ -309,14 +309,13 @@ func selectorRemedy(s *snapshot.Snapshot, o *snapshot.Object, ambient []*snapsho
 	if svc := serviceOf(s, ambient[0]); svc != nil {
 		target = fmt.Sprintf("{group: \"\", kind: Service, name: %s}", svc.Key.Name)
 	}
-	out := fmt.Sprintf("Replace spec.selector with spec.targetRefs: [%s] (or the waypoint Gateway, group gateway.networking.k8s.io)", target)
-	if waypoint != "" {
-		if wpNS != "" && wpNS != ns {
-			return out + fmt.Sprintf("; the workloads use waypoint %s of namespace %s, so attach to it from that namespace.", waypoint, wpNS)
-		}
-		return out + fmt.Sprintf(" with waypoint %s serving it.", waypoint)
+	switch {
+	case waypoint != "" && wpNS != "" && wpNS != ns:
+		return fmt.Sprintf("Replace spec.selector with spec.targetRefs: [%s]; the workloads use waypoint %s of namespace %s, so a policy for the whole waypoint goes in that namespace with targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: %s}].", target, waypoint, wpNS, waypoint)
+	case waypoint != "":
+		return fmt.Sprintf("Replace spec.selector with spec.targetRefs: [%s], or [{group: gateway.networking.k8s.io, kind: Gateway, name: %s}] (the waypoint these workloads use) for everything it serves.", target, waypoint)
 	}
-	return out + fmt.Sprintf(", and deploy a waypoint that serves it: `istioctl waypoint apply -n %s --enroll-namespace`.", ns)
+	return fmt.Sprintf("Replace spec.selector with spec.targetRefs: [%s], and deploy a waypoint that serves it: `istioctl waypoint apply -n %s --enroll-namespace`.", target, ns)
 }
 
 // serviceOf returns a Service of wl's namespace whose selector picks its
