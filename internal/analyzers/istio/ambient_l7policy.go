@@ -25,11 +25,11 @@ import (
 // AuthorizationPolicy, no selector) that reaches only ambient workloads,
 // whose policies ztunnel applies without their HTTP parts.
 var AmbientL7PolicyNoWaypoint = &analysis.Analyzer{
-	Code:     "MD320",
+	Code:     "MD323",
 	Name:     "ambient-l7-policy-no-waypoint",
 	Severity: analysis.Warning,
 	Summary:  "An AuthorizationPolicy, RequestAuthentication, Telemetry or WasmPlugin for ambient workloads is enforced by no layer-7 proxy: it targets a Service no waypoint serves, or it reaches ambient workloads by selector, which only ztunnel applies (and ztunnel sees no HTTP).",
-	Doc:      doc("MD320"),
+	Doc:      doc("MD323"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindAuthzPolicy, snapshot.KindRequestAuth, snapshot.KindTelemetry, snapshot.KindWasmPlugin)},
 	Reads:    mergeReads(secMembershipReads(), policySpecReads(), otherWorkloadReads(), waypointReads),
 	Requires: []*analysis.Fact{facts.MeshConfig},

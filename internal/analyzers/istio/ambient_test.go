@@ -13,7 +13,7 @@ import (
 )
 
 // TestAmbientWithoutNamespaces: without the Namespace of a targeted
-// Service, MD320 cannot tell ambient from not and says so instead of
+// Service, MD323 cannot tell ambient from not and says so instead of
 // reporting.
 func TestAmbientWithoutNamespaces(t *testing.T) {
 	in := `apiVersion: v1
@@ -36,18 +36,18 @@ spec:
 	}
 	res := analysis.Run(context.Background(), analysistest.Load(t, file), analysis.RunConfig{Analyzers: istio.Analyzers()})
 	for _, f := range res.Findings {
-		if f.Code == "MD320" || f.Code == "MD260" {
+		if f.Code == "MD323" || f.Code == "MD260" {
 			t.Errorf("finding without Namespaces: %s %s", f.Code, f.Message)
 		}
 	}
 	var notes string
 	for _, n := range res.NotChecked {
-		if n.Code == "MD320" {
+		if n.Code == "MD323" {
 			notes += n.Reason
 		}
 	}
 	if !strings.Contains(notes, "the input has no Namespace shop") {
-		t.Errorf("MD320 notes %q lack the missing Namespace", notes)
+		t.Errorf("MD323 notes %q lack the missing Namespace", notes)
 	}
 }
 

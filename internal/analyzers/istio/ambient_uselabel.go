@@ -17,11 +17,11 @@ import (
 // (istio.io/waypoint-for). Kiali KIA1313 (workload.ambient.waypointnotfound),
 // for Namespaces and Services too.
 var UseWaypointNotFound = &analysis.Analyzer{
-	Code:     "MD321",
+	Code:     "MD324",
 	Name:     "use-waypoint-not-found",
 	Severity: analysis.Warning,
 	Summary:  "An istio.io/use-waypoint label on an ambient Namespace, Service or workload names a waypoint Gateway that does not exist, or one whose istio.io/waypoint-for excludes that traffic: no waypoint takes it, and the layer-7 policy and routing meant for it apply to nothing.",
-	Doc:      doc("MD321"),
+	Doc:      doc("MD324"),
 	Inputs:   []analysis.Input{analysis.Kinds(append([]schema.GroupKind{snapshot.KindNamespace, snapshot.KindService}, snapshot.WorkloadKinds...)...)},
 	Reads:    mergeReads(secMembershipReads(), waypointReads),
 	Run: func(p *analysis.Pass) error {

@@ -23,7 +23,7 @@ import (
 // bound to them); selector and namespace-wide policies go to ztunnel,
 // which drops what it cannot see. This file decides, from the labels,
 // which waypoint (if any) serves a Service, for the ambient L7 checks
-// MD260 and MD320.
+// MD260 and MD323.
 
 // waypointForLabel says which traffic a waypoint Gateway takes.
 const waypointForLabel = "istio.io/waypoint-for"
