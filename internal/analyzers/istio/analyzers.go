@@ -23,4 +23,5 @@ var routingChecks = []*analysis.Analyzer{
 	VSDestinationPort, VSFaultWithRetries, EnvoyFilterRelative, EnvoyFilterOpMisuse, EnvoyFilterMergeUntyped,
 	DRTLSConflictsMTLS, DRNoCACertificates,
 	VSRepeatedDestination, DRSubsetWithoutLabels, DRMergeIgnored, ExportToNamespaceNotFound, // Kiali parity (kiali_*.go)
+	AmbientL7RouteNoWaypoint,
 }

@@ -9,5 +9,6 @@ var securityChecks = []*analysis.Analyzer{
 	SidecarConflictingSelectors, SidecarMultipleDefaults, SidecarEgressHostNotFound, SidecarOnAmbient,
 	SelectorOnK8sGateway, DRIstioMutualToProxyless, AutoMTLSOffPlaintextToStrict, AuthzMethodNeverMatches,
 	SidecarRootSelector, PeerAuthConflictingSelectors, PeerAuthMultipleDefaults, // Kiali parity (kiali_scope.go)
-	WorkloadGroupSANotFound, // Kiali parity (kiali_workloadgroups.go)
+	WorkloadGroupSANotFound,                        // Kiali parity (kiali_workloadgroups.go)
+	AmbientL7PolicyNoWaypoint, UseWaypointNotFound, // ambient waypoints (ambient_*.go)
 }
