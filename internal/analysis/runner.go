@@ -121,6 +121,23 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 	}
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
+	// The facts go first, each a task of its own: a check that asked for a
+	// fact another check is computing would hold a worker while it waits
+	// (MD101, MD102 and MD104 all wait for the env resolution), and facts
+	// that do not depend on each other are computed side by side.
+	for _, f := range factsOf(runnable) {
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() { _ = recover() }() // the checks that need it report the failure
+			r.fact(f)
+		}()
+	}
 	for i, a := range runnable {
 		if ctx.Err() != nil {
 			errs[i] = fmt.Sprintf("%s (%s): not run: %v", a.Code, a.Name, ctx.Err())
@@ -182,6 +199,30 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 		return a.Reason < b.Reason
 	})
 	return res
+}
+
+// factsOf lists the facts the analyzers require, directly or through
+// other facts, each once, a fact's own requirements before it.
+func factsOf(analyzers []*Analyzer) []*Fact {
+	var out []*Fact
+	seen := map[*Fact]bool{}
+	var visit func(f *Fact)
+	visit = func(f *Fact) {
+		if seen[f] {
+			return
+		}
+		seen[f] = true
+		for _, dep := range f.Requires {
+			visit(dep)
+		}
+		out = append(out, f)
+	}
+	for _, a := range analyzers {
+		for _, f := range a.Requires {
+			visit(f)
+		}
+	}
+	return out
 }
 
 // runOne runs one analyzer, turning a panic or error into a message so one

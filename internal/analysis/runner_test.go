@@ -146,3 +146,46 @@ func TestFactNotesReachTheirAnalyzers(t *testing.T) {
 		t.Errorf("notes %q, want %q", got, want)
 	}
 }
+
+func TestFactsOfListsRequirementsFirstOnce(t *testing.T) {
+	base := &Fact{Name: "base"}
+	mid := &Fact{Name: "mid", Requires: []*Fact{base}}
+	top := &Fact{Name: "top", Requires: []*Fact{mid, base}}
+	as := []*Analyzer{{Code: "a", Requires: []*Fact{top}}, {Code: "b", Requires: []*Fact{mid, base}}, {Code: "c"}}
+	var names []string
+	for _, f := range factsOf(as) {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "base,mid,top" {
+		t.Errorf("factsOf = %s, want base,mid,top", got)
+	}
+}
+
+// TestRequiredFactsComputedAhead: a fact the checks require is computed as
+// a task of its own, once; a failing one is still reported by each check
+// that needs it, and a skipped check's fact is not computed.
+func TestRequiredFactsComputedAhead(t *testing.T) {
+	var runs, skippedRuns atomic.Int32
+	good := &Fact{Name: "good", Run: func(*Pass) (any, error) { runs.Add(1); return 1, nil }}
+	bad := &Fact{Name: "bad", Run: func(*Pass) (any, error) { return nil, errors.New("boom") }}
+	unused := &Fact{Name: "unused", Run: func(*Pass) (any, error) { skippedRuns.Add(1); return 0, nil }}
+	uses := func(f *Fact) func(*Pass) error { return func(p *Pass) error { p.ResultOf(f); return nil } }
+	as := []*Analyzer{
+		{Code: fake("911"), Name: "good-1", Severity: Info, Requires: []*Fact{good}, Run: uses(good)},
+		{Code: fake("912"), Name: "good-2", Severity: Info, Requires: []*Fact{good}, Run: uses(good)},
+		{Code: fake("913"), Name: "bad-1", Severity: Info, Requires: []*Fact{bad}, Run: uses(bad)},
+		{Code: fake("914"), Name: "skipped", Severity: Info, Requires: []*Fact{unused}, Run: uses(unused), Inputs: []Input{Kinds(snapshot.KindPod)}},
+	}
+	res := Run(context.Background(), snap(cm("a", nil)), RunConfig{Analyzers: as, Workers: 1})
+	if runs.Load() != 1 || skippedRuns.Load() != 0 {
+		t.Errorf("good fact ran %d times, the skipped check's fact %d times", runs.Load(), skippedRuns.Load())
+	}
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "fact bad failed: boom") {
+		t.Errorf("errors %q", res.Errors)
+	}
+	for _, k := range []string{"fact good", "fact bad", fake("911")} {
+		if _, ok := res.Took[k]; !ok {
+			t.Errorf("no time recorded for %q: %v", k, res.Took)
+		}
+	}
+}
