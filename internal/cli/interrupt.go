@@ -45,7 +45,7 @@ func onInterrupt(parent context.Context) (ctx context.Context, interrupted func(
 	interrupted = func() error {
 		var ie errInterrupted
 		if err := context.Cause(ctx); errors.As(err, &ie) {
-			return &ExitError{Code: 2, Err: fmt.Errorf("%w: stopped before the analysis was complete; the requests in flight were cancelled and nothing was reported", ie)}
+			return &ExitError{Code: 2, Err: fmt.Errorf("%w: stopped before the analysis was complete; what was being read was abandoned (requests in flight cancelled) and nothing was reported", ie)}
 		}
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 	"time"
 
@@ -71,7 +70,7 @@ func runLogs(ctx context.Context, g *globals, o *logsOpts, args []string) error 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, interrupted, stop := onInterrupt(ctx)
 	defer stop()
 	if len(args) == 0 {
 		return usageError("give access-log files, or - for standard input")
@@ -125,6 +124,9 @@ func runLogs(ctx context.Context, g *globals, o *logsOpts, args []string) error 
 	b := snapshot.NewBuilder()
 	start := time.Now()
 	sum, errs := scanAccessLogs(ctx, g, inputs, formats, total)
+	if err := interrupted(); err != nil {
+		return err
+	}
 	inErrs = append(inErrs, errs...)
 	b.SetAccessLogs(&snapshot.AccessLogs{Summary: sum})
 	g.log.Info("read access logs", "lines", sum.Lines, "matched", sum.Matched, "unmatched", sum.Unmatched, "groups", len(sum.Groups), "took", time.Since(start).Round(time.Millisecond))
@@ -141,6 +143,9 @@ func runLogs(ctx context.Context, g *globals, o *logsOpts, args []string) error 
 		var in input
 		if o.live {
 			in, err = loadLive(ctx, g, o.liveFlags, loader, analyzers, b)
+			if ierr := interrupted(); ierr != nil {
+				return ierr
+			}
 			if err != nil {
 				return err
 			}
@@ -152,6 +157,9 @@ func runLogs(ctx context.Context, g *globals, o *logsOpts, args []string) error 
 	}
 	snap := b.Build()
 	res := analysis.Run(ctx, snap, analysis.RunConfig{Analyzers: analyzers})
+	if err := interrupted(); err != nil {
+		return err
+	}
 	version, _ := g.build.resolve()
 	rep := report.New(version, nfiles, snap.Len(), res, inErrs, failOn)
 	rep.AccessLogs = report.AccessLogStats(sum)

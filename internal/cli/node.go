@@ -75,6 +75,8 @@ func runNode(ctx context.Context, g *globals, o *nodeOpts, args []string) error 
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	ctx, interrupted, stop := onInterrupt(ctx)
+	defer stop()
 	if len(args) > 0 && len(o.inputs) == 0 {
 		return usageError("unexpected arguments %q: give captured files with --input", args)
 	}
@@ -87,6 +89,9 @@ func runNode(ctx context.Context, g *globals, o *nodeOpts, args []string) error 
 	}
 	if o.dump != "" {
 		_, err := collectInto(ctx, g, o, o.dump)
+		if ierr := interrupted(); ierr != nil {
+			return ierr
+		}
 		return err
 	}
 	_, selected, failOn, err := o.setup()
@@ -124,7 +129,11 @@ func runNode(ctx context.Context, g *globals, o *nodeOpts, args []string) error 
 			return fmt.Errorf("node: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		if _, err := collectInto(ctx, g, o, tmp); err != nil {
+		_, err = collectInto(ctx, g, o, tmp)
+		if ierr := interrupted(); ierr != nil {
+			return ierr
+		}
+		if err != nil {
 			return err
 		}
 		members, err := files.BundleMembers(tmp, "nodes")
@@ -146,6 +155,9 @@ func runNode(ctx context.Context, g *globals, o *nodeOpts, args []string) error 
 		}
 	}
 	out := analysis.Run(ctx, b.Build(), analysis.RunConfig{Analyzers: analyzers})
+	if err := interrupted(); err != nil {
+		return err
+	}
 	version, _ := g.build.resolve()
 	return o.write(g, report.New(version, nfiles, 0, out, inErrs, failOn))
 }
