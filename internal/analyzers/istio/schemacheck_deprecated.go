@@ -2,12 +2,14 @@ package istio
 
 import (
 	"fmt"
+	"strings"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
 )
 
@@ -81,15 +83,37 @@ func drDeprecations(dr *netv1alpha3.DestinationRule) []deprecatedUse {
 	return out
 }
 
+// rbacKinds are the rbac.istio.io kinds Istio removed in 1.6: nothing
+// reads them since AuthorizationPolicy replaced them.
+var rbacKinds = []schema.GroupKind{
+	{Group: "rbac.istio.io", Kind: "ClusterRbacConfig"}, {Group: "rbac.istio.io", Kind: "RbacConfig"},
+	{Group: "rbac.istio.io", Kind: "ServiceRole"}, {Group: "rbac.istio.io", Kind: "ServiceRoleBinding"},
+}
+
+// lightstepProviders names the MeshConfig extension providers of the
+// Lightstep type (deprecated: Lightstep accepts OpenTelemetry).
+func lightstepProviders(m *facts.Mesh) map[string]bool {
+	out := map[string]bool{}
+	for _, ep := range m.Config.GetExtensionProviders() {
+		if ep.GetLightstep() != nil {
+			out[ep.GetName()] = true
+		}
+	}
+	return out
+}
+
 // DeprecatedField: a deprecated field is in use.
 var DeprecatedField = &analysis.Analyzer{
 	Code:     "MD012",
 	Name:     "istio-deprecated-field",
 	Severity: analysis.Warning,
-	Summary:  "An Istio object uses a field the Istio API marks deprecated; it may stop working in a future release.",
+	Summary:  "An Istio object uses a field, a kind or a telemetry provider Istio marks deprecated or has removed; it may stop working (or already does nothing).",
 	Doc:      doc("MD012"),
-	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindVirtualService, snapshot.KindDestinationRule)},
-	Reads:    map[schema.GroupKind][]string{snapshot.KindVirtualService: {"spec"}, snapshot.KindDestinationRule: {"spec"}},
+	Inputs: []analysis.Input{analysis.Kinds(append([]schema.GroupKind{snapshot.KindVirtualService, snapshot.KindDestinationRule,
+		snapshot.KindTelemetry, snapshot.KindCRD}, rbacKinds...)...)},
+	Reads: map[schema.GroupKind][]string{snapshot.KindVirtualService: {"spec"}, snapshot.KindDestinationRule: {"spec"},
+		snapshot.KindTelemetry: {"spec.tracing"}},
+	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		report := func(o *snapshot.Object, uses []deprecatedUse) {
 			for _, u := range uses {
@@ -111,6 +135,47 @@ var DeprecatedField = &analysis.Analyzer{
 		for _, o := range p.Snapshot.List(snapshot.KindDestinationRule) {
 			if dr, ok := o.Typed.(*networkingv1.DestinationRule); ok {
 				report(o, drDeprecations(&dr.Spec))
+			}
+		}
+		removed := func(o *snapshot.Object, what string, remedy string) {
+			p.Report(analysis.Finding{
+				Subject:   o.Key,
+				Message:   fmt.Sprintf("%s is %s, removed in Istio 1.6: nothing reads it, so whatever access rules it was meant to set are not in force.", o.Ref(), what),
+				Locations: []analysis.Location{analysis.LocationOf(o, nil)},
+				Evidence:  []string{fmt.Sprintf("%s %s", o.Key.GroupKind().String(), o.Key.Name)},
+				Remedy:    remedy,
+				Key:       o.Key.Name,
+			})
+		}
+		for _, gk := range rbacKinds {
+			for _, o := range p.Snapshot.List(gk) {
+				removed(o, "a "+gk.Kind+" of the rbac.istio.io API", "Express the rule as an AuthorizationPolicy (security.istio.io), then delete the "+gk.Kind+".")
+			}
+		}
+		for _, o := range p.Snapshot.List(snapshot.KindCRD) {
+			if strings.HasSuffix(o.Key.Name, ".rbac.istio.io") {
+				removed(o, "the definition of an rbac.istio.io kind", "Move any remaining objects of it to AuthorizationPolicy, then `kubectl delete crd "+o.Key.Name+"`.")
+			}
+		}
+		if ls := lightstepProviders(p.ResultOf(facts.MeshConfig).(*facts.Mesh)); len(ls) > 0 {
+			for _, o := range p.Snapshot.List(snapshot.KindTelemetry) {
+				t := telemetrySpec(o)
+				for i, tr := range t.GetTracing() {
+					for j, pr := range tr.GetProviders() {
+						if !ls[pr.GetName()] {
+							continue
+						}
+						at := snapshot.P("spec", "tracing", i, "providers", j, "name")
+						p.Report(analysis.Finding{
+							Subject:   o.Key,
+							Message:   fmt.Sprintf("%s sends traces to %q, a Lightstep extension provider: Istio deprecated the Lightstep provider type (Lightstep ingests OpenTelemetry), and a later release removes it.", o.Ref(), pr.GetName()),
+							Locations: []analysis.Location{analysis.LocationOf(o, at)},
+							Evidence:  []string{fmt.Sprintf("%s: %s", at.String(), pr.GetName()), fmt.Sprintf("mesh config extensionProviders: %s is of type lightstep", pr.GetName())},
+							Remedy:    fmt.Sprintf("Define an `opentelemetry` extension provider for Lightstep's OTLP endpoint in the mesh config and point the Telemetry at it instead of %s.", pr.GetName()),
+							Key:       at.String(),
+						})
+					}
+				}
 			}
 		}
 		return nil
