@@ -260,6 +260,11 @@ func loadLive(ctx context.Context, g *globals, o liveFlags, loader *files.Loader
 	if !o.allNamespaces && o.kube.Namespace != nil {
 		src.Namespace = *o.kube.Namespace
 	}
+	if src.Namespace == "" {
+		if ns, _, err := o.kube.ToRawKubeConfigLoader().Namespace(); err == nil {
+			src.FallbackNamespace = ns
+		}
+	}
 	if len(o.also) > 0 {
 		overlay := loader.Load(ctx, o.also)
 		files.SortErrors(overlay.Errors)

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/decode"
@@ -333,6 +334,54 @@ func TestNamespaceOnlyUser(t *testing.T) {
 	for code, why := range map[string]string{"MD105": "cannot list namespaces: forbidden", "MD120": "cannot list customresourcedefinitions.apiextensions.k8s.io: forbidden"} {
 		if !strings.Contains(skipped[code], why) {
 			t.Errorf("%s skipped for %q, want the reason %q", code, skipped[code], why)
+		}
+	}
+}
+
+// TestNamespaceOnlyUserWholeCluster: the same user, analyzing without -n
+// from a kubeconfig context whose namespace is app (as `kubectl config
+// set-context --current --namespace app` writes). The Namespaces cannot be
+// listed to try each one, so the kinds refused cluster-wide are listed in
+// the context's namespace, as kubectl would, and app is analyzed.
+func TestNamespaceOnlyUserWholeCluster(t *testing.T) {
+	c := start(t)
+	appWithMissingKey(t, c, "app")
+	appWithMissingKey(t, c, "other")
+	u := c.env.AddUser(t, "app-only-all", testenv.Grant{Namespaces: []string{"app"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
+	}})
+	file := u.KubeconfigFile(t)
+	kc, err := clientcmd.LoadFromFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc.Contexts[kc.CurrentContext].Namespace = "app"
+	if err := clientcmd.WriteToFile(*kc, file); err != nil {
+		t.Fatal(err)
+	}
+	r, code, stderr := analyze(t, "--kubeconfig", file, "-v")
+	if code != 2 {
+		t.Errorf("exit %d, want 2: the analysis is incomplete; stderr %s", code, stderr)
+	}
+	var errs []string
+	for _, e := range r.InputErrors {
+		errs = append(errs, e.Message)
+	}
+	all := strings.Join(errs, "\n")
+	if !strings.Contains(all, "cannot list namespaces: forbidden") {
+		t.Errorf("the refused Namespaces are not named:\n%s", all)
+	}
+	for _, e := range errs {
+		if strings.Contains(e, "namespace app") {
+			t.Errorf("a kind of app was not read, though the Role allows it: %s", e)
+		}
+	}
+	if !has(r, "MD101") {
+		t.Errorf("app's missing ConfigMap key was not found from the context's namespace: %v\n%s", r.keys(), all)
+	}
+	for _, f := range r.Findings {
+		if f.Subject.Namespace != "app" {
+			t.Errorf("a finding outside app: %+v", f)
 		}
 	}
 }

@@ -43,6 +43,11 @@ type Source struct {
 	// listed, only in the namespaces its analysis needs; the other kinds
 	// are listed everywhere. "" reads every namespace.
 	Namespace string
+	// FallbackNamespace is where an unscoped read lists the kinds the user
+	// may not list cluster-wide when it cannot list the Namespaces to try
+	// them one by one: the kubeconfig context's namespace, the one kubectl
+	// would use.
+	FallbackNamespace string
 	// AlsoNamespaces are namespaces a scoped read lists in full as well
 	// (those of the --also files, so that they overlay complete
 	// namespaces).
@@ -158,6 +163,11 @@ func (s *Source) Load(ctx context.Context) (res Result) {
 	// Namespaces are listed first: a kind the user may not list
 	// cluster-wide is then listed per namespace.
 	namespaces, rest := s.listNamespaces(ctx, client, jobs, &res)
+	if len(namespaces) == 0 && s.FallbackNamespace != "" {
+		// Namespaces not listed (forbidden, or no check needs them): a kind
+		// refused cluster-wide is tried in the context's namespace.
+		namespaces = []string{s.FallbackNamespace}
+	}
 	res.add(s.listJobs(ctx, client, rest, namespaces)...)
 	return res
 }
