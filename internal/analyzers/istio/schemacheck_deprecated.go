@@ -95,6 +95,7 @@ var rbacKinds = []schema.GroupKind{
 func lightstepProviders(m *facts.Mesh) map[string]bool {
 	out := map[string]bool{}
 	for _, ep := range m.Config.GetExtensionProviders() {
+		//lint:ignore SA1019 finding uses of the deprecated provider is the point
 		if ep.GetLightstep() != nil {
 			out[ep.GetName()] = true
 		}
