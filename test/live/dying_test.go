@@ -3,17 +3,11 @@ package live
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"k8s.io/client-go/rest"
 )
 
 // TestAPIServerDiesMidRunCLI: the whole command, not only the reader. The
@@ -23,20 +17,9 @@ import (
 func TestAPIServerDiesMidRunCLI(t *testing.T) {
 	c := start(t)
 	appWithMissingKey(t, c, "app")
-	target, err := url.Parse(c.env.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := rest.TransportFor(c.env.Config) // the admin's credentials
-	if err != nil {
-		t.Fatal(err)
-	}
 	var lists atomic.Int32
 	var once sync.Once
-	rp := &httputil.ReverseProxy{Transport: tr, Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		r.Out.Header.Del("Authorization")
-	}}
+	rp := adminProxy(t, c)
 	proxy := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("limit") && lists.Add(1) > 3 {
 			once.Do(func() { c.env.Stop(t) }) // the server dies; this and later calls fail
@@ -44,16 +27,7 @@ func TestAPIServerDiesMidRunCLI(t *testing.T) {
 		rp.ServeHTTP(w, r)
 	}))
 	defer proxy.Close()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: dying, cluster: {server: "`+proxy.URL+`", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: unused}}]
-contexts: [{name: c, context: {cluster: dying, user: u}}]
-current-context: c
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := proxyKubeconfig(t, proxy.URL)
 
 	begin := time.Now()
 	r, code, stderr := analyze(t, "--kubeconfig", kubeconfig, "--request-timeout", "5s", "--timeout", "90s")

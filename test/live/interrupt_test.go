@@ -40,20 +40,9 @@ type slowProxy struct {
 
 func newSlowProxy(t *testing.T, c *cluster) *slowProxy {
 	t.Helper()
-	target, err := url.Parse(c.env.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := rest.TransportFor(c.env.Config) // the admin's credentials
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &slowProxy{listing: make(chan struct{}), release: make(chan struct{})}
 	var once sync.Once
-	rp := &httputil.ReverseProxy{Transport: tr, Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(target)
-		r.Out.Header.Del("Authorization")
-	}}
+	rp := adminProxy(t, c)
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("limit") {
 			p.inFlight.Add(1)
@@ -77,17 +66,42 @@ func newSlowProxy(t *testing.T, c *cluster) *slowProxy {
 // kubeconfig points at the proxy (whose certificate is its own).
 func (p *slowProxy) kubeconfig(t *testing.T) string {
 	t.Helper()
+	return proxyKubeconfig(t, p.srv.URL)
+}
+
+// proxyKubeconfig writes a kubeconfig for a test proxy at server that
+// presents its own certificate and adds the admin's credentials itself.
+func proxyKubeconfig(t *testing.T, server string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(path, []byte(`apiVersion: v1
 kind: Config
-clusters: [{name: slow, cluster: {server: "`+p.srv.URL+`", insecure-skip-tls-verify: true}}]
+clusters: [{name: proxy, cluster: {server: "`+server+`", insecure-skip-tls-verify: true}}]
 users: [{name: u, user: {token: unused}}]
-contexts: [{name: c, context: {cluster: slow, user: u}}]
+contexts: [{name: c, context: {cluster: proxy, user: u}}]
 current-context: c
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// adminProxy returns a reverse proxy to the test API server that sends
+// every request with the admin's credentials.
+func adminProxy(t *testing.T, c *cluster) *httputil.ReverseProxy {
+	t.Helper()
+	target, err := url.Parse(c.env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := rest.TransportFor(c.env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &httputil.ReverseProxy{Transport: tr, Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Header.Del("Authorization")
+	}}
 }
 
 // waitNoneInFlight waits until the proxy holds no LIST: the client closed

@@ -73,15 +73,6 @@ func peerAuthsByNamespace(s *snapshot.Snapshot) (map[string][]scopedPolicy, []st
 	return out, sortedKeys(out)
 }
 
-func peerAuthWinnerText(list []*snapshot.Object) string {
-	for _, o := range list {
-		if t := creation(o); t.IsZero() {
-			return "istiod applies only one of them — the oldest by creationTimestamp — and ignores the others entirely (mtls and portLevelMtls alike)"
-		}
-	}
-	return "istiod applies only the oldest, " + list[0].Ref() + ", and ignores the others entirely (mtls and portLevelMtls alike)"
-}
-
 // PeerAuthConflictingSelectors is Kiali's KIA0003 for PeerAuthentication:
 // istiod composes a workload's policy from one workload-level
 // PeerAuthentication, the oldest whose selector matches
@@ -166,7 +157,7 @@ var PeerAuthConflictingSelectors = &analysis.Analyzer{
 				all := append(append([]*snapshot.Object(nil), winners...), sp.Object)
 				f := analysis.Finding{
 					Subject:   sp.Object.Key,
-					Message:   fmt.Sprintf("%s and %s both select %s: %s, so %s's mTLS settings never reach those workloads.", sp.Object.Ref(), refList(winners, 3), refList(l.wls, 3), peerAuthWinnerText(all), sp.Object.Ref()),
+					Message:   fmt.Sprintf("%s and %s both select %s: %s, so %s's mTLS settings never reach those workloads.", sp.Object.Ref(), refList(winners, 3), refList(l.wls, 3), winnerText(all)+" entirely (mtls and portLevelMtls alike)", sp.Object.Ref()),
 					Locations: []analysis.Location{analysis.LocationOf(sp.Object, sp.SelectorPath)},
 					Evidence:  []string{"selector.matchLabels: " + labelText(sp.Selector)},
 					Remedy:    "Make the selectors disjoint (one PeerAuthentication per workload), or merge the settings (mtls, portLevelMtls) into the policy that wins and delete the other.",
@@ -241,7 +232,7 @@ var PeerAuthMultipleDefaults = &analysis.Analyzer{
 			for _, o := range losers {
 				f := analysis.Finding{
 					Subject:   o.Key,
-					Message:   fmt.Sprintf("%s is one of %d PeerAuthentications without a selector in namespace %s (%s): only one of them is %s — %s.", o.Ref(), len(defaults), ns, refList(defaults, 4), scope, peerAuthWinnerText(defaults)),
+					Message:   fmt.Sprintf("%s is one of %d PeerAuthentications without a selector in namespace %s (%s): only one of them is %s — %s.", o.Ref(), len(defaults), ns, refList(defaults, 4), scope, winnerText(defaults)+" entirely (mtls and portLevelMtls alike)"),
 					Locations: []analysis.Location{analysis.LocationOf(o, snapshot.P("spec"))},
 					Evidence:  []string{fmt.Sprintf("PeerAuthentications without selector in %s, oldest first: %s", ns, refList(defaults, 6))},
 					Remedy:    fmt.Sprintf("Keep one selector-less PeerAuthentication in %s (merge mtls and portLevelMtls into it) and delete the others, or give them a selector for the workloads they are meant for.", ns),
