@@ -97,22 +97,8 @@ var PeerAuthConflictingSelectors = &analysis.Analyzer{
 			if ns == root {
 				continue // selectors in the root namespace are ignored by istiod
 			}
-			picked := map[*snapshot.Object][]*snapshot.Object{} // workload → policies, oldest first
-			var order []*snapshot.Object
-			for _, sp := range byNS[ns] {
-				if !sp.selects() {
-					continue
-				}
-				for _, wl := range w.selectIn(ns, sp.labelSelector()) {
-					if w.dataplane(wl) == DataplaneNone {
-						continue
-					}
-					if len(picked[wl]) == 0 {
-						order = append(order, wl)
-					}
-					picked[wl] = append(picked[wl], sp.Object)
-				}
-			}
+			// workload → policies, oldest first; any mesh proxy counts
+			picked, order := w.policiesPerWorkload(ns, byNS[ns], func(d Dataplane) bool { return d != DataplaneNone })
 			// One finding per ignored policy: the workloads where an older
 			// policy wins over it.
 			type loss struct {

@@ -22,53 +22,20 @@ func TestSubsetWithoutLabelsSeverity(t *testing.T) {
 // TestExportToNeedsNamespaceList: without a complete Namespace list the
 // exportTo check reports nothing and says why.
 func TestExportToNeedsNamespaceList(t *testing.T) {
-	snap := analysistest.Load(t, "testdata/kiali_rules_unchecked.yaml")
-	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.ExportToNamespaceNotFound}})
-	if len(res.Findings) != 0 {
-		t.Fatalf("findings on an incomplete Namespace list: %+v", res.Findings)
-	}
-	var notes []string
-	for _, n := range res.NotChecked {
-		notes = append(notes, n.Reason)
-	}
-	if !strings.Contains(strings.Join(notes, "\n"), "does not list every Namespace") {
-		t.Errorf("not-checked notes %q", notes)
-	}
+	notCheckedOnly(t, "testdata/kiali_rules_unchecked.yaml", "does not list every Namespace", istio.ExportToNamespaceNotFound)
 }
 
 // TestWorkloadGroupSANeedsServiceAccounts: a WorkloadGroup of a namespace
 // whose ServiceAccounts are not in the input is not judged, and the run
 // says so.
 func TestWorkloadGroupSANeedsServiceAccounts(t *testing.T) {
-	snap := analysistest.Load(t, "testdata/kiali_workloadgroups_negative.yaml")
-	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.WorkloadGroupSANotFound}})
-	if len(res.Findings) != 0 {
-		t.Fatalf("findings: %+v", res.Findings)
-	}
-	var notes []string
-	for _, n := range res.NotChecked {
-		notes = append(notes, n.Reason)
-	}
-	if !strings.Contains(strings.Join(notes, "\n"), "no ServiceAccounts of namespace other") {
-		t.Errorf("not-checked notes %q", notes)
-	}
+	notCheckedOnly(t, "testdata/kiali_workloadgroups_negative.yaml", "no ServiceAccounts of namespace other", istio.WorkloadGroupSANotFound)
 }
 
 // TestReferenceGrantNeedsNamespaceList: against an incomplete Namespace
 // list a ReferenceGrant's from namespaces are not judged.
 func TestReferenceGrantNeedsNamespaceList(t *testing.T) {
-	snap := analysistest.Load(t, "testdata/kiali_gatewayapi_partial.yaml")
-	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.ReferenceGrantNamespaceNotFound}})
-	if len(res.Findings) != 0 {
-		t.Fatalf("findings on an incomplete Namespace list: %+v", res.Findings)
-	}
-	var notes []string
-	for _, n := range res.NotChecked {
-		notes = append(notes, n.Reason)
-	}
-	if !strings.Contains(strings.Join(notes, "\n"), "from[0].namespace of ReferenceGrant/backend/allow-frontend: the input does not list every Namespace") {
-		t.Errorf("not-checked notes %q", notes)
-	}
+	notCheckedOnly(t, "testdata/kiali_gatewayapi_partial.yaml", "from[0].namespace of ReferenceGrant/backend/allow-frontend: the input does not list every Namespace", istio.ReferenceGrantNamespaceNotFound)
 }
 
 // TestGatewayClassNeedsClasses: without GatewayClasses in the input a
@@ -78,5 +45,23 @@ func TestGatewayClassNeedsClasses(t *testing.T) {
 	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: []*analysis.Analyzer{istio.K8sGatewayClassNotFound, istio.ReferenceGrantNamespaceNotFound}})
 	if len(res.Findings) != 0 {
 		t.Fatalf("findings without GatewayClasses or Namespaces: %+v", res.Findings)
+	}
+}
+
+// notCheckedOnly runs analyzers on file and requires no finding and a
+// not-checked note containing want: the input lacks what judging needs.
+func notCheckedOnly(t *testing.T, file, want string, analyzers ...*analysis.Analyzer) {
+	t.Helper()
+	snap := analysistest.Load(t, file)
+	res := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: analyzers})
+	if len(res.Findings) != 0 {
+		t.Fatalf("findings on an input too incomplete to judge: %+v", res.Findings)
+	}
+	var notes []string
+	for _, n := range res.NotChecked {
+		notes = append(notes, n.Reason)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), want) {
+		t.Errorf("not-checked notes %q, want one containing %q", notes, want)
 	}
 }

@@ -72,22 +72,8 @@ var SidecarConflictingSelectors = &analysis.Analyzer{
 		w := newWorkloadIndex(p.Snapshot)
 		byNS, nss := sidecarsByNamespace(p.Snapshot)
 		for _, ns := range nss {
-			picked := map[*snapshot.Object][]*snapshot.Object{} // workload → Sidecars
-			var order []*snapshot.Object
-			for _, sp := range byNS[ns] {
-				if !sp.selects() {
-					continue
-				}
-				for _, wl := range w.selectIn(ns, sp.labelSelector()) {
-					if d := w.dataplane(wl); d == DataplaneNone || d == DataplaneAmbient {
-						continue
-					}
-					if len(picked[wl]) == 0 {
-						order = append(order, wl)
-					}
-					picked[wl] = append(picked[wl], sp.Object)
-				}
-			}
+			// workload → Sidecars; only sidecar proxies read them
+			picked, order := w.policiesPerWorkload(ns, byNS[ns], func(d Dataplane) bool { return d != DataplaneNone && d != DataplaneAmbient })
 			type conflict struct {
 				others map[*snapshot.Object]bool
 				wls    []*snapshot.Object

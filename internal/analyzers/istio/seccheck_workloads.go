@@ -380,3 +380,25 @@ func (ix *namespaceIndex) matches(pattern string) bool {
 	}
 	return ix.set[pattern]
 }
+
+// policiesPerWorkload maps each workload of namespace ns that policies
+// with selectors select (and whose dataplane counts) to those policies, in
+// their order; order lists the workloads as first selected.
+func (w *workloadIndex) policiesPerWorkload(ns string, policies []scopedPolicy, counts func(Dataplane) bool) (picked map[*snapshot.Object][]*snapshot.Object, order []*snapshot.Object) {
+	picked = map[*snapshot.Object][]*snapshot.Object{}
+	for _, sp := range policies {
+		if !sp.selects() {
+			continue
+		}
+		for _, wl := range w.selectIn(ns, sp.labelSelector()) {
+			if !counts(w.dataplane(wl)) {
+				continue
+			}
+			if len(picked[wl]) == 0 {
+				order = append(order, wl)
+			}
+			picked[wl] = append(picked[wl], sp.Object)
+		}
+	}
+	return picked, order
+}
