@@ -2,7 +2,6 @@ package istio
 
 import (
 	"fmt"
-	"sort"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -59,20 +58,6 @@ var SidecarRootSelector = &analysis.Analyzer{
 	},
 }
 
-// peerAuthsByNamespace groups the PeerAuthentications of the input by
-// namespace, oldest first (the one istiod applies when several tie).
-func peerAuthsByNamespace(s *snapshot.Snapshot) (map[string][]scopedPolicy, []string) {
-	objs := append([]*snapshot.Object(nil), s.List(snapshot.KindPeerAuth)...)
-	sort.SliceStable(objs, func(i, j int) bool { return older(objs[i], objs[j]) })
-	out := map[string][]scopedPolicy{}
-	for _, o := range objs {
-		if sp, ok := scopedPolicyOf(o); ok {
-			out[o.Key.Namespace] = append(out[o.Key.Namespace], sp)
-		}
-	}
-	return out, sortedKeys(out)
-}
-
 // PeerAuthConflictingSelectors is Kiali's KIA0003 for PeerAuthentication:
 // istiod composes a workload's policy from one workload-level
 // PeerAuthentication, the oldest whose selector matches
@@ -92,7 +77,7 @@ var PeerAuthConflictingSelectors = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
 		w := newWorkloadIndex(p.Snapshot)
-		byNS, nss := peerAuthsByNamespace(p.Snapshot)
+		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindPeerAuth)
 		for _, ns := range nss {
 			if ns == root {
 				continue // selectors in the root namespace are ignored by istiod
@@ -196,7 +181,7 @@ var PeerAuthMultipleDefaults = &analysis.Analyzer{
 	Requires: []*analysis.Fact{facts.MeshConfig},
 	Run: func(p *analysis.Pass) error {
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
-		byNS, nss := peerAuthsByNamespace(p.Snapshot)
+		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindPeerAuth)
 		for _, ns := range nss {
 			var defaults []*snapshot.Object
 			for _, sp := range byNS[ns] {

@@ -22,10 +22,11 @@ func sidecarSpec(o *snapshot.Object) *netv1alpha3.Sidecar {
 	return nil
 }
 
-// sidecarsByNamespace groups the Sidecars of the input, oldest first (the
-// one istiod prefers when several apply).
-func sidecarsByNamespace(s *snapshot.Snapshot) (map[string][]scopedPolicy, []string) {
-	objs := append([]*snapshot.Object(nil), s.List(snapshot.KindSidecar)...)
+// policiesByNamespace groups the input's policies of kind gk (Sidecars,
+// PeerAuthentications) by namespace, oldest first: the one istiod prefers
+// when several apply.
+func policiesByNamespace(s *snapshot.Snapshot, gk schema.GroupKind) (map[string][]scopedPolicy, []string) {
+	objs := append([]*snapshot.Object(nil), s.List(gk)...)
 	sort.SliceStable(objs, func(i, j int) bool { return older(objs[i], objs[j]) })
 	out := map[string][]scopedPolicy{}
 	for _, o := range objs {
@@ -70,7 +71,7 @@ var SidecarConflictingSelectors = &analysis.Analyzer{
 	Reads:    sidecarReads(),
 	Run: func(p *analysis.Pass) error {
 		w := newWorkloadIndex(p.Snapshot)
-		byNS, nss := sidecarsByNamespace(p.Snapshot)
+		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindSidecar)
 		for _, ns := range nss {
 			// workload → Sidecars; only sidecar proxies read them
 			picked, order := w.policiesPerWorkload(ns, byNS[ns], func(d Dataplane) bool { return d != DataplaneNone && d != DataplaneAmbient })
@@ -145,7 +146,7 @@ var SidecarMultipleDefaults = &analysis.Analyzer{
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindSidecar)},
 	Reads:    sidecarReads(),
 	Run: func(p *analysis.Pass) error {
-		byNS, nss := sidecarsByNamespace(p.Snapshot)
+		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindSidecar)
 		for _, ns := range nss {
 			var defaults []*snapshot.Object
 			for _, sp := range byNS[ns] {
