@@ -70,31 +70,53 @@ func (in *Interner) get(s string) string {
 // only the fields proj keeps (either may be nil: none, all); it still reports
 // unknown fields everywhere.
 func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Projection) (Result, error) {
+	return d.DecodeTreeWith(n, TreeOptions{Intern: in, Projection: proj})
+}
+
+// TreeOptions are DecodeTreeWith's helpers; each may be nil.
+type TreeOptions struct {
+	// Intern shares strings among the objects one goroutine decodes.
+	Intern *Interner
+	// Memo is the Memo the tree's reader used (yamltree.Parser.Memo): the
+	// decoder stores what it decodes there and takes what the reader found.
+	Memo *Memo
+	// Projection names the fields to decode (nil: all).
+	Projection *Projection
+}
+
+// DecodeTreeWith is DecodeTree with helpers. When the tree holds values the
+// reader took from the Memo and the object must be decoded another way
+// (its JSON), it returns an error for which ErrLazy is true: read the
+// document again without a Memo.
+func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error) {
 	if n == nil {
 		return Result{}, errors.New("empty document")
 	}
 	if n.Kind != yamltree.Map {
-		return d.Decode(n.AppendJSON(nil))
+		return d.decodeJSONOf(n)
 	}
 	av, k := n.Get("apiVersion"), n.Get("kind")
 	if av == nil || k == nil || av.Kind != yamltree.String || k.Kind != yamltree.String || av.Text == "" || k.Text == "" {
-		return d.Decode(n.AppendJSON(nil))
+		return d.decodeJSONOf(n)
 	}
 	// Cloned: tree strings share the input buffer, and the object keeps these.
 	gv, err := schema.ParseGroupVersion(strings.Clone(av.Text))
 	if err != nil {
-		return d.Decode(n.AppendJSON(nil))
+		return d.decodeJSONOf(n)
 	}
 	written := gv.WithKind(strings.Clone(k.Text))
 	obj, err := d.scheme.New(preferredIstioVersion(written))
 	if err != nil {
+		if hasLazy(n) {
+			return Result{}, errLazy
+		}
 		u := &unstructured.Unstructured{Object: n.ToInterface().(map[string]any)}
 		return Result{Obj: u}, nil
 	}
-	td := treeDecoder{plans: &d.plans, intern: in}
+	td := treeDecoder{plans: &d.plans, intern: o.Intern, memo: o.Memo}
 	root := reflect.ValueOf(obj).Elem()
-	if err := td.value(n, root, planFor(&d.plans, root.Type()), proj); err != nil {
-		return d.Decode(n.AppendJSON(nil))
+	if err := td.value(n, root, planFor(&d.plans, root.Type()), o.Projection); err != nil {
+		return d.decodeJSONOf(n)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
 	res := Result{Obj: obj, Issues: td.issues}
@@ -105,6 +127,14 @@ func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Proj
 	}
 	sort.Slice(res.Issues, func(i, j int) bool { return res.Issues[i].Path.String() < res.Issues[j].Path.String() })
 	return res, nil
+}
+
+// decodeJSONOf decodes the tree's JSON, the canonical way (see Decode).
+func (d *Decoder) decodeJSONOf(n *yamltree.Node) (Result, error) {
+	if hasLazy(n) {
+		return Result{}, errLazy
+	}
+	return d.Decode(n.AppendJSON(nil))
 }
 
 // HasField tells whether objects of apiVersion and kind decode into a
@@ -174,6 +204,7 @@ type treeDecoder struct {
 	// only when an unknown field is found.
 	at     []pathStep
 	intern *Interner
+	memo   *Memo
 }
 
 var protoMessage = reflect.TypeFor[proto.Message]()
@@ -311,6 +342,17 @@ func (td *treeDecoder) child(n *yamltree.Node, v reflect.Value, p *typePlan, pro
 
 // value decodes n into v (whose plan is p), following encoding/json.
 func (td *treeDecoder) value(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
+	if n.Memo != nil {
+		return td.memoized(n, v, p, proj)
+	}
+	return td.decodeValue(n, v, p, proj)
+}
+
+// decodeValue is value without the memo.
+func (td *treeDecoder) decodeValue(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
+	if n.Kind == yamltree.Lazy {
+		return errLazy
+	}
 	if p.bad {
 		return errMismatch
 	}

@@ -12,6 +12,7 @@ type memory struct {
 	kids   slab[*Node]
 	stackK []string
 	stackN []*Node
+	memos  slab[MemoRef]
 }
 
 const chunk = 512
@@ -20,6 +21,8 @@ func (m *memory) reset() {
 	m.ni, m.nj = 0, 0
 	m.keys.reset()
 	m.kids.reset()
+	m.memos.clearUsed() // drop the last document's references to values
+	m.memos.reset()
 	m.stackK, m.stackN = m.stackK[:0], m.stackN[:0]
 }
 
@@ -33,6 +36,11 @@ func (m *memory) node(k Kind, text string) *Node {
 		m.ni, m.nj = m.ni+1, 0
 	}
 	return n
+}
+
+// memoRef stores r in reused memory.
+func (m *memory) memoRef(r MemoRef) *MemoRef {
+	return &m.memos.copyOf([]MemoRef{r})[0]
 }
 
 // mark returns the stack height where a collection's entries start.
@@ -64,6 +72,16 @@ type slab[T any] struct {
 }
 
 func (s *slab[T]) reset() { s.ci, s.cj = 0, 0 }
+
+// clearUsed zeroes what was handed out since the last reset.
+func (s *slab[T]) clearUsed() {
+	for i := 0; i < s.ci && i < len(s.chunks); i++ {
+		clear(s.chunks[i])
+	}
+	if s.ci < len(s.chunks) {
+		clear(s.chunks[s.ci][:s.cj])
+	}
+}
 
 func (s *slab[T]) copyOf(src []T) []T {
 	n := len(src)

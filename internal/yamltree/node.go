@@ -42,6 +42,9 @@ type Node struct {
 	// Line is where the node starts in its document (1-based), for nodes
 	// the YAML reader made; 0 otherwise.
 	Line int
+	// Memo, when set, is the node's key in the parser's Memo (see memo.go);
+	// for a Lazy node it also carries the value.
+	Memo *MemoRef
 }
 
 // Get returns the value of key in a map node, or nil.

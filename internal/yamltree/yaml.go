@@ -46,6 +46,7 @@ type parser struct {
 	pos     int
 	mem     *memory
 	res     resolver
+	memo    Memo
 }
 
 // Parser reads documents, reusing its memory from one document to the
@@ -69,6 +70,10 @@ type Parser struct {
 	// tells whether the object's metadata, read before the field, holds a
 	// uid and a resourceVersion: an object an API server returned.
 	Prune PruneFunc
+	// Memo, when set, lets the parser pass over values it already read:
+	// see memo.go. Only values below fields a Prune returned can be
+	// memoized, where their Fields name a memo scope.
+	Memo Memo
 }
 
 // SkipFunc decides whether a field of an object is read; see Parser.Skip.
@@ -124,7 +129,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
-	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune}
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo}
 	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
@@ -424,14 +429,12 @@ func (p *parser) mapping(ind int) (*Node, error) {
 		var child *Node
 		switch {
 		case rest == "" || rest[0] == '#':
-			p.pos++
-			switch ni := p.nextIndent(); {
-			case ni > ind:
-				child, err = p.block(ni, ind)
-			case ni == ind && isSeqItem(p.lines[p.pos].text):
-				child, err = p.seq(ind)
-			default:
-				child = p.node(Null, "")
+			memoized := false
+			if scope := p.memoScope(fields, key); scope != nil {
+				child, memoized, err = p.memoValue(ind, scope)
+			}
+			if !memoized {
+				child, err = p.nestedValue(ind)
 			}
 		case rest[0] == '|' || rest[0] == '>':
 			child, err = p.blockScalar(rest, ind)
@@ -449,6 +452,32 @@ func (p *parser) mapping(ind int) (*Node, error) {
 	}
 	n.Keys, n.Children = p.mem.pop(mark, true)
 	return n, nil
+}
+
+// nestedValue reads the value of the key on the current line (at indent
+// ind) that starts on the next line.
+func (p *parser) nestedValue(ind int) (*Node, error) {
+	p.pos++
+	switch ni := p.nextIndent(); {
+	case ni > ind:
+		return p.block(ni, ind)
+	case ni == ind && isSeqItem(p.lines[p.pos].text):
+		return p.seq(ind)
+	}
+	return p.node(Null, ""), nil
+}
+
+// memoScope returns the memo scope of field key of the mapping read with
+// fields, or nil: only with a Memo, and only for a field read whole.
+func (p *parser) memoScope(fields Fields, key string) any {
+	if p.memo == nil || fields == nil || p.fields != nil {
+		return nil
+	}
+	mf, ok := fields.(MemoFields)
+	if !ok {
+		return nil
+	}
+	return mf.MemoScope(key)
 }
 
 // objectType returns the apiVersion and kind the object's root mapping

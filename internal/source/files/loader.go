@@ -52,6 +52,9 @@ type Loader struct {
 	// and metadata; kinds not named keep only those); nil decodes
 	// everything. Unknown fields are reported everywhere either way.
 	Reads map[schema.GroupKind][]string
+	// NoMemo turns off sharing decoded values among objects that repeat
+	// them (decode.Memo); for tests that compare with and without.
+	NoMemo bool
 }
 
 // projections turns Reads into one decode.Projection per kind.
@@ -124,7 +127,11 @@ func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFu
 		if !info.known || key != "status" && !info.builtin {
 			return nil
 		}
-		sub, keep := proj.of(groupKind(apiVersion, kind)).Field(key)
+		var fields yamltree.Fields = proj.of(groupKind(apiVersion, kind))
+		if info.memo != nil {
+			fields = info.memo // the same fields, with memo scopes
+		}
+		sub, keep := fields.Field(key)
 		if !keep {
 			return noFields{}
 		}
@@ -132,11 +139,24 @@ func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFu
 	}
 }
 
-// readerFuncs returns the Skip and Prune of one worker's reader, sharing
-// one cache of what the decoder knows about each kind.
-func (l *Loader) readerFuncs(proj *projections) (yamltree.SkipFunc, yamltree.PruneFunc) {
-	kinds := &kindCache{d: l.Decoder, m: map[typeKey]kindInfo{}}
-	return l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
+// newReader returns one worker's YAML reader and interner. The reader's
+// Skip and Prune share one cache of what the decoder knows about each kind;
+// with a projection it also gets a Memo (see decode.Memo), which the
+// decoder finds there (memoOf).
+func (l *Loader) newReader(proj *projections) (*yamltree.Parser, *decode.Interner) {
+	ps := yamltree.NewParser()
+	kinds := &kindCache{d: l.Decoder, proj: proj, m: map[typeKey]kindInfo{}}
+	ps.Skip, ps.Prune = l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
+	if proj != nil && !l.NoMemo {
+		ps.Memo = decode.NewMemo()
+	}
+	return ps, decode.NewInterner()
+}
+
+// memoOf returns the Memo of a reader newReader made, or nil.
+func memoOf(ps *yamltree.Parser) *decode.Memo {
+	m, _ := ps.Memo.(*decode.Memo)
+	return m
 }
 
 type typeKey struct{ apiVersion, kind string }
@@ -146,13 +166,16 @@ type kindInfo struct {
 	hasStatus bool // its type has a status field
 	known     bool // it decodes into a typed value
 	builtin   bool // compiled into the API server
+	// memo is the projection's fields with memo scopes (nil: none).
+	memo yamltree.Fields
 }
 
 // kindCache remembers kindInfo per apiVersion and kind, for one worker (no
 // locking): the reader asks for every field of every object.
 type kindCache struct {
-	d *decode.Decoder
-	m map[typeKey]kindInfo
+	d    *decode.Decoder
+	proj *projections
+	m    map[typeKey]kindInfo
 }
 
 func (c *kindCache) get(apiVersion, kind string) kindInfo {
@@ -163,6 +186,9 @@ func (c *kindCache) get(apiVersion, kind string) kindInfo {
 		hasStatus: c.d.HasField(apiVersion, kind, "status"),
 		known:     c.d.Knows(apiVersion, kind),
 		builtin:   c.d.Builtin(apiVersion, kind),
+	}
+	if c.proj != nil {
+		info.memo = c.d.MemoFields(apiVersion, kind, c.proj.of(groupKind(apiVersion, kind)))
 	}
 	// Cloned: the reader's strings point into the input buffer.
 	c.m[typeKey{strings.Clone(apiVersion), strings.Clone(kind)}] = info
@@ -216,8 +242,7 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			defer wg.Done()
 			// One of each per worker: the parser reuses its memory, the
 			// interner shares repeated strings among the worker's objects.
-			ps, in := yamltree.NewParser(), decode.NewInterner()
-			ps.Skip, ps.Prune = l.readerFuncs(proj)
+			ps, in := l.newReader(proj)
 			var buf []byte // file bytes, reused: nothing decoded keeps them
 			for i := range next {
 				parts[i], buf = l.loadUnit(units[i], ps, in, proj, buf)
@@ -343,7 +368,7 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 		lo, hi := w*len(spans)/workers, (w+1)*len(spans)/workers
 		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, yaml: p.yaml, intern: p.intern, proj: p.proj}
 		if w > 0 {
-			bp.yaml, bp.intern = yamltree.NewParser(), decode.NewInterner()
+			bp.yaml, bp.intern = l.newReader(p.proj)
 		}
 		batches[w] = bp
 		wg.Add(1)

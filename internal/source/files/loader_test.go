@@ -646,12 +646,13 @@ status:
 
 func TestSkipFunc(t *testing.T) {
 	l := newLoader(t, "")
-	if skip, prune := l.readerFuncs(nil); skip != nil || prune != nil {
+	if ps, _ := l.newReader(nil); ps.Skip != nil || ps.Prune != nil || ps.Memo != nil {
 		t.Error("no projection must read everything")
 	}
 	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"status.phase"}}
 	l.ManagedFields = map[schema.GroupKind]bool{{Group: "apps", Kind: "Deployment"}: true}
-	skip, _ := l.readerFuncs(l.projections())
+	ps, _ := l.newReader(l.projections())
+	skip := ps.Skip
 	for _, c := range []struct {
 		av, kind, top, key string
 		want               bool

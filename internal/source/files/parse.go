@@ -31,6 +31,9 @@ type parser struct {
 	// secretDocs are in-memory documents holding a Secret, handled once
 	// the whole stream is decoded.
 	secretDocs []*parsedDoc
+	// lazyFailed is set when an object of the document being read needed
+	// text its reader took from the Memo; the document is read again.
+	lazyFailed bool
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -57,8 +60,24 @@ func (p *parser) parseYAMLDoc(body []byte, sp span) {
 	// goes through the complete YAML library, with kubectl's semantics.
 	tree, err := p.yaml.ParseYAML(raw)
 	if err == nil {
+		nobj, nerr, nsec := len(p.res.Objects), len(p.res.Errors), len(p.secretDocs)
 		p.parseTree(tree, doc, sp.contentLine, nil)
-		return
+		if !p.lazyFailed {
+			return
+		}
+		// An object needed text the reader took from its Memo (it is
+		// decoded from JSON, say): read the document again, whole.
+		p.lazyFailed = false
+		p.res.Objects, p.res.Errors, p.secretDocs = p.res.Objects[:nobj], p.res.Errors[:nerr], p.secretDocs[:nsec]
+		doc.objects = 0
+		memo := p.yaml.Memo
+		p.yaml.Memo = nil
+		tree, err = p.yaml.ParseYAML(raw)
+		p.yaml.Memo = memo
+		if err == nil {
+			p.parseTree(tree, doc, sp.contentLine, nil)
+			return
+		}
 	}
 	js, dups, err := yamlToJSON(raw, sp.line)
 	if err != nil {
@@ -297,7 +316,11 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 	loc := &yamlLocator{doc: doc, prefix: prefix, fallback: snapshot.Position{File: p.u.name, Line: docLine}}
 	line := docLine
 	gk := p.trim(n)
-	res, err := p.l.Decoder.DecodeTreeProjected(n, p.intern, p.proj.of(gk))
+	res, err := p.l.Decoder.DecodeTreeWith(n, decode.TreeOptions{Intern: p.intern, Memo: memoOf(p.yaml), Projection: p.proj.of(gk)})
+	if decode.ErrLazy(err) {
+		p.lazyFailed = true
+		return
+	}
 	if err != nil {
 		// Only on error: point at the field the decoder names, else at the
 		// item's own line.

@@ -20,9 +20,8 @@ type StreamReader struct {
 // managedFields settings.
 func (l *Loader) NewStreamReader() *StreamReader {
 	proj := l.projections()
-	ps := yamltree.NewParser()
-	ps.Skip, ps.Prune = l.readerFuncs(proj)
-	return &StreamReader{l: l, proj: proj, ps: ps, in: decode.NewInterner()}
+	ps, in := l.newReader(proj)
+	return &StreamReader{l: l, proj: proj, ps: ps, in: in}
 }
 
 // Read parses one stream named name (shown in positions). The objects keep

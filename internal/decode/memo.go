@@ -1,0 +1,196 @@
+package decode
+
+import (
+	"errors"
+	"reflect"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
+)
+
+// Memo keeps decoded values by the text they were decoded from, so that
+// the subtrees objects from a cluster repeat — the containers every Pod of
+// a ReplicaSet carries, the template a ReplicaSet copies from its
+// Deployment — are read and decoded once per worker and then shared.
+//
+// It is a direct-mapped cache: a value whose slot holds another takes the
+// slot. Values are shared between objects, so nothing may change a decoded
+// object after the load (analyzers only read; TestAnalysisLeavesObjectsUnchanged
+// in internal/source/files holds them to it). Only values no unknown-field
+// report depends on are memoized: below the fields a reader's Prune returns
+// (status, and objects an API server returned), whose unknown fields are
+// never reported. Not safe for concurrent use; one per worker, like the
+// Interner.
+type Memo struct {
+	slots [memoSlots]memoSlot
+}
+
+// memoSlots is the cache's size (a power of two).
+const memoSlots = 4096
+
+type memoSlot struct {
+	hash  yamltree.SpanHash
+	entry *memoEntry
+}
+
+// memoEntry is a decoded value: a copy the decoder made, never a value
+// inside an object (which a later field could change while decoding it).
+type memoEntry struct {
+	plan *typePlan
+	val  reflect.Value
+}
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo { return &Memo{} }
+
+// Lookup implements yamltree.Memo; scope is the *typePlan of the value.
+func (m *Memo) Lookup(scope any, h yamltree.SpanHash) (any, bool) {
+	plan, _ := scope.(*typePlan)
+	s := &m.slots[h[0]&(memoSlots-1)]
+	if plan == nil || s.entry == nil || s.entry.plan != plan || s.hash != h {
+		return nil, false
+	}
+	return s.entry, true
+}
+
+func (m *Memo) store(plan *typePlan, h yamltree.SpanHash, v reflect.Value) {
+	c := reflect.New(v.Type()).Elem()
+	c.Set(v)
+	m.slots[h[0]&(memoSlots-1)] = memoSlot{hash: h, entry: &memoEntry{plan: plan, val: c}}
+}
+
+// errLazy means the tree holds a value the reader did not read (a memo hit)
+// where the decoder needs its text: the caller reads the document again
+// without a Memo.
+var errLazy = errors.New("decode: a memoized value must be read again")
+
+// ErrLazy reports whether err means that the document must be read again
+// without a Memo and decoded from that tree.
+func ErrLazy(err error) bool { return errors.Is(err, errLazy) }
+
+// memoized decodes n, a node the reader linked to the memo: a hit sets the
+// value held; a miss decodes n and stores the result.
+func (td *treeDecoder) memoized(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
+	ref := n.Memo
+	if n.Kind == yamltree.Lazy {
+		e, ok := ref.Value.(*memoEntry)
+		if !ok || e.plan != p || e.val.Type() != v.Type() {
+			return errLazy
+		}
+		v.Set(e.val)
+		return nil
+	}
+	if err := td.decodeValue(n, v, p, proj); err != nil {
+		return err
+	}
+	if td.memo != nil && ref.Scope == any(p) {
+		td.memo.store(p, ref.Hash, v)
+	}
+	return nil
+}
+
+// MemoFields returns the reader's view of proj for objects of apiVersion and
+// kind: the same fields, and a memo scope (the value's decoding plan) for
+// each field read whole whose type can be shared. Nil when the kind is not
+// known or proj keeps everything.
+func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree.Fields {
+	if proj == nil || proj.all {
+		return nil
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil
+	}
+	obj, err := d.scheme.New(preferredIstioVersion(gv.WithKind(kind)))
+	if err != nil {
+		return nil
+	}
+	return typedFields(proj, structPlan(planFor(&d.plans, reflect.TypeOf(obj))))
+}
+
+// memoFields is a Projection with the plan of the struct its fields belong
+// to (nil where that is not a plain struct).
+type memoFields struct {
+	proj     *Projection
+	plan     *typePlan
+	children map[string]*memoFields
+}
+
+func typedFields(proj *Projection, plan *typePlan) *memoFields {
+	mf := &memoFields{proj: proj, plan: plan, children: map[string]*memoFields{}}
+	for k, c := range proj.children {
+		if c.all {
+			continue
+		}
+		var cp *typePlan
+		if plan != nil {
+			if f, ok := plan.fields[k]; ok {
+				cp = structPlan(f.plan)
+			}
+		}
+		mf.children[k] = typedFields(c, cp)
+	}
+	return mf
+}
+
+// structPlan follows pointers, slices and maps to the struct their values
+// are decoded as, the way the decoder carries a projection down; nil when
+// a custom decoder or anything but a struct is found.
+func structPlan(p *typePlan) *typePlan {
+	for p != nil && !custom(p) {
+		switch p.kind {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			p = p.elem
+			continue
+		case reflect.Struct:
+			return p
+		}
+		return nil
+	}
+	return nil
+}
+
+func custom(p *typePlan) bool { return p.bad || p.ptrJSON || p.ptrProto || p.ptrText || p.metaTime }
+
+// Field implements yamltree.Fields as the Projection does.
+func (mf *memoFields) Field(key string) (yamltree.Fields, bool) {
+	sub, keep := mf.proj.field(key)
+	if !keep {
+		return nil, false
+	}
+	if sub == nil {
+		return nil, true
+	}
+	return mf.children[key], true
+}
+
+// MemoScope implements yamltree.MemoFields: the plan of field key, when its
+// value is decoded by plain rules all the way down to the first level
+// (protobuf messages and custom decoders are never shared).
+func (mf *memoFields) MemoScope(key string) any {
+	if mf.plan == nil {
+		return nil
+	}
+	f, ok := mf.plan.fields[key]
+	if !ok || custom(f.plan) {
+		return nil
+	}
+	if e := f.plan.elem; e != nil && custom(e) {
+		return nil
+	}
+	return f.plan
+}
+
+// hasLazy tells whether the tree holds a node the reader did not read.
+func hasLazy(n *yamltree.Node) bool {
+	if n.Kind == yamltree.Lazy {
+		return true
+	}
+	for _, c := range n.Children {
+		if hasLazy(c) {
+			return true
+		}
+	}
+	return false
+}

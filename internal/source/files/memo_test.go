@@ -1,0 +1,174 @@
+package files
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/meshdoctor/meshdoctor/internal/analysis"
+	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
+	"github.com/meshdoctor/meshdoctor/internal/snapshot"
+)
+
+// servedNamespace is one namespace of bench/gen's output (-objects 100):
+// what `kubectl get -o yaml` prints for a Deployment, its ReplicaSet and
+// Pods, Services, ConfigMaps, Secrets and Istio objects. Its Pods repeat
+// their template's containers, which the Memo shares.
+const servedNamespace = "testdata/served-namespace.yaml"
+
+// projectedLoader returns a loader that decodes what every check reads, as
+// `meshdoctor analyze` does, and the checks.
+func projectedLoader(t *testing.T, noMemo bool) (*Loader, []*analysis.Analyzer) {
+	t.Helper()
+	reg, err := all.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := reg.All()
+	reads, ok := analysis.Projections(as)
+	if !ok {
+		t.Fatal("the checks do not all declare their reads: no projection to test")
+	}
+	l := newLoader(t, "")
+	l.Reads, l.ManagedFields, l.NoMemo = reads, analysis.ManagedFieldsKinds(as), noMemo
+	return l, as
+}
+
+// loadWith loads paths with and without the Memo, one worker so that the
+// Memo sees every document.
+func loadWith(t *testing.T, noMemo bool, paths ...string) Result {
+	t.Helper()
+	l, _ := projectedLoader(t, noMemo)
+	l.Workers = 1
+	return l.Load(context.Background(), paths)
+}
+
+// TestMemoDecodesAsWithout: sharing repeated values changes no object, no
+// unknown-field report and no error.
+func TestMemoDecodesAsWithout(t *testing.T) {
+	dir := t.TempDir()
+	body, err := os.ReadFile(servedNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second copy as one List item each, indented two more (kubectl get
+	// -o yaml of several objects), renamed so that keys stay unique.
+	write(t, dir, "list.yaml", asList(t, strings.ReplaceAll(string(body), "team-0001", "team-0101")))
+	write(t, dir, "docs.yaml", string(body))
+	// An object the fast path cannot decode (a number for a string), whose
+	// containers repeat ones already read: it is decoded from JSON, which
+	// needs its whole text.
+	pod := firstDoc(t, string(body), "kind: Pod\n")
+	odd := strings.Replace(strings.Replace(pod, "\n  nodeName: ", "\n  nodeName: 5\n  schedulerName: ", 1), "name: tax-v1-", "name: odd-", 1)
+	odd = strings.Replace(odd, "\n  schedulerName: default-scheduler", "", 1)
+	write(t, dir, "mismatch.yaml", odd)
+
+	with, without := loadWith(t, false, dir), loadWith(t, true, dir)
+	if len(with.Objects) != len(without.Objects) || len(with.Objects) < 55 {
+		t.Fatalf("%d objects with the memo, %d without", len(with.Objects), len(without.Objects))
+	}
+	if !reflect.DeepEqual(with.Errors, without.Errors) {
+		t.Errorf("errors with the memo %v, without %v", with.Errors, without.Errors)
+	}
+	if len(with.Errors) != 1 || !strings.Contains(with.Errors[0].Msg, "nodeName") {
+		t.Errorf("errors %v, want the number nodeName reported", with.Errors)
+	}
+	for i, o := range with.Objects {
+		w := without.Objects[i]
+		if o.Key != w.Key || !reflect.DeepEqual(o.Typed, w.Typed) || !reflect.DeepEqual(o.FieldIssues, w.FieldIssues) {
+			t.Errorf("%v decodes differently with the memo", o.Key)
+		}
+	}
+	// The memo was used: Pods of one ReplicaSet share their containers' env.
+	var shared int
+	seen := map[*corev1.EnvVar]bool{}
+	for _, o := range with.Objects {
+		if p, ok := o.Typed.(*corev1.Pod); ok && len(p.Spec.Containers) > 0 && len(p.Spec.Containers[0].Env) > 0 {
+			e := &p.Spec.Containers[0].Env[0]
+			if seen[e] {
+				shared++
+			}
+			seen[e] = true
+		}
+	}
+	if shared == 0 {
+		t.Error("no Pod shares its env with another: the memo was not used")
+	}
+}
+
+// TestAnalysisLeavesObjectsUnchanged: objects share decoded values (the
+// Memo), so no check may change one. Every check runs on the served
+// namespace and on the examples; each object must still equal its copy.
+func TestAnalysisLeavesObjectsUnchanged(t *testing.T) {
+	l, as := projectedLoader(t, false)
+	paths := []string{servedNamespace}
+	examples, _ := filepath.Glob("../../../examples/*/*/input")
+	paths = append(paths, examples...)
+	res := l.Load(context.Background(), paths)
+	if len(res.Objects) < 100 {
+		t.Fatalf("loaded %d objects", len(res.Objects))
+	}
+	b := snapshot.NewBuilder()
+	copies := make([]runtime.Object, len(res.Objects))
+	for i, o := range res.Objects {
+		copies[i] = o.Typed.DeepCopyObject()
+		b.Add(o)
+	}
+	out := analysis.Run(context.Background(), b.Build(), analysis.RunConfig{Analyzers: as, Options: &analysis.Options{}})
+	if len(out.Findings) == 0 {
+		t.Fatal("no findings: the checks did not run on the input")
+	}
+	for i, o := range res.Objects {
+		// protocmp compares Istio specs as messages, not their internal
+		// caches, which reading a message may fill.
+		if diff := cmp.Diff(copies[i], o.Typed, protocmp.Transform()); diff != "" {
+			t.Errorf("analysis changed %v:\n%s", o.Key, diff)
+		}
+	}
+}
+
+func asList(t *testing.T, stream string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for _, doc := range docs(stream) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		for i, ln := range strings.Split(strings.TrimSuffix(doc, "\n"), "\n") {
+			switch {
+			case i == 0:
+				b.WriteString("- " + ln + "\n")
+			case ln == "":
+				b.WriteString("\n")
+			default:
+				b.WriteString("  " + ln + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+func firstDoc(t *testing.T, stream, containing string) string {
+	t.Helper()
+	for _, doc := range docs(stream) {
+		if strings.Contains(doc, containing) {
+			return doc
+		}
+	}
+	t.Fatalf("no document with %q", containing)
+	return ""
+}
+
+// docs splits a stream at its "---" lines.
+func docs(stream string) []string {
+	return strings.Split(strings.TrimPrefix(stream, "---\n"), "\n---\n")
+}
