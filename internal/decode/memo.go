@@ -112,15 +112,16 @@ func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree
 // memoFields is a Projection with the plan of the struct its fields belong
 // to (nil where that is not a plain struct).
 type memoFields struct {
-	proj     *Projection
-	plan     *typePlan
-	children map[string]*memoFields
+	plan *typePlan
+	// fields are the kept fields: nil for one kept whole.
+	fields map[string]*memoFields
 }
 
 func typedFields(proj *Projection, plan *typePlan) *memoFields {
-	mf := &memoFields{proj: proj, plan: plan, children: map[string]*memoFields{}}
+	mf := &memoFields{plan: plan, fields: map[string]*memoFields{}}
 	for k, c := range proj.children {
 		if c.all {
+			mf.fields[k] = nil
 			continue
 		}
 		var cp *typePlan
@@ -129,7 +130,7 @@ func typedFields(proj *Projection, plan *typePlan) *memoFields {
 				cp = structPlan(f.plan)
 			}
 		}
-		mf.children[k] = typedFields(c, cp)
+		mf.fields[k] = typedFields(c, cp)
 	}
 	return mf
 }
@@ -155,14 +156,11 @@ func custom(p *typePlan) bool { return p.bad || p.ptrJSON || p.ptrProto || p.ptr
 
 // Field implements yamltree.Fields as the Projection does.
 func (mf *memoFields) Field(key string) (yamltree.Fields, bool) {
-	sub, keep := mf.proj.field(key)
-	if !keep {
-		return nil, false
-	}
+	sub, keep := mf.fields[key]
 	if sub == nil {
-		return nil, true
+		return nil, keep // an untyped nil: "everything below"
 	}
-	return mf.children[key], true
+	return sub, true
 }
 
 // MemoScope implements yamltree.MemoFields: the plan of field key, when its

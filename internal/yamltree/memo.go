@@ -68,30 +68,22 @@ func (p *parser) valueEnd(start, ind int) int {
 
 // spanHash hashes lines [from, to), each as its indent relative to ind and
 // its text, and whether the span ends the document without a line break
-// (block scalars read differently then).
+// (block scalars read differently then). The lines are copied into one
+// buffer first: hashing it whole is several times faster than hashing
+// line by line.
 func (p *parser) spanHash(from, to, ind int) SpanHash {
-	var h [2]maphash.Hash
-	var b [10]byte
-	for j := range h {
-		h[j].SetSeed(spanSeeds[j])
-	}
+	b := p.hashBuf[:0]
 	for i := from; i < to; i++ {
 		ln := &p.lines[i]
-		n := binary.PutVarint(b[:], int64(ln.indent-ind))
-		n += binary.PutUvarint(b[n:], uint64(len(ln.text)))
-		for j := range h {
-			h[j].Write(b[:n])
-			h[j].WriteString(ln.text)
-		}
+		b = binary.AppendVarint(b, int64(ln.indent-ind))
+		b = binary.AppendUvarint(b, uint64(len(ln.text)))
+		b = append(b, ln.text...)
 	}
-	end := byte(0)
 	if to == len(p.lines) && p.openEnd {
-		end = 1
+		b = append(b, 1)
 	}
-	for j := range h {
-		h[j].WriteByte(end)
-	}
-	return SpanHash{h[0].Sum64(), h[1].Sum64()}
+	p.hashBuf = b
+	return SpanHash{maphash.Bytes(spanSeeds[0], b), maphash.Bytes(spanSeeds[1], b)}
 }
 
 // memoValue reads the value of the key on the current line (at indent ind)

@@ -47,6 +47,7 @@ type parser struct {
 	mem     *memory
 	res     resolver
 	memo    Memo
+	hashBuf []byte // reused by spanHash
 }
 
 // Parser reads documents, reusing its memory from one document to the
@@ -129,7 +130,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
-	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo}
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo, hashBuf: ps.p.hashBuf}
 	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
