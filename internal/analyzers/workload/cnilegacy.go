@@ -80,7 +80,7 @@ env:
 				Subject: e.Object.Key,
 				Message: fmt.Sprintf("%s runs istio-cni %s, but container %s still has %s from a pre-1.23 install: Istio 1.23.0 removed CNI_NETWORK_CONFIG and the %s key.",
 					e.Object.Ref(), comp.Version, e.Container.C.Name, what(e), kb.IstioCNILegacyConfigKey),
-				Locations: []analysis.Location{analysis.LocationOf(e.Object, e.Path)},
+				Locations: []analysis.Location{analysis.LocationOf(e.Object, e.Path())},
 				Evidence: []string{
 					describeEntry(e),
 					fmt.Sprintf("istio-cni version %s (from %s)", comp.Version, comp.From),

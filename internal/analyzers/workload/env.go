@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,8 +36,8 @@ type Shadow struct {
 type Entry struct {
 	Object    *snapshot.Object
 	Container snapshot.Container
-	// Path of the entry inside Object (….env[3] or ….envFrom[0]).
-	Path    snapshot.Path
+	// Index of the entry in the container's env or envFrom (see Path).
+	Index   int
 	EnvFrom bool
 	Name    string // env name; empty for envFrom
 	Env     *corev1.EnvVar
@@ -48,6 +49,18 @@ type Entry struct {
 	Unchecked string
 	Shadow    *Shadow
 }
+
+// List is the container field the entry is in: "env" or "envFrom".
+func (e *Entry) List() string {
+	if e.EnvFrom {
+		return "envFrom"
+	}
+	return "env"
+}
+
+// Path is the entry's path inside Object (….env[3] or ….envFrom[0]), made
+// only for findings: most entries never need it.
+func (e *Entry) Path() snapshot.Path { return e.Container.Path().Child(e.List(), e.Index) }
 
 // Env is every env and envFrom entry of every workload that a check can
 // report, resolved once: envFrom entries, env entries with a reference or
@@ -140,7 +153,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 	provided := map[string]envProvider{}
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
-		e := &Entry{Object: o, Container: c, Path: c.Path().Child("envFrom", i), EnvFrom: true}
+		e := &Entry{Object: o, Container: c, Index: i, EnvFrom: true}
 		switch {
 		case ef.ConfigMapRef != nil:
 			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
@@ -182,7 +195,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := &Entry{Object: o, Container: c, Path: c.Path().Child("env", i), Name: ev.Name, Env: ev, Ref: ref}
+		e := &Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref}
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
@@ -212,10 +225,9 @@ func resolve(s *snapshot.Snapshot, ns string, e *Entry) {
 		return
 	}
 	r.Target = s.Get(r.Kind, ns, r.Name)
-	lower := map[string]string{"ConfigMap": "configmap", "Secret": "secret"}[r.Kind.Kind]
 	if r.Target == nil {
 		if !r.Optional {
-			e.Failure = fmt.Sprintf("%s %q not found", lower, r.Name)
+			e.Failure = fmt.Sprintf("%s %q not found", strings.ToLower(r.Kind.Kind), r.Name)
 		}
 		return
 	}

@@ -96,7 +96,7 @@ func runEnvRefMissing(p *analysis.Pass) error {
 		e := e
 		cands = append(cands, candidate{
 			obj: e.Object,
-			key: e.Container.C.Name + "\x00" + e.Path[len(e.Path)-2].(string) + "\x00" + e.Name + "\x00" + e.Failure,
+			key: e.Container.C.Name + "\x00" + e.List() + "\x00" + e.Name + "\x00" + e.Failure,
 			build: func(affected []*snapshot.Object) analysis.Finding {
 				return envRefFinding(e, affected)
 			},
@@ -120,7 +120,7 @@ func envRefFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 		Subject: o.Key,
 		Message: fmt.Sprintf("container %s of %s reads %s from %s %s, which fails (%s): %s.",
 			e.Container.C.Name, o.Ref(), what, e.Ref.Kind.Kind, e.Ref.Name, e.Failure, effect),
-		Locations: []analysis.Location{analysis.LocationOf(o, e.Path)},
+		Locations: []analysis.Location{analysis.LocationOf(o, e.Path())},
 		Evidence:  []string{describeEntry(e), "kubelet: " + e.Failure},
 		Remedy: fmt.Sprintf("Remove the entry if it is left over from an older release, or create %s %s/%s%s, or mark the reference optional: true if the program copes without it.",
 			e.Ref.Kind.Kind, o.Key.Namespace, e.Ref.Name, keySuffix(e.Ref.Key)),

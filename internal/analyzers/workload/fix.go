@@ -24,7 +24,7 @@ func removeEntryFix(e *Entry) *analysis.Fix {
 	if !ok {
 		return nil
 	}
-	ptr := e.Path.JSONPointer()
+	ptr := e.Path().JSONPointer()
 	var test analysis.PatchOp
 	switch {
 	case !e.EnvFrom:
@@ -64,15 +64,15 @@ func entryKey(e *Entry) string {
 func describeEntry(e *Entry) string {
 	switch {
 	case e.EnvFrom:
-		return fmt.Sprintf("%s: envFrom %sRef name=%s", e.Path, lowerFirst(e.Ref.Kind.Kind), e.Ref.Name)
+		return fmt.Sprintf("%s: envFrom %sRef name=%s", e.Path(), lowerFirst(e.Ref.Kind.Kind), e.Ref.Name)
 	case e.Ref != nil:
 		opt := ""
 		if e.Ref.Optional {
 			opt = ", optional: true"
 		}
-		return fmt.Sprintf("%s: env %s from %sKeyRef name=%s key=%s%s", e.Path, e.Name, lowerFirst(e.Ref.Kind.Kind), e.Ref.Name, e.Ref.Key, opt)
+		return fmt.Sprintf("%s: env %s from %sKeyRef name=%s key=%s%s", e.Path(), e.Name, lowerFirst(e.Ref.Kind.Kind), e.Ref.Name, e.Ref.Key, opt)
 	default:
-		return fmt.Sprintf("%s: env %s=%q", e.Path, e.Name, e.Env.Value)
+		return fmt.Sprintf("%s: env %s=%q", e.Path(), e.Name, e.Env.Value)
 	}
 }
 

@@ -97,7 +97,7 @@ func shadowFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 		Subject: e.Object.Key,
 		Message: fmt.Sprintf("env %s of container %s in %s is set explicitly to %s and overrides %s from %s (envFrom): the %s's value never takes effect.",
 			e.Name, e.Container.C.Name, e.Object.Ref(), explicit, provided, src.Ref(), src.Key.Kind),
-		Locations: []analysis.Location{analysis.LocationOf(e.Object, e.Path), analysis.LocationOf(e.Object, envFromPath)},
+		Locations: []analysis.Location{analysis.LocationOf(e.Object, e.Path()), analysis.LocationOf(e.Object, envFromPath)},
 		Evidence: []string{
 			describeEntryMasked(e, src.Secret != nil),
 			fmt.Sprintf("%s: envFrom %s provides %s=%s", envFromPath, src.Ref(), e.Name, provided),
@@ -117,7 +117,7 @@ func shadowFinding(e *Entry, affected []*snapshot.Object) analysis.Finding {
 // describeEntryMasked hides explicit values that shadow a Secret key.
 func describeEntryMasked(e *Entry, mask bool) string {
 	if mask && e.Env.ValueFrom == nil {
-		return fmt.Sprintf("%s: env %s=(value hidden: it shadows a Secret key)", e.Path, e.Name)
+		return fmt.Sprintf("%s: env %s=(value hidden: it shadows a Secret key)", e.Path(), e.Name)
 	}
 	return describeEntry(e)
 }

@@ -214,7 +214,7 @@ func ssaFinding(e *Entry, owners, appliers []managerSet, why string) analysis.Fi
 		Subject: o.Key,
 		Message: fmt.Sprintf("env %s of container %s in %s is owned by %s, not by %s, which server-side-applies this object: upgrades never prune it, and it is stale: %s.",
 			e.Name, e.Container.C.Name, o.Ref(), ownerText, strings.Join(installers, ", "), why),
-		Locations: []analysis.Location{analysis.LocationOf(o, e.Path)},
+		Locations: []analysis.Location{analysis.LocationOf(o, e.Path())},
 		Evidence:  []string{describeEntry(e)},
 		Remedy:    "Remove the entry (see fix): that also drops the hand edit's ownership. Make future changes through the installer's values, not kubectl edit.",
 		Fix:       removeEntryFix(e),
