@@ -44,39 +44,48 @@ func TestPaceAnalysisGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 
 	p := paceLoadGC()
-	if got := debug.SetGCPercent(-1); got != loadMaxGCPercent {
-		t.Errorf("GOGC %d during the load, want %d", got, loadMaxGCPercent)
+	if got := debug.SetGCPercent(-1); got != loadPacing.maxPct {
+		t.Errorf("GOGC %d during the load, want %d", got, loadPacing.maxPct)
 	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("memory limit %d during the load, want none", got)
 	}
 	p.analysis()
-	if got := debug.SetGCPercent(-1); got != analysisGCPercent {
-		t.Errorf("GOGC %d after the load, want %d", got, analysisGCPercent)
+	// SetGCPercent(-1) turns the collector off: no collection (and no
+	// cleanup changing GOGC) can come between these two reads.
+	if got, want := debug.SetGCPercent(-1), analysisPacing.percent(liveHeap()); got != want {
+		t.Errorf("GOGC %d after the load, want %d", got, want)
 	}
 
 	var live *gcPacer // a live read keeps the default pacing for its load
 	debug.SetGCPercent(100)
 	live.analysis()
-	if got := debug.SetGCPercent(-1); got != analysisGCPercent {
-		t.Errorf("GOGC %d after a live load, want %d", got, analysisGCPercent)
+	if got := debug.SetGCPercent(-1); got != analysisPacing.minPct {
+		t.Errorf("GOGC %d after a live load, want %d", got, analysisPacing.minPct)
 	}
 }
 
-func TestLoadGCPercent(t *testing.T) {
+func TestPacingPercent(t *testing.T) {
+	const target = 400 << 20
 	for _, c := range []struct {
+		pc   pacing
 		live uint64
 		want int
 	}{
-		{0, loadMaxGCPercent},
-		{1 << 20, loadMaxGCPercent}, // small: grow fivefold
-		{loadHeapTarget / 4, 300},   // next collection at the target
-		{loadHeapTarget / 2, 100},   // the default from here on
-		{loadHeapTarget, 100},       // never below the default
-		{4 * loadHeapTarget, 100},   //
+		{loadPacing, 0, 400},
+		{loadPacing, 1 << 20, 400},     // small: grow fivefold
+		{loadPacing, target / 4, 300},  // next collection at the target
+		{loadPacing, target / 2, 100},  // the default from here on
+		{loadPacing, target, 100},      // never below the default
+		{loadPacing, 4 * target, 100},  //
+		{analysisPacing, 0, 100},       //
+		{analysisPacing, 1 << 20, 100}, // small: double
+		{analysisPacing, target / 2, 100},
+		{analysisPacing, target * 10 / 16, 60}, // next collection at the target
+		{analysisPacing, target, 40},           // never below 40%
 	} {
-		if got := loadGCPercent(c.live); got != c.want {
-			t.Errorf("loadGCPercent(%d MB) = %d, want %d", c.live>>20, got, c.want)
+		if got := c.pc.percent(c.live); got != c.want {
+			t.Errorf("%+v.percent(%d MB) = %d, want %d", c.pc, c.live>>20, got, c.want)
 		}
 	}
 }
@@ -91,11 +100,11 @@ func TestPaceLoadGCFollowsLiveHeap(t *testing.T) {
 	defer p.analysis()
 
 	keep := make([][]byte, 0, 64)
-	for range loadHeapTarget/2/(4<<20) + 4 {
+	for range int(loadPacing.target)/2/(4<<20) + 4 {
 		keep = append(keep, make([]byte, 4<<20))
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	got := loadMaxGCPercent
+	got := loadPacing.maxPct
 	for got != 100 && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond) // the cleanup runs on its own goroutine
