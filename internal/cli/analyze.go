@@ -149,6 +149,7 @@ func runAnalyze(ctx context.Context, g *globals, o *analyzeOpts, args []string) 
 		// Reading pages from an API server makes garbage; reading files
 		// barely does, so only the file load waits to collect.
 		pacer = paceLoadGC()
+		defer pacer.done()
 		in = loadFiles(ctx, g, loader, args, b)
 	}
 	snap := b.Build()

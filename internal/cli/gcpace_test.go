@@ -44,17 +44,28 @@ func TestPaceAnalysisGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 
 	p := paceLoadGC()
-	if got := debug.SetGCPercent(-1); got != loadPacing.maxPct {
-		t.Errorf("GOGC %d during the load, want %d", got, loadPacing.maxPct)
+	// Until the load's first collection: no GOGC, the target as a limit.
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GOGC %d at the start of the load, want off", got)
 	}
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d during the load, want none", got)
+	if got := debug.SetMemoryLimit(-1); got != int64(loadPacing.target) {
+		t.Errorf("memory limit %d at the start of the load, want %d", got, int64(loadPacing.target))
 	}
 	p.analysis()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d during the analysis, want none", got)
+	}
 	// SetGCPercent(-1) turns the collector off: no collection (and no
 	// cleanup changing GOGC) can come between these two reads.
 	if got, want := debug.SetGCPercent(-1), analysisPacing.percent(liveHeap()); got != want {
 		t.Errorf("GOGC %d after the load, want %d", got, want)
+	}
+	p.done() // the settings from before the run, and no more pacing
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("GOGC %d after the run, want the 100 from before it", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d after the run, want none", got)
 	}
 
 	var live *gcPacer // a live read keeps the default pacing for its load
@@ -91,13 +102,14 @@ func TestPacingPercent(t *testing.T) {
 }
 
 // TestPaceLoadGCFollowsLiveHeap: after a collection during the load the
-// pacing follows the live heap the collection found.
+// pacing follows the live heap the collection found, and the limit that
+// triggered the first one is gone.
 func TestPaceLoadGCFollowsLiveHeap(t *testing.T) {
 	restoreGC(t)
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	p := paceLoadGC()
-	defer p.analysis()
+	defer p.done()
 
 	keep := make([][]byte, 0, 64)
 	for range int(loadPacing.target)/2/(4<<20) + 4 {
@@ -114,5 +126,8 @@ func TestPaceLoadGCFollowsLiveHeap(t *testing.T) {
 	runtime.KeepAlive(keep)
 	if got != 100 {
 		t.Errorf("GOGC %d after a collection found %d MB live, want the default 100", got, liveHeap()>>20)
+	}
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		t.Errorf("memory limit %d after the load's first collection, want none", limit)
 	}
 }
