@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/yamltree"
@@ -107,6 +108,29 @@ func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree
 		return nil
 	}
 	return typedFields(proj, structPlan(planFor(&d.plans, reflect.TypeOf(obj))))
+}
+
+// MetadataFields returns the reader's view of an object's metadata, which
+// is always read whole: every field kept, and a memo scope for the
+// string maps (labels, annotations). Those can hold no unknown field, so
+// they are memoized in every object of a known kind, not only below what
+// Prune returns: the Pods of one ReplicaSet share their labels and
+// annotations.
+func (d *Decoder) MetadataFields() yamltree.Fields {
+	return stringMapFields{plan: planFor(&d.plans, reflect.TypeFor[metav1.ObjectMeta]()), strings: planFor(&d.plans, stringMap)}
+}
+
+// stringMapFields keeps every field of a struct, and names a memo scope
+// for those that are maps of strings (whose plan is strings).
+type stringMapFields struct{ plan, strings *typePlan }
+
+func (stringMapFields) Field(string) (yamltree.Fields, bool) { return nil, true }
+
+func (f stringMapFields) MemoScope(key string) any {
+	if fp, ok := f.plan.fields[key]; ok && fp.plan == f.strings {
+		return fp.plan
+	}
+	return nil
 }
 
 // memoFields is a Projection with the plan of the struct its fields belong

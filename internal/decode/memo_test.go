@@ -48,6 +48,17 @@ func TestMemoFieldsScopes(t *testing.T) {
 	if d.MemoFields("example.com/v1", "Widget", NewProjection([]string{"spec.x"})) != nil {
 		t.Error("an unknown kind has memo fields")
 	}
+	meta := d.MetadataFields()
+	for _, k := range []string{"labels", "annotations"} {
+		if scope(meta, k) == nil {
+			t.Errorf("metadata.%s: no memo scope", k)
+		}
+	}
+	for _, k := range []string{"ownerReferences", "managedFields", "creationTimestamp", "name"} {
+		if scope(meta, k) != nil {
+			t.Errorf("metadata.%s has a memo scope: only string maps can hold no unknown field", k)
+		}
+	}
 	if d.MemoFields("v1", "Pod", nil) != nil {
 		t.Error("no projection: nothing is read in part, no memo fields")
 	}

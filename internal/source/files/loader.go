@@ -120,7 +120,16 @@ func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFu
 		return nil
 	}
 	return func(apiVersion, kind, key string, served bool) yamltree.Fields {
-		if apiVersion == "" || kind == "" || key == "metadata" || key != "status" && !served {
+		if apiVersion == "" || kind == "" {
+			return nil
+		}
+		if key == "metadata" {
+			if kinds.memo && kinds.get(apiVersion, kind).known {
+				return kinds.meta // all of it, labels and annotations memoized
+			}
+			return nil
+		}
+		if key != "status" && !served {
 			return nil
 		}
 		info := kinds.get(apiVersion, kind)
@@ -146,10 +155,11 @@ func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFu
 func (l *Loader) newReader(proj *projections) (*yamltree.Parser, *decode.Interner) {
 	ps := yamltree.NewParser()
 	kinds := &kindCache{d: l.Decoder, proj: proj, m: map[typeKey]kindInfo{}}
-	ps.Skip, ps.Prune = l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
 	if proj != nil && !l.NoMemo {
 		ps.Memo = decode.NewMemo()
+		kinds.memo, kinds.meta = true, l.Decoder.MetadataFields()
 	}
+	ps.Skip, ps.Prune = l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
 	return ps, decode.NewInterner()
 }
 
@@ -176,6 +186,10 @@ type kindCache struct {
 	d    *decode.Decoder
 	proj *projections
 	m    map[typeKey]kindInfo
+	// memo is set when the reader has a Memo; meta is then the Fields
+	// through which it reads metadata (decode.MetadataFields).
+	memo bool
+	meta yamltree.Fields
 }
 
 func (c *kindCache) get(apiVersion, kind string) kindInfo {
@@ -187,7 +201,7 @@ func (c *kindCache) get(apiVersion, kind string) kindInfo {
 		known:     c.d.Knows(apiVersion, kind),
 		builtin:   c.d.Builtin(apiVersion, kind),
 	}
-	if c.proj != nil {
+	if c.memo {
 		info.memo = c.d.MemoFields(apiVersion, kind, c.proj.of(groupKind(apiVersion, kind)))
 	}
 	// Cloned: the reader's strings point into the input buffer.

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,14 +72,17 @@ func TestMemoDecodesAsWithout(t *testing.T) {
 	odd = strings.Replace(odd, "\n  schedulerName: default-scheduler", "", 1)
 	write(t, dir, "mismatch.yaml", odd)
 
-	with, without := loadWith(t, false, dir), loadWith(t, true, dir)
-	if len(with.Objects) != len(without.Objects) || len(with.Objects) < 55 {
+	// And every example: objects written by hand, of every kind, some broken.
+	examples, _ := filepath.Glob("../../../examples/*/*/input")
+	paths := append([]string{dir}, examples...)
+	with, without := loadWith(t, false, paths...), loadWith(t, true, paths...)
+	if len(with.Objects) != len(without.Objects) || len(with.Objects) < 100 {
 		t.Fatalf("%d objects with the memo, %d without", len(with.Objects), len(without.Objects))
 	}
 	if !reflect.DeepEqual(with.Errors, without.Errors) {
 		t.Errorf("errors with the memo %v, without %v", with.Errors, without.Errors)
 	}
-	if len(with.Errors) != 1 || !strings.Contains(with.Errors[0].Msg, "nodeName") {
+	if !strings.Contains(fmt.Sprint(with.Errors), "mismatch.yaml") || !strings.Contains(fmt.Sprint(with.Errors), "nodeName") {
 		t.Errorf("errors %v, want the number nodeName reported", with.Errors)
 	}
 	for i, o := range with.Objects {
@@ -101,6 +105,21 @@ func TestMemoDecodesAsWithout(t *testing.T) {
 	}
 	if shared == 0 {
 		t.Error("no Pod shares its env with another: the memo was not used")
+	}
+	// And their labels: metadata's string maps are memoized too.
+	sharedLabels := 0
+	seenLabels := map[uintptr]bool{}
+	for _, o := range with.Objects {
+		if _, ok := o.Typed.(*corev1.Pod); ok && len(o.Labels) > 0 {
+			p := reflect.ValueOf(o.Labels).Pointer()
+			if seenLabels[p] {
+				sharedLabels++
+			}
+			seenLabels[p] = true
+		}
+	}
+	if sharedLabels == 0 {
+		t.Error("no Pod shares its labels with another: metadata was not memoized")
 	}
 }
 
