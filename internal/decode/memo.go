@@ -116,19 +116,47 @@ func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree
 // they are memoized in every object of a known kind, not only below what
 // Prune returns: the Pods of one ReplicaSet share their labels and
 // annotations.
+//
+// The fieldsV1 of managedFields entries are memoized too: raw JSON, which
+// is never searched for unknown fields either, and which objects of one
+// shape (one chart's Deployments) repeat.
 func (d *Decoder) MetadataFields() yamltree.Fields {
-	return stringMapFields{plan: planFor(&d.plans, reflect.TypeFor[metav1.ObjectMeta]()), strings: planFor(&d.plans, stringMap)}
+	entry := planFor(&d.plans, reflect.TypeFor[metav1.ManagedFieldsEntry]())
+	return metadataFields{
+		plan:     planFor(&d.plans, reflect.TypeFor[metav1.ObjectMeta]()),
+		strings:  planFor(&d.plans, stringMap),
+		fieldsV1: entry.fields["fieldsV1"].plan,
+	}
 }
 
-// stringMapFields keeps every field of a struct, and names a memo scope
-// for those that are maps of strings (whose plan is strings).
-type stringMapFields struct{ plan, strings *typePlan }
+// metadataFields keeps every field of ObjectMeta, and names a memo scope
+// for its maps of strings (whose plan is strings) and, through
+// managedFields, for fieldsV1.
+type metadataFields struct{ plan, strings, fieldsV1 *typePlan }
 
-func (stringMapFields) Field(string) (yamltree.Fields, bool) { return nil, true }
+func (f metadataFields) Field(key string) (yamltree.Fields, bool) {
+	if key == "managedFields" {
+		return managedFieldsFields{f.fieldsV1}, true
+	}
+	return nil, true
+}
 
-func (f stringMapFields) MemoScope(key string) any {
+func (f metadataFields) MemoScope(key string) any {
 	if fp, ok := f.plan.fields[key]; ok && fp.plan == f.strings {
 		return fp.plan
+	}
+	return nil
+}
+
+// managedFieldsFields keeps every field of a managedFields entry and names
+// a memo scope for fieldsV1 (whose plan it holds).
+type managedFieldsFields struct{ fieldsV1 *typePlan }
+
+func (managedFieldsFields) Field(string) (yamltree.Fields, bool) { return nil, true }
+
+func (f managedFieldsFields) MemoScope(key string) any {
+	if key == "fieldsV1" {
+		return f.fieldsV1
 	}
 	return nil
 }

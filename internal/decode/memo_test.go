@@ -54,6 +54,12 @@ func TestMemoFieldsScopes(t *testing.T) {
 			t.Errorf("metadata.%s: no memo scope", k)
 		}
 	}
+	if scope(meta, "managedFields", "fieldsV1") == nil {
+		t.Error("managedFields[].fieldsV1: no memo scope")
+	}
+	if scope(meta, "managedFields", "manager") != nil || scope(meta, "managedFields", "time") != nil {
+		t.Error("managedFields[]: a memo scope beside fieldsV1")
+	}
 	for _, k := range []string{"ownerReferences", "managedFields", "creationTimestamp", "name"} {
 		if scope(meta, k) != nil {
 			t.Errorf("metadata.%s has a memo scope: only string maps can hold no unknown field", k)
