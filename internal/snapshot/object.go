@@ -99,6 +99,12 @@ func (o *Object) Ref() string { return o.Key.String() }
 // NewObject wraps a decoded value. It reads identity and labels through the
 // object's metadata and, for Secrets, replaces the data by its summary.
 func NewObject(typed runtime.Object, origin Origin, loc Locator) (*Object, error) {
+	return NewObjectCaching(typed, origin, loc, nil)
+}
+
+// NewObjectCaching is NewObject with a cache of the certificates found in
+// Secrets (nil: none).
+func NewObjectCaching(typed runtime.Object, origin Origin, loc Locator, certs *CertCache) (*Object, error) {
 	acc, err := meta.Accessor(typed)
 	if err != nil {
 		return nil, fmt.Errorf("object has no metadata: %w", err)
@@ -114,7 +120,7 @@ func NewObject(typed runtime.Object, origin Origin, loc Locator) (*Object, error
 		Locator:     loc,
 	}
 	if sec, ok := typed.(*corev1.Secret); ok {
-		o.Secret = SummarizeSecret(sec)
+		o.Secret = summarizeSecret(sec, certs)
 		o.Annotations = sec.Annotations
 	}
 	return o, nil

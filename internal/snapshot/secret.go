@@ -53,10 +53,37 @@ func (s *SecretSummary) KeyNames() []string {
 // SummarizeSecret reduces a Secret to its summary and wipes the values from
 // the typed object, so nothing downstream can leak them.
 func SummarizeSecret(sec *corev1.Secret) *SecretSummary {
+	return summarizeSecret(sec, nil)
+}
+
+// CertCache remembers the certificates found in Secret values by the
+// values' SHA-256: a CA bundle or a wildcard certificate copied into many
+// namespaces is parsed once. The CertInfos it hands out are shared and
+// must not be changed. Not safe for concurrent use; nil caches nothing.
+type CertCache struct {
+	m map[[sha256.Size]byte][]CertInfo
+}
+
+// NewCertCache returns an empty CertCache.
+func NewCertCache() *CertCache { return &CertCache{m: map[[sha256.Size]byte][]CertInfo{}} }
+
+func (c *CertCache) certs(h [sha256.Size]byte, v []byte) []CertInfo {
+	if c == nil {
+		return certInfos(v)
+	}
+	if ci, ok := c.m[h]; ok {
+		return ci
+	}
+	ci := certInfos(v)
+	c.m[h] = ci
+	return ci
+}
+
+func summarizeSecret(sec *corev1.Secret, cache *CertCache) *SecretSummary {
 	sum := &SecretSummary{Type: string(sec.Type), Keys: map[string]SecretKey{}}
 	add := func(k string, v []byte) {
 		h := sha256.Sum256(v)
-		sum.Keys[k] = SecretKey{SHA256: hex.EncodeToString(h[:]), Certs: certInfos(v)}
+		sum.Keys[k] = SecretKey{SHA256: hex.EncodeToString(h[:]), Certs: cache.certs(h, v)}
 	}
 	for k, v := range sec.Data {
 		add(k, v)

@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	"reflect"
 	"testing"
 	"time"
 
@@ -110,6 +112,45 @@ func TestSecretSummaryKeepsNoValues(t *testing.T) {
 	}
 	if got := o.Secret.KeyNames(); len(got) != 3 || got[0] != "extra" {
 		t.Errorf("key names %v", got)
+	}
+}
+
+// TestCertCache: a certificate copied into several Secrets is parsed once
+// and summarised exactly as without the cache; another one is not
+// mistaken for it.
+func TestCertCache(t *testing.T) {
+	pemOf := func(cn string) []byte {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(1800000000, 0)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	a, b := pemOf("a.example.com"), pemOf("b.example.com")
+	secret := func(ns string, crt []byte) *corev1.Secret {
+		return &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: ns},
+			Data: map[string][]byte{"ca.crt": crt}}
+	}
+	cache := NewCertCache()
+	var got []*SecretSummary
+	for i, crt := range [][]byte{a, a, b} {
+		o, err := NewObjectCaching(secret(fmt.Sprint("ns", i), crt), Origin{}, nil, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := SummarizeSecret(secret("x", crt))
+		if !reflect.DeepEqual(o.Secret, want) {
+			t.Errorf("secret %d: %+v with the cache, %+v without", i, o.Secret, want)
+		}
+		got = append(got, o.Secret)
+	}
+	if &got[0].Keys["ca.crt"].Certs[0] != &got[1].Keys["ca.crt"].Certs[0] {
+		t.Error("the same certificate was parsed twice")
+	}
+	if got[2].Keys["ca.crt"].Certs[0].Subject != "CN=b.example.com" {
+		t.Errorf("another certificate: %+v", got[2].Keys["ca.crt"].Certs)
 	}
 }
 

@@ -1,11 +1,11 @@
 package files
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
-	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
-	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
 
 // FuzzLoadStream feeds arbitrary bytes through the whole file pipeline —
@@ -30,9 +30,9 @@ func FuzzLoadStream(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	l := newLoader(f, "")
-	ps := yamltree.NewParser()
+	rd := l.newReader(nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res := l.parseUnit(unit{name: "fuzz", data: data}, data, ps, decode.NewInterner(), nil)
+		res := l.parseUnit(unit{name: "fuzz", data: data}, data, rd, nil)
 		for _, e := range res.Errors {
 			if e.Pos.File != "fuzz" || e.Msg == "" {
 				t.Fatalf("error without position or message: %+v", e)
@@ -62,5 +62,32 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("%q: %q re-parses as %q", s, p.String(), again.String())
 		}
 		_ = p.JSONPointer()
+	})
+}
+
+// FuzzMemoStream reads arbitrary bytes twice over (so that the Memo has
+// something to hand back) through the projected reader as `analyze` uses
+// it, with and without the Memo: the objects and errors must be the same.
+func FuzzMemoStream(f *testing.F) {
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  uid: u\n  resourceVersion: \"1\"\n  labels:\n    app: a\n" +
+		"spec:\n  containers:\n  - name: c\n    env:\n    - name: A\n      value: x\n    ports:\n    - containerPort: 80\nstatus:\n  phase: Running\n"
+	for _, s := range []string{pod, strings.Replace(pod, "value: x", "value: 1", 1), strings.Replace(pod, "  labels:\n    app: a\n", "  labels:\n    app: 1\n", 1), multiDoc} {
+		f.Add([]byte(s))
+	}
+	with, _ := projectedLoader(f, false)
+	without, _ := projectedLoader(f, true)
+	rw, ro := with.newReader(with.projections()), without.newReader(without.projections())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		stream := append(append(append([]byte{}, data...), "\n---\n"...), data...)
+		a := with.parseUnit(unit{name: "fuzz", data: stream}, stream, rw, with.projections())
+		b := without.parseUnit(unit{name: "fuzz", data: stream}, stream, ro, without.projections())
+		if !reflect.DeepEqual(a.Errors, b.Errors) || len(a.Objects) != len(b.Objects) {
+			t.Fatalf("with the memo: %d objects, errors %v; without: %d, %v", len(a.Objects), a.Errors, len(b.Objects), b.Errors)
+		}
+		for i := range a.Objects {
+			if !reflect.DeepEqual(a.Objects[i].Typed, b.Objects[i].Typed) || !reflect.DeepEqual(a.Objects[i].FieldIssues, b.Objects[i].FieldIssues) {
+				t.Fatalf("object %d decodes differently with the memo", i)
+			}
+		}
 	})
 }

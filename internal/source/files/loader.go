@@ -148,11 +148,19 @@ func (l *Loader) pruneFunc(proj *projections, kinds *kindCache) yamltree.PruneFu
 	}
 }
 
-// newReader returns one worker's YAML reader and interner. The reader's
-// Skip and Prune share one cache of what the decoder knows about each kind;
-// with a projection it also gets a Memo (see decode.Memo), which the
-// decoder finds there (memoOf).
-func (l *Loader) newReader(proj *projections) (*yamltree.Parser, *decode.Interner) {
+// reader is one worker's reading state, reused from one file to the
+// next: the YAML reader, the interner, the certificate cache.
+type reader struct {
+	yaml   *yamltree.Parser
+	intern *decode.Interner
+	certs  *snapshot.CertCache
+}
+
+// newReader returns one worker's reader. The YAML reader's Skip and Prune
+// share one cache of what the decoder knows about each kind; with a
+// projection it also gets a Memo (see decode.Memo), which the decoder
+// finds there (memoOf).
+func (l *Loader) newReader(proj *projections) *reader {
 	ps := yamltree.NewParser()
 	kinds := &kindCache{d: l.Decoder, proj: proj, m: map[typeKey]kindInfo{}}
 	if proj != nil && !l.NoMemo {
@@ -160,7 +168,7 @@ func (l *Loader) newReader(proj *projections) (*yamltree.Parser, *decode.Interne
 		kinds.memo, kinds.meta = true, l.Decoder.MetadataFields()
 	}
 	ps.Skip, ps.Prune = l.skipFunc(proj, kinds), l.pruneFunc(proj, kinds)
-	return ps, decode.NewInterner()
+	return &reader{yaml: ps, intern: decode.NewInterner(), certs: snapshot.NewCertCache()}
 }
 
 // memoOf returns the Memo of a reader newReader made, or nil.
@@ -256,10 +264,10 @@ func (l *Loader) Load(ctx context.Context, paths []string) Result {
 			defer wg.Done()
 			// One of each per worker: the parser reuses its memory, the
 			// interner shares repeated strings among the worker's objects.
-			ps, in := l.newReader(proj)
+			rd := l.newReader(proj)
 			var buf []byte // file bytes, reused: nothing decoded keeps them
 			for i := range next {
-				parts[i], buf = l.loadUnit(units[i], ps, in, proj, buf)
+				parts[i], buf = l.loadUnit(units[i], rd, proj, buf)
 			}
 		}()
 	}
@@ -284,7 +292,7 @@ feed:
 // loadUnit parses one stream. A file is read into buf, which it returns
 // for the next file: decoded objects copy what they keep, and locations
 // re-read the file, so no object refers to these bytes afterwards.
-func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj *projections, buf []byte) (Result, []byte) {
+func (l *Loader) loadUnit(u unit, rd *reader, proj *projections, buf []byte) (Result, []byte) {
 	data := u.data
 	if data == nil {
 		b, err := readFileInto(u.path, buf)
@@ -293,7 +301,7 @@ func (l *Loader) loadUnit(u unit, ps *yamltree.Parser, in *decode.Interner, proj
 		}
 		data, buf = b, b
 	}
-	return l.parseUnit(u, data, ps, in, proj), buf
+	return l.parseUnit(u, data, rd, proj), buf
 }
 
 // readFileInto reads a whole file into buf's memory, growing it as needed.
@@ -322,12 +330,12 @@ func readFileInto(path string, buf []byte) ([]byte, error) {
 	}
 }
 
-func (l *Loader) parseUnit(u unit, data []byte, ps *yamltree.Parser, in *decode.Interner, proj *projections) Result {
+func (l *Loader) parseUnit(u unit, data []byte, rd *reader, proj *projections) Result {
 	bomLen := 0
 	if strings.HasPrefix(string(data[:min(3, len(data))]), "\xef\xbb\xbf") {
 		bomLen = 3
 	}
-	p := &parser{l: l, u: u, data: data, base: bomLen, yaml: ps, intern: in, proj: proj}
+	p := &parser{l: l, u: u, data: data, base: bomLen, reader: rd, proj: proj}
 	body := data[bomLen:]
 	var jsonErr *InputError
 	if looksLikeJSON(body) {
@@ -380,9 +388,9 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*len(spans)/workers, (w+1)*len(spans)/workers
-		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, yaml: p.yaml, intern: p.intern, proj: p.proj}
+		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, reader: p.reader, proj: p.proj}
 		if w > 0 {
-			bp.yaml, bp.intern = l.newReader(p.proj)
+			bp.reader = l.newReader(p.proj)
 		}
 		batches[w] = bp
 		wg.Add(1)

@@ -646,13 +646,12 @@ status:
 
 func TestSkipFunc(t *testing.T) {
 	l := newLoader(t, "")
-	if ps, _ := l.newReader(nil); ps.Skip != nil || ps.Prune != nil || ps.Memo != nil {
+	if ps := l.newReader(nil).yaml; ps.Skip != nil || ps.Prune != nil || ps.Memo != nil {
 		t.Error("no projection must read everything")
 	}
 	l.Reads = map[schema.GroupKind][]string{{Kind: "Pod"}: {"status.phase"}}
 	l.ManagedFields = map[schema.GroupKind]bool{{Group: "apps", Kind: "Deployment"}: true}
-	ps, _ := l.newReader(l.projections())
-	skip := ps.Skip
+	skip := l.newReader(l.projections()).yaml.Skip
 	for _, c := range []struct {
 		av, kind, top, key string
 		want               bool

@@ -27,7 +27,7 @@ const servedNamespace = "testdata/served-namespace.yaml"
 
 // projectedLoader returns a loader that decodes what every check reads, as
 // `meshdoctor analyze` does, and the checks.
-func projectedLoader(t *testing.T, noMemo bool) (*Loader, []*analysis.Analyzer) {
+func projectedLoader(t testing.TB, noMemo bool) (*Loader, []*analysis.Analyzer) {
 	t.Helper()
 	reg, err := all.Registry()
 	if err != nil {

@@ -25,9 +25,8 @@ type parser struct {
 	data   []byte // the whole stream, BOM included
 	base   int    // offset of body within data (BOM length)
 	res    Result
-	yaml   *yamltree.Parser
-	intern *decode.Interner
-	proj   *projections
+	*reader
+	proj *projections
 	// secretDocs are in-memory documents holding a Secret, handled once
 	// the whole stream is decoded.
 	secretDocs []*parsedDoc
@@ -348,7 +347,7 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		p.secretDocs = append(p.secretDocs, doc) // see finishSecrets
 	}
 	doc.objects++
-	obj, err := snapshot.NewObject(res.Obj, origin, l)
+	obj, err := snapshot.NewObjectCaching(res.Obj, origin, l, p.certs)
 	if err != nil {
 		p.errorf(line, "%v", err)
 		return
