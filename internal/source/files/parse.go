@@ -20,11 +20,11 @@ import (
 
 // parser parses one stream.
 type parser struct {
-	l      *Loader
-	u      unit
-	data   []byte // the whole stream, BOM included
-	base   int    // offset of body within data (BOM length)
-	res    Result
+	l    *Loader
+	u    unit
+	data []byte // the whole stream, BOM included
+	base int    // offset of body within data (BOM length)
+	res  Result
 	*reader
 	proj *projections
 	// secretDocs are in-memory documents holding a Secret, handled once
