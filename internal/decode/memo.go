@@ -5,7 +5,6 @@ import (
 	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
@@ -99,15 +98,11 @@ func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree
 	if proj == nil || proj.all {
 		return nil
 	}
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
+	t, ok := d.typeOf(apiVersion, kind)
+	if !ok {
 		return nil
 	}
-	obj, err := d.scheme.New(preferredIstioVersion(gv.WithKind(kind)))
-	if err != nil {
-		return nil
-	}
-	return typedFields(proj, structPlan(planFor(&d.plans, reflect.TypeOf(obj))))
+	return typedFields(proj, structPlan(planFor(&d.plans, t)))
 }
 
 // MetadataFields returns the reader's view of an object's metadata, which

@@ -137,19 +137,29 @@ func (d *Decoder) decodeJSONOf(n *yamltree.Node) (Result, error) {
 	return d.Decode(n.AppendJSON(nil))
 }
 
-// HasField tells whether objects of apiVersion and kind decode into a
-// type that has the top-level field; false for kinds it does not know.
-func (d *Decoder) HasField(apiVersion, kind, field string) bool {
+// typeOf returns the Go type (a pointer to a struct) objects of apiVersion
+// and kind decode into; false for kinds the decoder does not know.
+func (d *Decoder) typeOf(apiVersion, kind string) (reflect.Type, bool) {
 	gv, err := schema.ParseGroupVersion(apiVersion)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	obj, err := d.scheme.New(preferredIstioVersion(gv.WithKind(kind)))
 	if err != nil {
+		return nil, false
+	}
+	return reflect.TypeOf(obj), true
+}
+
+// HasField tells whether objects of apiVersion and kind decode into a
+// type that has the top-level field; false for kinds it does not know.
+func (d *Decoder) HasField(apiVersion, kind, field string) bool {
+	t, ok := d.typeOf(apiVersion, kind)
+	if !ok {
 		return false
 	}
-	plan := planFor(&d.plans, reflect.TypeOf(obj).Elem())
-	_, ok := plan.fields[field]
+	plan := planFor(&d.plans, t.Elem())
+	_, ok = plan.fields[field]
 	return ok
 }
 
