@@ -335,9 +335,17 @@ func validateHTTPRouteSpec(s issueSink, at snapshot.Path, h *netv1alpha3.HTTPRou
 		}
 	}
 	checkHTTPMatches(s, at, h)
-	checkHeaderOps(s, at.Child("headers"), h.GetHeaders(), up)
-	checkCORS(s, at.Child("corsPolicy"), h.GetCorsPolicy())
-	checkFault(s, at.Child("fault"), h.GetFault())
+	// Paths are made only for what is there: most routes set none of
+	// these, and the schema checks run on every route of every object.
+	if hd := h.GetHeaders(); hd != nil {
+		checkHeaderOps(s, at.Child("headers"), hd, up)
+	}
+	if c := h.GetCorsPolicy(); c != nil {
+		checkCORS(s, at.Child("corsPolicy"), c)
+	}
+	if f := h.GetFault(); f != nil {
+		checkFault(s, at.Child("fault"), f)
+	}
 	if mp, ok := mirrorPercent(h); ok && mp > 100 {
 		s.err(at.Child("mirrorPercent"), "mirror-percent", up, fmt.Sprintf("mirrorPercent %d is above 100", mp), fmt.Sprint(mp), "Use mirrorPercentage: {value: 0–100}.")
 	}
@@ -406,7 +414,10 @@ func validateHTTPRouteSpec(s issueSink, at snapshot.Path, h *netv1alpha3.HTTPRou
 				// As upstream: a policy name, or anything strconv.Atoi
 				// reads as a status code Go knows ("+503" passes, "599"
 				// does not).
-				if n, _ := strconv.Atoi(pol); !retryOnPolicies[pol] && http.StatusText(n) == "" {
+				if retryOnPolicies[pol] {
+					continue
+				}
+				if n, _ := strconv.Atoi(pol); http.StatusText(n) == "" {
 					s.err(rat.Child("retryOn"), "retry-on", rup, fmt.Sprintf("%q is not a retryOn policy Envoy knows", pol), r.GetRetryOn(), "Use Envoy retry policies (5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, ...) or HTTP status codes, separated by commas without spaces.")
 				}
 			}
@@ -613,18 +624,27 @@ func checkHTTPMatches(s issueSink, at snapshot.Path, h *netv1alpha3.HTTPRoute) {
 		}
 		// An empty uri prefix is allowed; scheme, method, authority and
 		// query parameters need a non-empty prefix.
-		checkStringMatch(s, mat.Child("uri"), m.GetUri(), false)
-		checkStringMatch(s, mat.Child("scheme"), m.GetScheme(), true)
-		checkStringMatch(s, mat.Child("method"), m.GetMethod(), true)
-		checkStringMatch(s, mat.Child("authority"), m.GetAuthority(), true)
+		for _, sm := range []struct {
+			field      string
+			m          *netv1alpha3.StringMatch
+			needPrefix bool
+		}{{"uri", m.GetUri(), false}, {"scheme", m.GetScheme(), true}, {"method", m.GetMethod(), true}, {"authority", m.GetAuthority(), true}} {
+			if sm.m != nil {
+				checkStringMatch(s, mat.Child(sm.field), sm.m, sm.needPrefix)
+			}
+		}
 		for _, k := range sortedKeys(m.GetQueryParams()) {
 			checkStringMatch(s, mat.Child("queryParams", k), m.GetQueryParams()[k], true)
 		}
 		if m.GetPort() != 0 && !validPort(int64(m.GetPort())) {
 			s.err(mat.Child("port"), "port", up, fmt.Sprintf("port %d is outside 1–65535", m.GetPort()), fmt.Sprint(m.GetPort()), "Use a port between 1 and 65535.")
 		}
-		checkLabels(s, mat.Child("sourceLabels"), m.GetSourceLabels(), up)
-		checkGatewayNames(s, mat.Child("gateways"), m.GetGateways())
+		if len(m.GetSourceLabels()) > 0 {
+			checkLabels(s, mat.Child("sourceLabels"), m.GetSourceLabels(), up)
+		}
+		if len(m.GetGateways()) > 0 {
+			checkGatewayNames(s, mat.Child("gateways"), m.GetGateways())
+		}
 		if ns := m.GetSourceNamespace(); ns != "" && !isDNS1123Label(ns) {
 			s.err(mat.Child("sourceNamespace"), "source-namespace", up, fmt.Sprintf("sourceNamespace %q is not a namespace name", ns), ns, "Use a namespace name.")
 		}
