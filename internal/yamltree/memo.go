@@ -59,7 +59,7 @@ var spanSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 func (p *parser) valueEnd(start, ind int) int {
 	for i := start + 1; i < len(p.lines); i++ {
 		ln := &p.lines[i]
-		if !ln.blank && ln.indent <= ind && !(ln.indent == ind && isSeqItem(ln.text)) {
+		if !ln.blank && int(ln.indent) <= ind && !(int(ln.indent) == ind && isSeqItem(ln.text)) {
 			return i
 		}
 	}
@@ -75,7 +75,7 @@ func (p *parser) spanHash(from, to, ind int) SpanHash {
 	b := p.hashBuf[:0]
 	for i := from; i < to; i++ {
 		ln := &p.lines[i]
-		b = binary.AppendVarint(b, int64(ln.indent-ind))
+		b = binary.AppendVarint(b, int64(int(ln.indent)-ind))
 		b = binary.AppendUvarint(b, uint64(len(ln.text)))
 		b = append(b, ln.text...)
 	}

@@ -2,6 +2,7 @@ package yamltree
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -12,11 +13,11 @@ import (
 // the rest, without the line break. For a sequence item the parser rewrites
 // a line in place ("- key: v" at 2 becomes "key: v" at 4).
 type line struct {
-	indent int
 	text   string
-	blank  bool // empty, spaces only, or a comment only
-	offset int  // of the line's first byte in the document
-	seqCol int  // column of a "- " item marker (its original indent)
+	indent int32
+	offset int32 // of the line's first byte in the document
+	seqCol int32 // column of a "- " item marker (its original indent)
+	blank  bool  // empty, spaces only, or a comment only
 }
 
 // maxYAMLDepth bounds nesting: deeper documents go to goyaml, which has
@@ -104,11 +105,11 @@ func (ps *Parser) ItemSpan(line int) (start, end int, ok bool) {
 	if i < 0 || i >= len(p.lines) {
 		return 0, 0, false
 	}
-	col := p.lines[i].seqCol
-	start, end = p.lines[i].offset, p.size
+	col := int(p.lines[i].seqCol)
+	start, end = int(p.lines[i].offset), p.size
 	for j := i + 1; j < len(p.lines); j++ {
-		if !p.lines[j].blank && p.lines[j].seqCol <= col {
-			end = p.lines[j].offset
+		if !p.lines[j].blank && int(p.lines[j].seqCol) <= col {
+			end = int(p.lines[j].offset)
 			break
 		}
 	}
@@ -126,7 +127,7 @@ func ParseYAML(doc []byte) (*Node, error) {
 // ParseYAML is the package function on reused memory. The tree's strings
 // share doc's bytes: doc must not change while the tree is in use.
 func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
-	if !readable(doc) {
+	if len(doc) > math.MaxInt32 || !readable(doc) { // line offsets are int32
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
@@ -140,7 +141,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return p.node(Null, ""), nil
 	}
 	p.rootSeq = isSeqItem(p.lines[p.pos].text)
-	n, err := p.block(p.lines[p.pos].indent, -1)
+	n, err := p.block(int(p.lines[p.pos].indent), -1)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +244,7 @@ func (p *parser) split(doc []byte) error {
 		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
 			return ErrUnsupported // markers and directives are the splitter's job
 		}
-		p.lines = append(p.lines, line{indent: ind, text: rest, blank: blank, offset: offset, seqCol: ind})
+		p.lines = append(p.lines, line{indent: int32(ind), text: rest, blank: blank, offset: int32(offset), seqCol: int32(ind)})
 	}
 	return nil
 }
@@ -267,7 +268,7 @@ func (p *parser) nextIndent() int {
 	if p.pos == len(p.lines) {
 		return -1
 	}
-	return p.lines[p.pos].indent
+	return int(p.lines[p.pos].indent)
 }
 
 func isSeqItem(t string) bool { return t == "-" || strings.HasPrefix(t, "- ") }
@@ -317,9 +318,9 @@ func (p *parser) seq(ind int) (*Node, error) {
 			if rest[0] == '\t' {
 				return nil, ErrUnsupported
 			}
-			ln.indent, ln.text = ind+1+k, rest
+			ln.indent, ln.text = int32(ind+1+k), rest
 			if isSeqItem(rest) || hasKey(rest) {
-				child, err = p.block(ln.indent, ind)
+				child, err = p.block(int(ln.indent), ind)
 			} else {
 				child, err = p.scalarLine(ind)
 			}
@@ -503,7 +504,7 @@ func (p *parser) skipValue(ind int, rest string) {
 	nested := rest == "" || rest[0] == '#'
 	for p.pos++; p.pos < len(p.lines); p.pos++ {
 		ln := &p.lines[p.pos]
-		if !ln.blank && ln.indent <= ind && !(nested && ln.indent == ind && isSeqItem(ln.text)) {
+		if !ln.blank && int(ln.indent) <= ind && !(nested && int(ln.indent) == ind && isSeqItem(ln.text)) {
 			return
 		}
 	}
@@ -772,7 +773,7 @@ func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
 		if ln.text == "" {
 			continue
 		}
-		ci = ln.indent
+		ci = int(ln.indent)
 		break
 	}
 	var body []string
@@ -780,24 +781,24 @@ func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
 		for p.pos < len(p.lines) {
 			ln := p.lines[p.pos]
 			if ln.text == "" { // spaces only (comment lines are content)
-				if ln.indent > ci {
-					body = append(body, strings.Repeat(" ", ln.indent-ci))
+				if int(ln.indent) > ci {
+					body = append(body, strings.Repeat(" ", int(ln.indent)-ci))
 				} else {
 					body = append(body, "")
 				}
 				p.pos++
 				continue
 			}
-			if ln.indent < ci {
-				if ln.indent > parent {
+			if int(ln.indent) < ci {
+				if int(ln.indent) > parent {
 					return nil, ErrUnsupported
 				}
 				break
 			}
-			if ln.text[0] == '\t' && ln.indent == ci && style == '>' {
+			if ln.text[0] == '\t' && int(ln.indent) == ci && style == '>' {
 				return nil, ErrUnsupported
 			}
-			body = append(body, strings.Repeat(" ", ln.indent-ci)+ln.text)
+			body = append(body, strings.Repeat(" ", int(ln.indent)-ci)+ln.text)
 			p.pos++
 		}
 	} else {
