@@ -178,26 +178,26 @@ func ruleHasJWT(r *secv1beta1.Rule) bool {
 // names), each with its path.
 func ruleHTTPFields(r *secv1beta1.Rule, rp snapshot.Path) []l7Field {
 	var out []l7Field
-	add := func(n int, p snapshot.Path, what string) {
+	// Paths only for the fields set: this runs for every rule of every
+	// policy, and most rules set none of these.
+	add := func(n int, list string, i int, part, what string) {
 		if n > 0 {
-			out = append(out, l7Field{p, what})
+			out = append(out, l7Field{rp.Child(list, i, part, what), what})
 		}
 	}
 	for ti, t := range r.GetTo() {
 		op := t.GetOperation()
-		base := rp.Child("to", ti, "operation")
-		add(len(op.GetHosts()), base.Child("hosts"), "hosts")
-		add(len(op.GetNotHosts()), base.Child("notHosts"), "notHosts")
-		add(len(op.GetMethods()), base.Child("methods"), "methods")
-		add(len(op.GetNotMethods()), base.Child("notMethods"), "notMethods")
-		add(len(op.GetPaths()), base.Child("paths"), "paths")
-		add(len(op.GetNotPaths()), base.Child("notPaths"), "notPaths")
+		add(len(op.GetHosts()), "to", ti, "operation", "hosts")
+		add(len(op.GetNotHosts()), "to", ti, "operation", "notHosts")
+		add(len(op.GetMethods()), "to", ti, "operation", "methods")
+		add(len(op.GetNotMethods()), "to", ti, "operation", "notMethods")
+		add(len(op.GetPaths()), "to", ti, "operation", "paths")
+		add(len(op.GetNotPaths()), "to", ti, "operation", "notPaths")
 	}
 	for fi, f := range r.GetFrom() {
 		s := f.GetSource()
-		base := rp.Child("from", fi, "source")
-		add(len(s.GetRemoteIpBlocks()), base.Child("remoteIpBlocks"), "remoteIpBlocks")
-		add(len(s.GetNotRemoteIpBlocks()), base.Child("notRemoteIpBlocks"), "notRemoteIpBlocks")
+		add(len(s.GetRemoteIpBlocks()), "from", fi, "source", "remoteIpBlocks")
+		add(len(s.GetNotRemoteIpBlocks()), "from", fi, "source", "notRemoteIpBlocks")
 	}
 	for wi, w := range r.GetWhen() {
 		if !l4When[w.GetKey()] {

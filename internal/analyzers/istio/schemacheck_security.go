@@ -207,14 +207,13 @@ func validateAuthorizationPolicyObj(s issueSink) {
 // for address lists.
 func checkStringList(s issueSink, at snapshot.Path, v []string, ips bool) {
 	for i, x := range v {
-		p := at.Child(i)
 		if x == "" {
-			s.err(p, "empty-value", "security.CheckEmptyValues", "an empty value is not allowed", `""`, "Remove the empty entry.")
+			s.err(at.Child(i), "empty-value", "security.CheckEmptyValues", "an empty value is not allowed", `""`, "Remove the empty entry.")
 			continue
 		}
 		if ips {
 			if err := validateIPOrCIDR(x); err != nil {
-				s.err(p, "ip-block", "security.ValidateIPs", err.Error(), x, "Use an IP address or a CIDR range such as 10.0.0.0/8.")
+				s.err(at.Child(i), "ip-block", "security.ValidateIPs", err.Error(), x, "Use an IP address or a CIDR range such as 10.0.0.0/8.")
 			}
 		}
 	}
