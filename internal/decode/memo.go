@@ -73,6 +73,14 @@ func ErrLazy(err error) bool { return errors.Is(err, errLazy) }
 // value held; a miss decodes n and stores the result.
 func (td *treeDecoder) memoized(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
 	ref := n.Memo
+	if proj != nil {
+		// The reader memoizes only values decoded whole; a projection here
+		// would make the value depend on more than its text. Never share.
+		if n.Kind == yamltree.Lazy {
+			return errLazy
+		}
+		return td.decodeValue(n, v, p, proj)
+	}
 	if n.Kind == yamltree.Lazy {
 		e, ok := ref.Value.(*memoEntry)
 		if !ok || e.plan != p || e.val.Type() != v.Type() {
