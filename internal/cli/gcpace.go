@@ -23,19 +23,23 @@ import (
 // heap may grow by up to 400% between collections while it is small, and
 // by less as it nears 400 MB, never by less than the default 100%: after
 // each collection the pacer sets GOGC so that the next one comes at
-// max(2×live, min(400 MB, 5×live)). The pacing stays
-// proportional to the live heap at every step, so an input larger than
-// the target costs what it did with the default. (A soft memory limit
-// instead was tried: its goal shrinks by the runtime's own overhead and
-// the collector ran every 10 MB once the live heap neared it.)
+// max(2×live, min(400 MB, 5×live)). Until the first collection there is
+// no GOGC at all: the 400 MB target is set as a memory limit, which
+// triggers that collection and is then lifted (paceLoadGC), so an input
+// whose load stays under it (50k objects) is never collected while it
+// loads. The pacing stays proportional to the live heap at every step, so
+// an input larger than the target costs what it did with the default. (A
+// soft memory limit as the whole pacing was tried: its goal shrinks by the
+// runtime's own overhead and the collector ran every 10 MB once the live
+// heap neared it.)
 //
 // Analysis: short-lived values on top of the snapshot (and locating
 // thousands of findings re-reads their documents), and facts that live
 // until the end. The same rule applies with other bounds: the heap may
-// grow by up to 100% over the live heap while that stays under
-// analysisHeapTarget, and by less near it, never by less than 40%. At 50k
-// objects (about 200 MB live) that spares the two collections a fixed 40%
-// cost (~12% of the wall time) and peaks at ~450 MB RSS; larger inputs
+// grow by up to 100% over the live heap while that stays under 400 MB
+// (analysisPacing), and by less near it, never by less than 40%. At 50k
+// objects (about 200 MB live) that spares two of the three collections a
+// fixed 40% cost (~12% of the wall time) and peaks at ~420 MB RSS; larger inputs
 // are paced at 40% as before, which keeps the peak proportional to the
 // live heap. (A fixed soft limit computed from the snapshot was tried
 // first: when the analysis kept more alive than the snapshot, the
@@ -52,6 +56,7 @@ type pacing struct {
 	target         float64
 }
 
+// The phases' rules; never changed.
 var (
 	loadPacing     = pacing{minPct: 100, maxPct: 400, target: 400 << 20}
 	analysisPacing = pacing{minPct: 40, maxPct: 100, target: 400 << 20}
