@@ -117,22 +117,30 @@ func mergeProxy(s *snapshot.Snapshot, gp *gatewayProxy) *mergedProxy {
 	return m
 }
 
+// namedContainerPorts maps the names of a pod spec's container ports to
+// their numbers (what a Service's named targetPort resolves to).
+func namedContainerPorts(spec *corev1.PodSpec) map[string]int32 {
+	named := map[string]int32{}
+	if spec == nil {
+		return named
+	}
+	for _, c := range spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name != "" {
+				named[cp.Name] = cp.ContainerPort
+			}
+		}
+	}
+	return named
+}
+
 // listenerPortMap reads, from the Services in the namespace of gateway
 // workload o that select it, which target port each Service port forwards
 // to. Like istiod with a label-selector Gateway, the first Service port that
 // matches wins; Services labelled to disable the translation are skipped.
 func listenerPortMap(s *snapshot.Snapshot, o *snapshot.Object) map[uint32]uint32 {
 	spec, _, podLabels, _ := snapshot.PodSpecOf(o)
-	named := map[string]int32{}
-	if spec != nil {
-		for _, c := range spec.Containers {
-			for _, cp := range c.Ports {
-				if cp.Name != "" {
-					named[cp.Name] = cp.ContainerPort
-				}
-			}
-		}
-	}
+	named := namedContainerPorts(spec)
 	svcs := s.InNamespace(snapshot.KindService, o.Key.Namespace)
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Key.Name < svcs[j].Key.Name })
 	out := map[uint32]uint32{}

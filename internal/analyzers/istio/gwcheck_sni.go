@@ -114,16 +114,7 @@ var GatewaySNIFromLBWithoutSNI = &analysis.Analyzer{
 			_, objs, _ := selectGatewayWorkloads(r, g, scoped)
 			for _, o := range objs {
 				spec, _, podLabels, _ := snapshot.PodSpecOf(o)
-				named := map[string]int32{}
-				if spec != nil {
-					for _, c := range spec.Containers {
-						for _, cp := range c.Ports {
-							if cp.Name != "" {
-								named[cp.Name] = cp.ContainerPort
-							}
-						}
-					}
-				}
+				named := namedContainerPorts(spec)
 				for _, so := range p.Snapshot.InNamespace(snapshot.KindService, o.Key.Namespace) {
 					svc, ok := so.Typed.(*corev1.Service)
 					if !ok || len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(podLabels)) {

@@ -183,12 +183,7 @@ var PeerAuthMultipleDefaults = &analysis.Analyzer{
 		root := p.ResultOf(facts.MeshConfig).(*facts.Mesh).RootNamespace()
 		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindPeerAuth)
 		for _, ns := range nss {
-			var defaults []*snapshot.Object
-			for _, sp := range byNS[ns] {
-				if !sp.selects() {
-					defaults = append(defaults, sp.Object)
-				}
-			}
+			defaults := namespaceDefaults(byNS[ns])
 			if len(defaults) < 2 {
 				continue
 			}

@@ -37,6 +37,18 @@ func policiesByNamespace(s *snapshot.Snapshot, gk schema.GroupKind) (map[string]
 	return out, sortedKeys(out)
 }
 
+// namespaceDefaults returns the policies that select no workload: the
+// namespace's default (or the mesh's, in the root namespace).
+func namespaceDefaults(policies []scopedPolicy) []*snapshot.Object {
+	var out []*snapshot.Object
+	for _, sp := range policies {
+		if !sp.selects() {
+			out = append(out, sp.Object)
+		}
+	}
+	return out
+}
+
 // ambientNamespace tells whether a Namespace enrols its pods in ambient
 // mode without asking for sidecars.
 func ambientNamespace(s *snapshot.Snapshot, ns string) (bool, string) {
@@ -148,12 +160,7 @@ var SidecarMultipleDefaults = &analysis.Analyzer{
 	Run: func(p *analysis.Pass) error {
 		byNS, nss := policiesByNamespace(p.Snapshot, snapshot.KindSidecar)
 		for _, ns := range nss {
-			var defaults []*snapshot.Object
-			for _, sp := range byNS[ns] {
-				if !sp.selects() {
-					defaults = append(defaults, sp.Object)
-				}
-			}
+			defaults := namespaceDefaults(byNS[ns])
 			if len(defaults) < 2 {
 				continue
 			}
