@@ -176,9 +176,12 @@ func (s *Snapshot) Get(gk schema.GroupKind, namespace, name string) *Object {
 }
 
 // List returns every object of a kind, in load order.
+// The slice is the snapshot's own, read by checks running concurrently:
+// copy it before sorting or changing it.
 func (s *Snapshot) List(gk schema.GroupKind) []*Object { return s.byKind[gk] }
 
-// InNamespace returns the objects of a kind in one namespace.
+// InNamespace returns the objects of a kind in one namespace; like List's,
+// the slice must not be changed.
 func (s *Snapshot) InNamespace(gk schema.GroupKind, namespace string) []*Object {
 	return s.byKindNS[kindNS{gk, namespace}]
 }

@@ -141,7 +141,8 @@ func namedContainerPorts(spec *corev1.PodSpec) map[string]int32 {
 func listenerPortMap(s *snapshot.Snapshot, o *snapshot.Object) map[uint32]uint32 {
 	spec, _, podLabels, _ := snapshot.PodSpecOf(o)
 	named := namedContainerPorts(spec)
-	svcs := s.InNamespace(snapshot.KindService, o.Key.Namespace)
+	// A copy: the snapshot's own slice is shared by every check running.
+	svcs := append([]*snapshot.Object(nil), s.InNamespace(snapshot.KindService, o.Key.Namespace)...)
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Key.Name < svcs[j].Key.Name })
 	out := map[uint32]uint32{}
 	for _, so := range svcs {

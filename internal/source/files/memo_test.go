@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
@@ -141,9 +142,30 @@ func TestAnalysisLeavesObjectsUnchanged(t *testing.T) {
 		copies[i] = o.Typed.DeepCopyObject()
 		b.Add(o)
 	}
-	out := analysis.Run(context.Background(), b.Build(), analysis.RunConfig{Analyzers: as, Options: &analysis.Options{}})
+	snap := b.Build()
+	// The snapshot's index slices are shared too: their order must stay.
+	type kindNS struct {
+		gk schema.GroupKind
+		ns string
+	}
+	order := map[kindNS][]*snapshot.Object{}
+	for _, o := range res.Objects {
+		k := kindNS{o.Key.GroupKind(), o.Key.Namespace}
+		order[k] = append([]*snapshot.Object(nil), snap.InNamespace(k.gk, k.ns)...)
+		order[kindNS{k.gk, "*"}] = append([]*snapshot.Object(nil), snap.List(k.gk)...)
+	}
+	out := analysis.Run(context.Background(), snap, analysis.RunConfig{Analyzers: as, Options: &analysis.Options{}})
 	if len(out.Findings) == 0 {
 		t.Fatal("no findings: the checks did not run on the input")
+	}
+	for k, want := range order {
+		got := snap.InNamespace(k.gk, k.ns)
+		if k.ns == "*" {
+			got = snap.List(k.gk)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("analysis reordered the snapshot's %v objects in %q", k.gk, k.ns)
+		}
 	}
 	for i, o := range res.Objects {
 		// protocmp compares Istio specs as messages, not their internal
