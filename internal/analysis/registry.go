@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,32 +73,19 @@ func Projections(as []*Analyzer) (reads map[schema.GroupKind][]string, ok bool) 
 		}
 		return true
 	}
-	seen := map[*Fact]bool{}
-	var visit func(f *Fact) bool
-	visit = func(f *Fact) bool {
-		if seen[f] {
-			return true
-		}
-		seen[f] = true
-		if !add(f.Reads) {
-			return false
-		}
-		for _, dep := range f.Requires {
-			if !visit(dep) {
-				return false
-			}
-		}
-		return true
-	}
 	for _, a := range as {
 		if !add(a.Reads) {
 			return nil, false
 		}
-		for _, f := range a.Requires {
-			if !visit(f) {
-				return nil, false
-			}
+	}
+	for _, f := range factsOf(as) {
+		if !add(f.Reads) {
+			return nil, false
 		}
+	}
+	for gk, paths := range reads {
+		slices.Sort(paths)
+		reads[gk] = slices.Compact(paths) // many checks read the same fields
 	}
 	return reads, true
 }
@@ -158,28 +146,16 @@ func NeededKinds(as []*Analyzer) []schema.GroupKind {
 			set[k] = true
 		}
 	}
-	seen := map[*Fact]bool{}
-	var visit func(f *Fact)
-	visit = func(f *Fact) {
-		if seen[f] {
-			return
-		}
-		seen[f] = true
-		addInputs(f.Inputs)
-		addReads(f.Reads)
-		for _, dep := range f.Requires {
-			visit(dep)
-		}
-	}
 	for _, a := range as {
 		addInputs(a.Inputs)
 		addReads(a.Reads)
 		for _, k := range a.ManagedFields {
 			set[k] = true
 		}
-		for _, f := range a.Requires {
-			visit(f)
-		}
+	}
+	for _, f := range factsOf(as) {
+		addInputs(f.Inputs)
+		addReads(f.Reads)
 	}
 	out := make([]schema.GroupKind, 0, len(set))
 	for k := range set {
