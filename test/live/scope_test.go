@@ -249,7 +249,12 @@ func (c *cluster) read(t *testing.T, ns string, pageSize int64) kube.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &kube.Source{Config: c.env.Config, Loader: &files.Loader{Decoder: dec}, Kinds: analysis.NeededKinds(as), ReadSecrets: true, Namespace: ns, PageSize: pageSize}
+	// The loader as analyze sets it up: projections, managedFields.
+	loader := &files.Loader{Decoder: dec, ManagedFields: analysis.ManagedFieldsKinds(as)}
+	if reads, ok := analysis.Projections(as); ok {
+		loader.Reads = reads
+	}
+	src := &kube.Source{Config: c.env.Config, Loader: loader, Kinds: analysis.NeededKinds(as), ReadSecrets: true, Namespace: ns, PageSize: pageSize}
 	return src.Load(context.Background())
 }
 

@@ -19,12 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/meshdoctor/meshdoctor/internal/analysis"
-	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
-	"github.com/meshdoctor/meshdoctor/internal/decode"
 	"github.com/meshdoctor/meshdoctor/internal/snapshot"
-	"github.com/meshdoctor/meshdoctor/internal/source/files"
-	"github.com/meshdoctor/meshdoctor/internal/source/kube"
 )
 
 // TestSecretValuesNeverReachTheSnapshot: with --read-secrets, Secrets are
@@ -81,27 +76,12 @@ func TestSecretValuesNeverReachTheSnapshot(t *testing.T) {
 		}
 	}
 
-	reg, err := all.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, _ := reg.Select(nil)
-	dec, err := decode.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, read := range []struct {
 		ns       string
 		pageSize int64
 	}{{"", 0}, {"", 1}, {"app", 0}, {"app", 1}} {
 		name := fmt.Sprintf("namespace %q, pages of %d", read.ns, read.pageSize)
-		// The loader as analyze sets it up: projections, managedFields.
-		loader := &files.Loader{Decoder: dec, ManagedFields: analysis.ManagedFieldsKinds(as)}
-		if reads, ok := analysis.Projections(as); ok {
-			loader.Reads = reads
-		}
-		src := &kube.Source{Config: c.env.Config, Loader: loader, Kinds: analysis.NeededKinds(as), ReadSecrets: true, Namespace: read.ns, PageSize: read.pageSize}
-		res := src.Load(ctx)
+		res := c.read(t, read.ns, read.pageSize)
 		if len(res.Errors) > 0 || res.Unreachable != nil {
 			t.Fatalf("%s: %v %v", name, res.Errors, res.Unreachable)
 		}
