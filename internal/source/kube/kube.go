@@ -363,35 +363,42 @@ func (s *Source) limit() int64 {
 	return s.PageSize
 }
 
+// listPage is one LIST page as the API server sent it, or why not.
+type listPage struct {
+	body []byte
+	err  error
+}
+
+// fetchPage requests one page of the LIST of r in ns ("" for every
+// namespace) from its continue token, in the background, so that callers
+// can split one page while the next is on its way.
+func (s *Source) fetchPage(ctx context.Context, c rest.Interface, r resource, ns, cont string, metaOnly bool) <-chan listPage {
+	ch := make(chan listPage, 1)
+	go func() {
+		req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(s.limit()))
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		if metaOnly {
+			req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+		}
+		body, err := doWithRetry(ctx, req)
+		ch <- listPage{body, err}
+	}()
+	return ch
+}
+
 // pages reads every page of one LIST; with from, the first page is the
 // one already fetched (a cluster-wide head) and the rest follows its
 // continue token.
 func (s *Source) pages(ctx context.Context, c rest.Interface, gk schema.GroupKind, r resource, ns string, metaOnly bool, from *headPage) ([]*snapshot.Object, error) {
-	type page struct {
-		body []byte
-		err  error
-	}
-	fetch := func(cont string) <-chan page {
-		ch := make(chan page, 1)
-		go func() {
-			req := c.Get().AbsPath(listPath(r, ns)...).Param("limit", fmt.Sprint(s.limit()))
-			if cont != "" {
-				req = req.Param("continue", cont)
-			}
-			if metaOnly {
-				req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
-			}
-			body, err := doWithRetry(ctx, req)
-			ch <- page{body, err}
-		}()
-		return ch
-	}
+	fetch := func(cont string) <-chan listPage { return s.fetchPage(ctx, c, r, ns, cont, metaOnly) }
 	reader := s.Loader.NewStreamReader()
 	var out []*snapshot.Object
-	var next <-chan page
+	var next <-chan listPage
 	if from != nil {
-		ch := make(chan page, 1)
-		ch <- page{body: from.body}
+		ch := make(chan listPage, 1)
+		ch <- listPage{body: from.body}
 		next = ch
 	} else {
 		next = fetch("")

@@ -89,28 +89,12 @@ func (s *Source) fetchRaw(ctx context.Context, c rest.Interface, j job, head *he
 	metaOnly := s.metaOnly(j.gk)
 	rk := &rawKind{j: j}
 	reader := s.Loader.NewStreamReader()
-	type page struct {
-		body []byte
-		err  error
-	}
-	// The next page is requested before this one is split, as pages does.
-	fetch := func(cont string) <-chan page {
-		ch := make(chan page, 1)
-		go func() {
-			req := c.Get().AbsPath(listPath(j.r, "")...).Param("limit", fmt.Sprint(s.limit())).Param("continue", cont)
-			if metaOnly {
-				req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
-			}
-			body, err := doWithRetry(ctx, req)
-			ch <- page{body, err}
-		}()
-		return ch
-	}
 	body, cont := head.body, head.cont
 	for {
-		var next <-chan page
+		// The next page is requested before this one is split, as pages does.
+		var next <-chan listPage
 		if cont != "" {
-			next = fetch(cont)
+			next = s.fetchPage(ctx, c, j.r, "", cont, metaOnly)
 		}
 		if metaOnly {
 			var err error
