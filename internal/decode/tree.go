@@ -29,7 +29,7 @@ import (
 // belongs, say) it hands the object to Decode, whose strict JSON decoder
 // gives the canonical result or error.
 func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
-	return d.DecodeTreeProjected(n, nil, nil)
+	return d.DecodeTreeWith(n, TreeOptions{})
 }
 
 // Interner shares one copy of each short string among the objects one
@@ -66,13 +66,6 @@ func (in *Interner) get(s string) string {
 	return v
 }
 
-// DecodeTreeProjected is DecodeTree sharing strings through in and decoding
-// only the fields proj keeps (either may be nil: none, all); it still reports
-// unknown fields everywhere.
-func (d *Decoder) DecodeTreeProjected(n *yamltree.Node, in *Interner, proj *Projection) (Result, error) {
-	return d.DecodeTreeWith(n, TreeOptions{Intern: in, Projection: proj})
-}
-
 // TreeOptions are DecodeTreeWith's helpers; each may be nil.
 type TreeOptions struct {
 	// Intern shares strings among the objects one goroutine decodes.
@@ -80,7 +73,8 @@ type TreeOptions struct {
 	// Memo is the Memo the tree's reader used (yamltree.Parser.Memo): the
 	// decoder stores what it decodes there and takes what the reader found.
 	Memo *Memo
-	// Projection names the fields to decode (nil: all).
+	// Projection names the fields to decode (nil: all); unknown fields
+	// are still reported everywhere.
 	Projection *Projection
 }
 

@@ -96,7 +96,7 @@ func sameDecode(t testing.TB, d *Decoder, doc string) bool {
 	}
 	// A projected decode reports the same unknown fields, dropped subtrees
 	// included.
-	proj, perr := d.DecodeTreeProjected(n, nil, NewProjection([]string{"spec.containers", "data"}))
+	proj, perr := d.DecodeTreeWith(n, TreeOptions{Projection: NewProjection([]string{"spec.containers", "data"})})
 	if perr != nil {
 		t.Fatalf("projected decode failed where the full one did not: %v\n%s", perr, doc)
 	}
@@ -128,7 +128,7 @@ status:
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := d.DecodeTreeProjected(n, nil, NewProjection([]string{"spec.containers", "status.containerStatuses"}))
+	res, err := d.DecodeTreeWith(n, TreeOptions{Projection: NewProjection([]string{"spec.containers", "status.containerStatuses"})})
 	if err != nil {
 		t.Fatal(err)
 	}
