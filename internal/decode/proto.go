@@ -21,7 +21,7 @@ func unknownSpecFields(data []byte, spec proto.Message) ([]FieldIssue, error) {
 	var out []FieldIssue
 	// Get matches keys exactly, as Kubernetes does ("speC" is not the spec).
 	if s := n.Get("spec"); s != nil {
-		walkProtoTree(spec.ProtoReflect().Descriptor(), s, snapshot.P("spec"), &out)
+		walkProtoTree(spec.ProtoReflect().Descriptor(), s, []pathStep{{key: "spec"}}, &out)
 	}
 	return out, nil
 }
@@ -38,15 +38,15 @@ var opaqueMessages = map[protoreflect.FullName]bool{
 
 // walkProtoTree collects the keys of n that message md does not define,
 // recursing into messages, lists and maps of messages. at is the path to
-// n; it is extended in place and copied only for an unknown key, since
-// nearly every spec has none.
-func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at snapshot.Path, out *[]FieldIssue) {
-	w := protoWalker{at: at[:len(at):len(at)], out: out}
+// n as a stack, extended in place and made into a Path only for an
+// unknown key, since nearly every spec has none.
+func walkProtoTree(md protoreflect.MessageDescriptor, n *yamltree.Node, at []pathStep, out *[]FieldIssue) {
+	w := protoWalker{at: at, out: out}
 	w.walk(md, n)
 }
 
 type protoWalker struct {
-	at  snapshot.Path
+	at  []pathStep
 	out *[]FieldIssue
 }
 
@@ -71,7 +71,7 @@ func (w *protoWalker) walk(md protoreflect.MessageDescriptor, n *yamltree.Node) 
 		case fd.IsMap():
 			if fd.MapValue().Kind() == protoreflect.MessageKind && val.Kind == yamltree.Map {
 				for j, mk := range val.Keys {
-					w.at = append(w.at, k, mk)
+					w.at = append(w.at, pathStep{key: k}, pathStep{key: mk, index: -1})
 					w.walk(fd.MapValue().Message(), val.Children[j])
 					w.at = w.at[:len(w.at)-2]
 				}
@@ -79,31 +79,32 @@ func (w *protoWalker) walk(md protoreflect.MessageDescriptor, n *yamltree.Node) 
 		case fd.IsList():
 			if val.Kind == yamltree.Seq {
 				for j, e := range val.Children {
-					w.at = append(w.at, k, j)
+					w.at = append(w.at, pathStep{key: k}, pathStep{index: j})
 					w.walk(fd.Message(), e)
 					w.at = w.at[:len(w.at)-2]
 				}
 			}
 		default:
-			w.at = append(w.at, k)
+			w.at = append(w.at, pathStep{key: k})
 			w.walk(fd.Message(), val)
 			w.at = w.at[:len(w.at)-1]
 		}
 	}
 }
 
-// ownedPath copies at plus key with every string element cloned: the keys
-// of a yamltree walk may share memory with the document buffer, which the
+// ownedPath makes the path at plus key, every string copied: the keys of
+// a yamltree walk may share memory with the document buffer, which the
 // reader reuses for the next document, so an issue that outlives the walk
 // must own its path (a VirtualService's unknown field once printed as
 // fragments of a later file's base64 certificate).
-func ownedPath(at snapshot.Path, key string) snapshot.Path {
+func ownedPath(at []pathStep, key string) snapshot.Path {
 	out := make(snapshot.Path, 0, len(at)+1)
 	for _, e := range at {
-		if s, ok := e.(string); ok {
-			e = strings.Clone(s)
+		if e.key != "" || e.index < 0 {
+			out = append(out, strings.Clone(e.key))
+		} else {
+			out = append(out, e.index)
 		}
-		out = append(out, e)
 	}
 	return append(out, strings.Clone(key))
 }

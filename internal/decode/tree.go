@@ -39,9 +39,13 @@ func (d *Decoder) DecodeTree(n *yamltree.Node) (Result, error) {
 // the slot. Unique strings (names, uids, IPs) then cost a copy and no
 // table growth, and the cache stays small, while the strings that repeat
 // keep finding their copy. Not safe for concurrent use.
+//
+// It also keeps the path stack the decoder uses, so that decoding one
+// object after another reuses it instead of growing a new one each time.
 type Interner struct {
 	seed  maphash.Seed
 	slots [internSlots]string
+	stack []pathStep
 }
 
 // internSlots is the cache's size (a power of two): 64 KB of string headers.
@@ -93,12 +97,13 @@ func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error
 	if av == nil || k == nil || av.Kind != yamltree.String || k.Kind != yamltree.String || av.Text == "" || k.Text == "" {
 		return d.decodeJSONOf(n)
 	}
-	// Cloned: tree strings share the input buffer, and the object keeps these.
-	gv, err := schema.ParseGroupVersion(strings.Clone(av.Text))
+	// Copied (interned): tree strings share the input buffer, and the
+	// object keeps these.
+	gv, err := schema.ParseGroupVersion(o.Intern.get(av.Text))
 	if err != nil {
 		return d.decodeJSONOf(n)
 	}
-	written := gv.WithKind(strings.Clone(k.Text))
+	written := gv.WithKind(o.Intern.get(k.Text))
 	obj, err := d.scheme.New(preferredIstioVersion(written))
 	if err != nil {
 		if hasLazy(n) {
@@ -108,6 +113,14 @@ func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error
 		return Result{Obj: u}, nil
 	}
 	td := treeDecoder{plans: &d.plans, intern: o.Intern, memo: o.Memo}
+	if o.Intern != nil {
+		td.at = o.Intern.stack[:0]
+		defer func() {
+			// Cleared: the keys point into the input's buffer.
+			clear(td.at[:cap(td.at)])
+			o.Intern.stack = td.at[:0]
+		}()
+	}
 	root := reflect.ValueOf(obj).Elem()
 	if err := td.value(n, root, planFor(&d.plans, root.Type()), o.Projection); err != nil {
 		return d.decodeJSONOf(n)
@@ -116,7 +129,8 @@ func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error
 	res := Result{Obj: obj, Issues: td.issues}
 	if spec := protoSpec(obj); spec != nil {
 		if s := n.Get("spec"); s != nil {
-			walkProtoTree(spec.ProtoReflect().Descriptor(), s, snapshot.P("spec"), &res.Issues)
+			// The decoder's path stack is empty again: the walk borrows it.
+			walkProtoTree(spec.ProtoReflect().Descriptor(), s, append(td.at[:0], pathStep{key: "spec"}), &res.Issues)
 		}
 	}
 	sort.Slice(res.Issues, func(i, j int) bool { return res.Issues[i].Path.String() < res.Issues[j].Path.String() })
@@ -325,15 +339,7 @@ func (td *treeDecoder) stringMap(n *yamltree.Node, v reflect.Value) error {
 
 // unknown records field key of the value being decoded as unknown.
 func (td *treeDecoder) unknown(key string) {
-	p := make(snapshot.Path, 0, len(td.at)+1)
-	for _, e := range td.at {
-		if e.key != "" || e.index < 0 {
-			p = append(p, strings.Clone(e.key))
-		} else {
-			p = append(p, e.index)
-		}
-	}
-	td.issues = append(td.issues, snapshot.FieldIssue{Path: append(p, strings.Clone(key))})
+	td.issues = append(td.issues, snapshot.FieldIssue{Path: ownedPath(td.at, key)})
 }
 
 // child decodes n into v one level down the path.
@@ -379,7 +385,7 @@ func (td *treeDecoder) decodeValue(n *yamltree.Node, v reflect.Value, p *typePla
 			if err != nil {
 				return err
 			}
-			v.Set(reflect.ValueOf(metav1.NewTime(t.Local())))
+			*v.Addr().Interface().(*metav1.Time) = metav1.NewTime(t.Local()) // no boxing
 			return nil
 		case p.ptrJSON:
 			return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(n.AppendJSON(nil))

@@ -1,5 +1,7 @@
 package yamltree
 
+import "unsafe"
+
 // memory hands out nodes and key/child slices from chunks that a Parser
 // reuses from one document to the next, so reading a document allocates
 // almost nothing once warmed up. Collections under construction push their
@@ -13,6 +15,7 @@ type memory struct {
 	stackK []string
 	stackN []*Node
 	memos  slab[MemoRef]
+	text   slab[byte] // block scalars' values
 }
 
 const chunk = 512
@@ -23,6 +26,7 @@ func (m *memory) reset() {
 	m.kids.reset()
 	m.memos.clearUsed() // drop the last document's references to values
 	m.memos.reset()
+	m.text.reset()
 	m.stackK, m.stackN = m.stackK[:0], m.stackN[:0]
 }
 
@@ -84,7 +88,13 @@ func (s *slab[T]) clearUsed() {
 }
 
 func (s *slab[T]) copyOf(src []T) []T {
-	n := len(src)
+	out := s.take(len(src))[:len(src)]
+	copy(out, src)
+	return out
+}
+
+// take returns an empty slice with room for n elements, out of the chunks.
+func (s *slab[T]) take(n int) []T {
 	if n == 0 {
 		return nil
 	}
@@ -98,11 +108,80 @@ func (s *slab[T]) copyOf(src []T) []T {
 		}
 		c := s.chunks[s.ci]
 		if s.cj+n <= len(c) {
-			out := c[s.cj : s.cj+n : s.cj+n]
-			copy(out, src)
+			out := c[s.cj : s.cj : s.cj+n]
 			s.cj += n
 			return out
 		}
 		s.ci, s.cj = s.ci+1, 0
 	}
+}
+
+// blockLine is one content line of a block scalar: its indentation beyond
+// the scalar's own, and its text.
+type blockLine struct {
+	pad  int
+	text string
+}
+
+func (l blockLine) empty() bool { return l.pad == 0 && l.text == "" }
+
+// literal returns a literal (|) scalar's value: the lines joined by line
+// breaks, then breaks more of them. The string lives in reused memory,
+// like the rest of the tree.
+func (m *memory) literal(lines []blockLine, breaks int) string {
+	n := breaks
+	for i, l := range lines {
+		if i > 0 {
+			n++
+		}
+		n += l.pad + len(l.text)
+	}
+	b := m.text.take(n)
+	for i, l := range lines {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		for range l.pad {
+			b = append(b, ' ')
+		}
+		b = append(b, l.text...)
+	}
+	for range breaks {
+		b = append(b, '\n')
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// folded returns a folded (>) scalar's value: a single line break becomes
+// a space, each empty line a line break, then breaks more. More-indented
+// lines keep their breaks in YAML; they are left to the complete reader.
+func (m *memory) folded(lines []blockLine, breaks int) (string, error) {
+	n := breaks
+	for _, l := range lines {
+		if l.pad > 0 || l.text != "" && l.text[0] == '\t' {
+			return "", ErrUnsupported
+		}
+		n += len(l.text) + 1
+	}
+	b := m.text.take(n)
+	prevText := false
+	for _, l := range lines {
+		if l.text == "" {
+			b = append(b, '\n')
+			prevText = false
+			continue
+		}
+		if prevText {
+			b = append(b, ' ')
+		}
+		b = append(b, l.text...)
+		prevText = true
+	}
+	for range breaks {
+		b = append(b, '\n')
+	}
+	if len(b) == 0 {
+		return "", nil
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }

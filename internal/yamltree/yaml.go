@@ -48,7 +48,8 @@ type parser struct {
 	mem     *memory
 	res     resolver
 	memo    Memo
-	hashBuf []byte // reused by spanHash
+	hashBuf []byte      // reused by spanHash
+	body    []blockLine // reused by blockScalar
 }
 
 // Parser reads documents, reusing its memory from one document to the
@@ -131,7 +132,7 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 		return nil, ErrUnsupported
 	}
 	ps.mem.reset()
-	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo, hashBuf: ps.p.hashBuf}
+	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo, hashBuf: ps.p.hashBuf, body: ps.p.body}
 	p := &ps.p
 	if err := p.split(doc); err != nil {
 		return nil, err
@@ -776,16 +777,15 @@ func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
 		ci = int(ln.indent)
 		break
 	}
-	var body []string
+	// The content lines, each as its extra indentation and text, in a
+	// buffer reused from one scalar to the next.
+	body := p.body[:0]
+	defer func() { clear(body); p.body = body[:0] }()
 	if ci > parent {
 		for p.pos < len(p.lines) {
 			ln := p.lines[p.pos]
 			if ln.text == "" { // spaces only (comment lines are content)
-				if int(ln.indent) > ci {
-					body = append(body, strings.Repeat(" ", int(ln.indent)-ci))
-				} else {
-					body = append(body, "")
-				}
+				body = append(body, blockLine{pad: max(0, int(ln.indent)-ci)})
 				p.pos++
 				continue
 			}
@@ -798,13 +798,13 @@ func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
 			if ln.text[0] == '\t' && int(ln.indent) == ci && style == '>' {
 				return nil, ErrUnsupported
 			}
-			body = append(body, strings.Repeat(" ", int(ln.indent)-ci)+ln.text)
+			body = append(body, blockLine{pad: int(ln.indent) - ci, text: ln.text})
 			p.pos++
 		}
 	} else {
 		// No content: consume the empty lines that belong to the scalar.
 		for p.pos < len(p.lines) && p.lines[p.pos].text == "" {
-			body = append(body, "")
+			body = append(body, blockLine{})
 			p.pos++
 		}
 	}
@@ -813,57 +813,34 @@ func (p *parser) blockScalar(hdr string, parent int) (*Node, error) {
 	}
 	// Trailing empty lines are subject to chomping.
 	trail := 0
-	for trail < len(body) && body[len(body)-1-trail] == "" {
+	for trail < len(body) && body[len(body)-1-trail].empty() {
 		trail++
 	}
 	content := body[:len(body)-trail]
-	var v string
-	if style == '|' {
-		v = strings.Join(content, "\n")
-	} else {
-		var err error
-		if v, err = fold(content); err != nil {
-			return nil, err
-		}
-	}
+	breaks := 0 // line breaks after the content
 	switch chomp {
 	case '-':
 	case '+':
 		if len(content) > 0 {
-			v += "\n"
+			breaks++
 		}
-		v += strings.Repeat("\n", trail)
+		breaks += trail
 	default:
 		if len(content) > 0 {
-			v += "\n"
+			breaks++
+		}
+	}
+	var v string
+	if style == '|' {
+		v = p.mem.literal(content, breaks)
+	} else {
+		var err error
+		if v, err = p.mem.folded(content, breaks); err != nil {
+			return nil, err
 		}
 	}
 	// Blank lines consumed after the scalar are not content of anything else.
 	return p.node(String, v), nil
-}
-
-// fold joins folded-scalar lines: a single line break becomes a space,
-// each empty line a newline. More-indented lines keep their breaks in YAML;
-// they are left to the complete reader.
-func fold(lines []string) (string, error) {
-	var b strings.Builder
-	prevText := false
-	for _, l := range lines {
-		if l == "" {
-			b.WriteByte('\n')
-			prevText = false
-			continue
-		}
-		if l[0] == ' ' || l[0] == '\t' {
-			return "", ErrUnsupported
-		}
-		if prevText {
-			b.WriteByte(' ')
-		}
-		b.WriteString(l)
-		prevText = true
-	}
-	return b.String(), nil
 }
 
 // flow parses one-line flow collections: {a: 1, b: [x, "y"]}.

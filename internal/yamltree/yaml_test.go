@@ -58,6 +58,7 @@ func TestAcceptedAndEqual(t *testing.T) {
 		"# only comments\n\n   # indented comment\na: 1   \n\n",
 		"top:\n  - item\n  # comment between\n  - other\n",
 		"crlf: 1\r\nnext:\r\n  - a\r\n",
+		"a: |+\n  x\n\n     \n\nb: >+\n  p\n  q\n\n\nc: >-\n\n  r\n\n  s\nd: |\n  \n    deep\n  \ne: |-\n\nf: >\n",
 		"- a\n- b\n",
 		"just a scalar\n",
 		"unicode: \"\\U0001F600\" \nemoji: 😀\n",

@@ -154,6 +154,7 @@ type reader struct {
 	yaml   *yamltree.Parser
 	intern *decode.Interner
 	certs  *snapshot.CertCache
+	spans  []span // the documents of the stream being read
 }
 
 // newReader returns one worker's reader. The YAML reader's Skip and Prune
@@ -313,7 +314,9 @@ func readFileInto(path string, buf []byte) ([]byte, error) {
 	defer f.Close()
 	buf = buf[:0]
 	if st, err := f.Stat(); err == nil && st.Size() > 0 && int64(cap(buf)) < st.Size()+1 {
-		buf = make([]byte, 0, st.Size()+1) // +1: see EOF without growing
+		// +1: see EOF without growing; a quarter more, so that the next
+		// file, often a little larger, fits too.
+		buf = make([]byte, 0, st.Size()+1+st.Size()/4)
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -346,13 +349,23 @@ func (l *Loader) parseUnit(u unit, data []byte, rd *reader, proj *projections) R
 			jsonErr = &p.res.Errors[0]
 		}
 	}
-	var spans []span
-	for _, sp := range splitYAML(body) {
-		if items, ok := splitList(body, sp); ok {
-			spans = append(spans, items...)
-			continue
+	// The documents, each List's items in place of the List. The split
+	// reuses the worker's buffer; a stream with a List gets its own.
+	split := splitYAML(body, rd.spans[:0])
+	rd.spans = split[:0]
+	spans := split
+	listed := false
+	for i, sp := range split {
+		items, ok := splitList(body, sp)
+		if ok && !listed {
+			spans, listed = append(make([]span, 0, len(split)+len(items)), split[:i]...), true
 		}
-		spans = append(spans, sp)
+		switch {
+		case ok:
+			spans = append(spans, items...)
+		case listed:
+			spans = append(spans, sp)
+		}
 	}
 	p.res = Result{} // drop the JSON attempt's error; kept in jsonErr
 	p.res = l.parseSpans(p, body, spans)

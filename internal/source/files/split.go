@@ -16,9 +16,8 @@ type span struct {
 // splitYAML cuts a YAML stream at `---` and `...` marker lines, keeping
 // line numbers. A marker with content after it (`--- {a: 1}`) stays part of
 // its document, which YAML allows. Empty and comment-only documents are
-// dropped.
-func splitYAML(data []byte) []span {
-	var out []span
+// dropped. The spans are appended to out.
+func splitYAML(data []byte, out []span) []span {
 	cur := span{start: 0, line: 1, col: 1}
 	line := 1
 	flush := func(end int) {
