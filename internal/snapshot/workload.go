@@ -90,3 +90,24 @@ func PodAnnotationsOf(o *Object) map[string]string {
 	}
 	return nil
 }
+
+// PodConditionReads are the parts of a Pod's conditions that readiness
+// checks read: which condition, its status and why. The timestamps are
+// left out, so they are never decoded.
+func PodConditionReads() []string {
+	return []string{"status.conditions.type", "status.conditions.status", "status.conditions.reason", "status.conditions.message"}
+}
+
+// ContainerStatusReads are the parts of a Pod's container statuses, init
+// containers' included, that container-state evidence reads: name,
+// readiness, restarts, and the state (for a terminated container its exit
+// code, reason and message; not its timestamps or container ID).
+func ContainerStatusReads() []string {
+	var out []string
+	for _, list := range []string{"status.containerStatuses.", "status.initContainerStatuses."} {
+		for _, f := range []string{"name", "ready", "restartCount", "state.waiting", "state.running", "state.terminated.exitCode", "state.terminated.reason", "state.terminated.message"} {
+			out = append(out, list+f)
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package cni
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,8 +45,8 @@ var ZtunnelNotReady = &analysis.Analyzer{
 // agentReads are the fields the node-agent checks read.
 func agentReads() map[schema.GroupKind][]string {
 	return map[schema.GroupKind][]string{
-		snapshot.KindPod: {"spec.nodeName", "spec.hostNetwork", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image",
-			"status.phase", "status.conditions", "status.containerStatuses.name", "status.containerStatuses.ready", "status.containerStatuses.restartCount", "status.containerStatuses.state", "status.initContainerStatuses.name", "status.initContainerStatuses.ready", "status.initContainerStatuses.restartCount", "status.initContainerStatuses.state"},
+		snapshot.KindPod: slices.Concat([]string{"spec.nodeName", "spec.hostNetwork", "spec.containers.name", "spec.containers.image", "spec.initContainers.name", "spec.initContainers.image", "status.phase"},
+			snapshot.PodConditionReads(), snapshot.ContainerStatusReads()),
 		snapshot.KindNamespace: {},
 		snapshot.KindDaemonSet: {"spec.template.spec.containers.name", "status"},
 	}

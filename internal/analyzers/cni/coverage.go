@@ -3,6 +3,7 @@ package cni
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -102,7 +103,8 @@ var CiliumCoverage = &analysis.Fact{
 	Name: "cilium-coverage",
 	Doc:  "Which nodes run a ready cilium agent (or have a CiliumNode), their pod CIDRs, and the pods Cilium does not manage.",
 	Reads: map[schema.GroupKind][]string{
-		snapshot.KindPod:       {"spec.nodeName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.conditions", "status.containerStatuses.name", "status.containerStatuses.ready", "status.containerStatuses.restartCount", "status.containerStatuses.state", "status.initContainerStatuses.name", "status.initContainerStatuses.ready", "status.initContainerStatuses.restartCount", "status.initContainerStatuses.state"},
+		snapshot.KindPod: slices.Concat([]string{"spec.nodeName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs"},
+			snapshot.PodConditionReads(), snapshot.ContainerStatusReads()),
 		snapshot.KindNode:      {"spec.podCIDR", "spec.podCIDRs", "status.addresses"},
 		snapshot.KindDaemonSet: {"spec.template.spec.containers.name"},
 		KindCiliumNode:         {"spec.ipam.podCIDRs", "spec.addresses"},

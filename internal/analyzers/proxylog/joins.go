@@ -20,7 +20,7 @@ import (
 // DestinationRules and VirtualServices.
 var (
 	joinInputs = []analysis.Input{analysis.AccessLogGroups(), analysis.Kinds(snapshot.KindService, snapshot.KindDestinationRule, snapshot.KindVirtualService)}
-	joinReads  = map[schema.GroupKind][]string{snapshot.KindPod: {"status.phase", "status.conditions"}}
+	joinReads  = map[schema.GroupKind][]string{snapshot.KindPod: append([]string{"status.phase"}, snapshot.PodConditionReads()...)}
 )
 
 // NCSubsetMissing joins 503 NC failures to the subset no DestinationRule

@@ -23,7 +23,7 @@ var UFTargetPortUnserved = &analysis.Analyzer{
 	Summary:  "Proxies logged 503 UF (connection refused) toward a Service port whose numeric targetPort none of the selected pods' containers declares, while they declare others: traffic goes to a port nothing listens on.",
 	Doc:      doc("MD607"),
 	Inputs:   joinInputs,
-	Reads:    map[schema.GroupKind][]string{snapshot.KindPod: {"status.phase", "status.conditions", "spec.containers.name", "spec.containers.ports"}},
+	Reads:    map[schema.GroupKind][]string{snapshot.KindPod: append([]string{"status.phase", "spec.containers.name", "spec.containers.ports"}, snapshot.PodConditionReads()...)},
 	Requires: []*analysis.Fact{istio.RegistryFact},
 	Run:      runTargetPort,
 }

@@ -23,7 +23,7 @@ var TLSConflictsStrict = &analysis.Analyzer{
 	Summary:  "Proxies logged 503 UF/UC toward a host whose DestinationRule sets TLS mode DISABLE, SIMPLE or MUTUAL while its workloads' PeerAuthentication is STRICT: the server sidecars reject what the clients send.",
 	Doc:      doc("MD606"),
 	Inputs:   joinInputs,
-	Reads:    map[schema.GroupKind][]string{snapshot.KindPod: {"status.phase", "status.conditions", "spec.containers.ports"}},
+	Reads:    map[schema.GroupKind][]string{snapshot.KindPod: append([]string{"status.phase", "spec.containers.ports"}, snapshot.PodConditionReads()...)},
 	Requires: []*analysis.Fact{istio.RegistryFact, istio.PeerAuthFact},
 	Run:      runTLS,
 }

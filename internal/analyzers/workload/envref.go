@@ -31,7 +31,7 @@ var EnvRefMissing = &analysis.Analyzer{
 	Inputs:   []analysis.Input{workloadInput, analysis.Kinds(snapshot.KindConfigMap, snapshot.KindSecret)},
 	Requires: []*analysis.Fact{EnvResolution, OwnershipFact},
 	// Affected pods' node and container states are shown as evidence.
-	Reads: map[schema.GroupKind][]string{snapshot.KindPod: {"spec.nodeName", "status.containerStatuses.name", "status.containerStatuses.ready", "status.containerStatuses.restartCount", "status.containerStatuses.state", "status.initContainerStatuses.name", "status.initContainerStatuses.ready", "status.initContainerStatuses.restartCount", "status.initContainerStatuses.state"}},
+	Reads: map[schema.GroupKind][]string{snapshot.KindPod: append([]string{"spec.nodeName"}, snapshot.ContainerStatusReads()...)},
 	Doc: `## What it detects
 
 A container's ` + "`env[].valueFrom.configMapKeyRef`" + ` or ` + "`secretKeyRef`" + ` names a ConfigMap or
