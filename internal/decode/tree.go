@@ -122,18 +122,24 @@ func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error
 		}()
 	}
 	root := reflect.ValueOf(obj).Elem()
-	if err := td.value(n, root, planFor(&d.plans, root.Type()), o.Projection); err != nil {
+	plan := planFor(&d.plans, root.Type())
+	if err := td.value(n, root, plan, o.Projection); err != nil {
 		return d.decodeJSONOf(n)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(written)
 	res := Result{Obj: obj, Issues: td.issues}
-	if spec := protoSpec(obj); spec != nil {
+	// An Istio spec (a protobuf message; see protoSpec) is also walked
+	// for unknown fields, which its decoding discards.
+	if f, ok := plan.fields["spec"]; ok && f.plan.ptrProto && len(f.index) == 1 {
 		if s := n.Get("spec"); s != nil {
+			spec := root.Field(f.index[0]).Addr().Interface().(proto.Message)
 			// The decoder's path stack is empty again: the walk borrows it.
 			walkProtoTree(spec.ProtoReflect().Descriptor(), s, append(td.at[:0], pathStep{key: "spec"}), &res.Issues)
 		}
 	}
-	sort.Slice(res.Issues, func(i, j int) bool { return res.Issues[i].Path.String() < res.Issues[j].Path.String() })
+	if len(res.Issues) > 1 {
+		sort.Slice(res.Issues, func(i, j int) bool { return res.Issues[i].Path.String() < res.Issues[j].Path.String() })
+	}
 	return res, nil
 }
 
