@@ -51,14 +51,20 @@ func TestPaceAnalysisGC(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != int64(loadPacing.target) {
 		t.Errorf("memory limit %d at the start of the load, want %d", got, int64(loadPacing.target))
 	}
+	// The load never collected: the analysis keeps its limit.
 	p.analysis()
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Errorf("memory limit %d during the analysis, want none", got)
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GOGC %d during an analysis after a load that never collected, want off", got)
 	}
-	// SetGCPercent(-1) turns the collector off: no collection (and no
-	// cleanup changing GOGC) can come between these two reads.
-	if got, want := debug.SetGCPercent(-1), analysisPacing.percent(liveHeap()); got != want {
-		t.Errorf("GOGC %d after the load, want %d", got, want)
+	if got := debug.SetMemoryLimit(int64(loadPacing.target)); got != int64(loadPacing.target) {
+		t.Errorf("memory limit %d during an analysis after a load that never collected, want %d", got, int64(loadPacing.target))
+	}
+	// Its first collection lifts the limit; the analysis rule follows.
+	if got, want := waitForPercent(t, analysisPacing), analysisPacing.percent(liveHeap()); got != want {
+		t.Errorf("GOGC %d after the analysis' first collection, want %d", got, want)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d after the analysis' first collection, want none", got)
 	}
 	p.done() // the settings from before the run, and no more pacing
 	if got := debug.SetGCPercent(-1); got != 100 {
@@ -68,11 +74,42 @@ func TestPaceAnalysisGC(t *testing.T) {
 		t.Errorf("memory limit %d after the run, want none", got)
 	}
 
+	// A load that collected: the analysis is paced from its start.
+	p = paceLoadGC()
+	waitForPercent(t, loadPacing)
+	p.analysis()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d during an analysis after a load that collected, want none", got)
+	}
+	// SetGCPercent(-1) turns the collector off: no collection (and no
+	// cleanup changing GOGC) can come between these two reads.
+	if got, want := debug.SetGCPercent(-1), analysisPacing.percent(liveHeap()); got != want {
+		t.Errorf("GOGC %d during an analysis after a load that collected, want %d", got, want)
+	}
+	p.done()
+
 	var live *gcPacer // a live read keeps the default pacing for its load
 	debug.SetGCPercent(100)
 	live.analysis()
 	if got := debug.SetGCPercent(-1); got != analysisPacing.minPct {
 		t.Errorf("GOGC %d after a live load, want %d", got, analysisPacing.minPct)
+	}
+}
+
+// waitForPercent collects until the pacer has set the GOGC that pc gives
+// for the live heap (its cleanup runs on its own goroutine), and returns
+// the GOGC it found.
+func waitForPercent(t *testing.T, pc pacing) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		got := debug.SetGCPercent(100)
+		debug.SetGCPercent(got)
+		if got == pc.percent(liveHeap()) || time.Now().After(deadline) {
+			return got
+		}
 	}
 }
 
@@ -115,14 +152,7 @@ func TestPaceLoadGCFollowsLiveHeap(t *testing.T) {
 	for range int(loadPacing.target)/2/(4<<20) + 4 {
 		keep = append(keep, make([]byte, 4<<20))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	got := loadPacing.maxPct
-	for got != 100 && time.Now().Before(deadline) {
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond) // the cleanup runs on its own goroutine
-		got = debug.SetGCPercent(100)
-		debug.SetGCPercent(got)
-	}
+	got := waitForPercent(t, loadPacing)
 	runtime.KeepAlive(keep)
 	if got != 100 {
 		t.Errorf("GOGC %d after a collection found %d MB live, want the default 100", got, liveHeap()>>20)
