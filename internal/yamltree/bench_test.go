@@ -49,3 +49,17 @@ func BenchmarkReadable(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSplit: cutting a document into lines, which every line passes
+// through whether it is read, skipped or memoized.
+func BenchmarkSplit(b *testing.B) {
+	doc := podDoc(b)
+	var p parser
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		p.lines = p.lines[:0]
+		if err := p.split(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,7 +3,6 @@ package yamltree
 import (
 	"encoding/json"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -43,8 +42,46 @@ func resolveFast(s string) (Kind, string) {
 	return String, s
 }
 
-// yamlStyleFloat is goyaml v2's own float pattern.
-var yamlStyleFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+// yamlStyleFloat matches goyaml v2's own float pattern,
+// ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$, without a regexp:
+// version strings and IP addresses ask it on every line that holds one.
+func yamlStyleFloat(s string) bool {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	} else {
+		if digits() == 0 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits()
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // resolveNumeric handles scalars that start with a sign or a digit,
 // following goyaml v2's order: timestamp, integer (base prefixes allowed,
@@ -79,7 +116,7 @@ func resolveNumeric(s string) (Kind, string) {
 	if len(body) >= 2 && body[0] == '0' && strings.IndexByte("xXoObB", body[1]) >= 0 {
 		return 0, "" // 0x1F, 0o17, 0b101
 	}
-	if strings.Trim(s, "0123456789.eE+-") == "" && yamlStyleFloat.MatchString(s) {
+	if yamlStyleFloat(s) {
 		return 0, "" // a float: goyaml parses it and JSON renders it (1.0 -> 1)
 	}
 	return String, s

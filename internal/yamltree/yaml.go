@@ -3,6 +3,7 @@ package yamltree
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -232,11 +233,10 @@ func (p *parser) split(doc []byte) error {
 		} else {
 			ln, s = s, ""
 		}
-		ln = strings.TrimSuffix(ln, "\r")
-		ind := 0
-		for ind < len(ln) && ln[ind] == ' ' {
-			ind++
+		if len(ln) > 0 && ln[len(ln)-1] == '\r' {
+			ln = ln[:len(ln)-1]
 		}
+		ind := leadingSpaces(ln)
 		rest := ln[ind:]
 		blank := rest == "" || rest[0] == '#'
 		if rest != "" && rest[0] == '\t' {
@@ -245,9 +245,31 @@ func (p *parser) split(doc []byte) error {
 		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
 			return ErrUnsupported // markers and directives are the splitter's job
 		}
-		p.lines = append(p.lines, line{indent: int32(ind), text: rest, blank: blank, offset: int32(offset), seqCol: int32(ind)})
+		if len(p.lines) == cap(p.lines) {
+			p.lines = append(p.lines, line{})[:len(p.lines)]
+		}
+		p.lines = p.lines[:len(p.lines)+1]
+		l := &p.lines[len(p.lines)-1]
+		l.text, l.indent, l.offset, l.seqCol, l.blank = rest, int32(ind), int32(offset), int32(ind), blank
 	}
 	return nil
+}
+
+// leadingSpaces counts the spaces that start ln, eight bytes at a time:
+// indentation is most of the short lines of Kubernetes YAML.
+func leadingSpaces(ln string) int {
+	n := 0
+	for n+8 <= len(ln) {
+		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(ln[n:]), 8)) ^ 0x2020202020202020
+		if w != 0 {
+			return n + bits.TrailingZeros64(w)/8
+		}
+		n += 8
+	}
+	for n < len(ln) && ln[n] == ' ' {
+		n++
+	}
+	return n
 }
 
 // node allocates a node and records the (1-based) line it starts on.
@@ -661,7 +683,11 @@ func stripComment(t string) string {
 			break
 		}
 	}
-	return strings.TrimRight(t, " \t")
+	end := len(t)
+	for end > 0 && (t[end-1] == ' ' || t[end-1] == '\t') {
+		end--
+	}
+	return t[:end]
 }
 
 func onlyComment(t string) bool {
