@@ -47,19 +47,23 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 		return errLeftToProtojson
 	}
 	md := m.Descriptor()
-	switch md.FullName() {
-	case "google.protobuf.Duration":
-		return protoDuration(n, m)
-	case "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.Int32Value",
-		"google.protobuf.Int64Value", "google.protobuf.UInt32Value", "google.protobuf.UInt64Value":
-		return errLeftToProtojson // a wrapper written as an object
-	}
-	if isWellKnown(md.FullName()) {
-		return errLeftToProtojson
+	if md.ParentFile().Package() == "google.protobuf" { // checked first: one comparison for Istio's own
+		switch md.FullName() {
+		case "google.protobuf.Duration":
+			return protoDuration(n, m)
+		case "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.Int32Value",
+			"google.protobuf.Int64Value", "google.protobuf.UInt32Value", "google.protobuf.UInt64Value":
+			return errLeftToProtojson // a wrapper written as an object
+		}
+		if isWellKnown(md.FullName()) {
+			return errLeftToProtojson
+		}
 	}
 	fields := md.Fields()
-	var seen []protoreflect.FieldNumber
-	var oneofs []int
+	// On the stack while a message sets few fields, as nearly all do.
+	var seenBuf [16]protoreflect.FieldNumber
+	var oneofBuf [4]int
+	seen, oneofs := seenBuf[:0], oneofBuf[:0]
 	for i, k := range n.Keys {
 		fd := fields.ByJSONName(k)
 		if fd == nil {
@@ -92,11 +96,9 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 			list := m.Mutable(fd).List()
 			for _, e := range c.Children {
 				if fd.Kind() == protoreflect.MessageKind {
-					val := list.NewElement()
-					if err := d.messageValue(e, val.Message(), depth+1); err != nil {
+					if err := d.messageValue(e, list.AppendMutable().Message(), depth+1); err != nil {
 						return err
 					}
-					list.Append(val)
 					continue
 				}
 				val, err := d.scalar(e, fd)
@@ -144,11 +146,11 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 				oneofs = append(oneofs, od.Index())
 			}
 			if fd.Kind() == protoreflect.MessageKind {
-				val := m.NewField(fd)
-				if err := d.messageValue(c, val.Message(), depth+1); err != nil {
+				// Made in place: a field set once (checked above) is
+				// not set yet.
+				if err := d.messageValue(c, m.Mutable(fd).Message(), depth+1); err != nil {
 					return err
 				}
-				m.Set(fd, val)
 				continue
 			}
 			if fd.Kind() == protoreflect.GroupKind {
@@ -167,18 +169,20 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 // messageValue fills a message-typed value: an object, or the scalar
 // form of a wrapper or a Duration.
 func (d protoDecoder) messageValue(n *yamltree.Node, m protoreflect.Message, depth int) error {
-	switch m.Descriptor().FullName() {
-	case "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.Int32Value",
-		"google.protobuf.Int64Value", "google.protobuf.UInt32Value", "google.protobuf.UInt64Value":
-		fd := m.Descriptor().Fields().ByNumber(1)
-		val, err := d.scalar(n, fd)
-		if err != nil {
-			return err
+	if md := m.Descriptor(); md.ParentFile().Package() == "google.protobuf" {
+		switch md.FullName() {
+		case "google.protobuf.BoolValue", "google.protobuf.StringValue", "google.protobuf.Int32Value",
+			"google.protobuf.Int64Value", "google.protobuf.UInt32Value", "google.protobuf.UInt64Value":
+			fd := md.Fields().ByNumber(1)
+			val, err := d.scalar(n, fd)
+			if err != nil {
+				return err
+			}
+			m.Set(fd, val)
+			return nil
+		case "google.protobuf.Duration":
+			return protoDuration(n, m)
 		}
-		m.Set(fd, val)
-		return nil
-	case "google.protobuf.Duration":
-		return protoDuration(n, m)
 	}
 	return d.fields(n, m, depth)
 }

@@ -289,6 +289,28 @@ func BenchmarkFastPathPod(b *testing.B) {
 	}
 }
 
+// BenchmarkFastPathVirtualService: an Istio spec, filled through
+// protoreflect (prototree.go) and walked for unknown fields.
+func BenchmarkFastPathVirtualService(b *testing.B) {
+	doc, err := os.ReadFile("testdata/virtualservice.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _ := New()
+	p := yamltree.NewParser()
+	in := NewInterner()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		n, err := p.ParseYAML(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.DecodeTreeWith(n, TreeOptions{Intern: in}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkReferencePathPod: sigs.k8s.io/yaml + strict JSON decoding.
 func BenchmarkReferencePathPod(b *testing.B) {
 	doc, d := benchPod(b)
