@@ -336,8 +336,9 @@ func selectIndexed(sel labels.Selector, ns string, index map[labelKey][]*Object,
 func equalityValue(r labels.Requirement) (string, bool) {
 	switch r.Operator() {
 	case "=", "==", "in":
-		if r.Values().Len() == 1 {
-			return r.Values().List()[0], true
+		// ValuesUnsorted copies a slice; Values would build a set.
+		if vs := r.ValuesUnsorted(); len(vs) == 1 {
+			return vs[0], true
 		}
 	}
 	return "", false

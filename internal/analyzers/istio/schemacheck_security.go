@@ -154,8 +154,8 @@ func validateAuthorizationPolicyObj(s issueSink) {
 			for _, l := range lists {
 				if len(l.v) > 0 {
 					empty = false
+					checkStringList(s, tat.Child("operation", l.name), l.v, false)
 				}
-				checkStringList(s, tat.Child("operation", l.name), l.v, false)
 			}
 			if empty {
 				s.err(tat.Child("operation"), "to-empty", up, "to.operation sets no field, so it matches nothing", "operation: {}", "Add the requests to match (ports, methods, paths, hosts) or remove the entry.")

@@ -117,7 +117,7 @@ var EnvResolution = &analysis.Fact{
 					continue
 				}
 				for _, c := range snapshot.Containers(spec, at) {
-					env.Entries = append(env.Entries, resolveContainer(p.Snapshot, o, c)...)
+					env.Entries = resolveContainer(p.Snapshot, o, c, env.Entries)
 				}
 			}
 		}
@@ -145,36 +145,61 @@ func (p envProvider) valueHash() string {
 	return hash([]byte(p.value))
 }
 
-func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
+func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container, out []*Entry) []*Entry {
 	ns := o.Key.Namespace
-	var out []*Entry
+	// The container's entries and references, allocated together: there
+	// are tens of thousands of containers in a large input.
+	var block struct {
+		entries []Entry
+		refs    []Ref
+	}
+	newEntry := func(e Entry, r *Ref) *Entry {
+		if len(block.entries) == cap(block.entries) {
+			block.entries = make([]Entry, 0, len(c.C.EnvFrom)+len(c.C.Env))
+			block.refs = make([]Ref, 0, len(c.C.EnvFrom)+len(c.C.Env))
+		}
+		block.entries = append(block.entries, e)
+		p := &block.entries[len(block.entries)-1]
+		if r != nil {
+			block.refs = append(block.refs, *r)
+			p.Ref = &block.refs[len(block.refs)-1]
+		}
+		return p
+	}
 	// provided maps env names coming from envFrom to their source, in
 	// kubelet order: a later envFrom source overrides an earlier one.
-	provided := map[string]envProvider{}
+	var provided map[string]envProvider
+	provide := func(name string, p envProvider) {
+		if provided == nil {
+			provided = map[string]envProvider{}
+		}
+		provided[name] = p
+	}
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
-		e := &Entry{Object: o, Container: c, Index: i, EnvFrom: true}
+		var ref Ref
 		switch {
 		case ef.ConfigMapRef != nil:
-			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
+			ref = Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
 		case ef.SecretRef != nil:
-			e.Ref = &Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
+			ref = Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
 		default:
 			continue
 		}
+		e := newEntry(Entry{Object: o, Container: c, Index: i, EnvFrom: true}, &ref)
 		resolve(s, ns, e)
 		if t := e.Ref.Target; t != nil {
 			if cm, ok := t.Typed.(*corev1.ConfigMap); ok {
 				for k, v := range cm.Data {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, value: v}
+					provide(ef.Prefix+k, envProvider{obj: t, index: i, value: v})
 				}
 				for k, v := range cm.BinaryData {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, binary: v}
+					provide(ef.Prefix+k, envProvider{obj: t, index: i, binary: v})
 				}
 			}
 			if t.Secret != nil {
 				for k, sk := range t.Secret.Keys {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, secret: true, hash: sk.SHA256}
+					provide(ef.Prefix+k, envProvider{obj: t, index: i, secret: true, hash: sk.SHA256})
 				}
 			}
 		}
@@ -195,7 +220,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := &Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref}
+		e := newEntry(Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev}, ref)
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
