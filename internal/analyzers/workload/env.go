@@ -117,7 +117,7 @@ var EnvResolution = &analysis.Fact{
 					continue
 				}
 				for _, c := range snapshot.Containers(spec, at) {
-					env.Entries = resolveContainer(p.Snapshot, o, c, env.Entries)
+					env.Entries = append(env.Entries, resolveContainer(p.Snapshot, o, c)...)
 				}
 			}
 		}
@@ -145,61 +145,36 @@ func (p envProvider) valueHash() string {
 	return hash([]byte(p.value))
 }
 
-func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container, out []*Entry) []*Entry {
+func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
 	ns := o.Key.Namespace
-	// The container's entries and references, allocated together: there
-	// are tens of thousands of containers in a large input.
-	var block struct {
-		entries []Entry
-		refs    []Ref
-	}
-	newEntry := func(e Entry, r *Ref) *Entry {
-		if len(block.entries) == cap(block.entries) {
-			block.entries = make([]Entry, 0, len(c.C.EnvFrom)+len(c.C.Env))
-			block.refs = make([]Ref, 0, len(c.C.EnvFrom)+len(c.C.Env))
-		}
-		block.entries = append(block.entries, e)
-		p := &block.entries[len(block.entries)-1]
-		if r != nil {
-			block.refs = append(block.refs, *r)
-			p.Ref = &block.refs[len(block.refs)-1]
-		}
-		return p
-	}
+	var out []*Entry
 	// provided maps env names coming from envFrom to their source, in
 	// kubelet order: a later envFrom source overrides an earlier one.
-	var provided map[string]envProvider
-	provide := func(name string, p envProvider) {
-		if provided == nil {
-			provided = map[string]envProvider{}
-		}
-		provided[name] = p
-	}
+	provided := map[string]envProvider{}
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
-		var ref Ref
+		e := &Entry{Object: o, Container: c, Index: i, EnvFrom: true}
 		switch {
 		case ef.ConfigMapRef != nil:
-			ref = Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
+			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
 		case ef.SecretRef != nil:
-			ref = Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
+			e.Ref = &Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
 		default:
 			continue
 		}
-		e := newEntry(Entry{Object: o, Container: c, Index: i, EnvFrom: true}, &ref)
 		resolve(s, ns, e)
 		if t := e.Ref.Target; t != nil {
 			if cm, ok := t.Typed.(*corev1.ConfigMap); ok {
 				for k, v := range cm.Data {
-					provide(ef.Prefix+k, envProvider{obj: t, index: i, value: v})
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, value: v}
 				}
 				for k, v := range cm.BinaryData {
-					provide(ef.Prefix+k, envProvider{obj: t, index: i, binary: v})
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, binary: v}
 				}
 			}
 			if t.Secret != nil {
 				for k, sk := range t.Secret.Keys {
-					provide(ef.Prefix+k, envProvider{obj: t, index: i, secret: true, hash: sk.SHA256})
+					provided[ef.Prefix+k] = envProvider{obj: t, index: i, secret: true, hash: sk.SHA256}
 				}
 			}
 		}
@@ -220,7 +195,7 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := newEntry(Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev}, ref)
+		e := &Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref}
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
