@@ -995,12 +995,14 @@ func (f *flow) collection(end byte) (*Node, error) {
 }
 
 // flowPlainOK keeps plain scalars inside flow collections to the simple
-// ones people write ({app: web}, [80, 443]); goyaml's handling of indicators
-// inside flow scalars has corners best left to goyaml itself.
+// ones people write ({app: web}, [80, 443], {image: web:1}); goyaml's
+// handling of indicators inside flow scalars has corners best left to
+// goyaml itself. (A colon is part of the scalar only when value has not
+// stopped at it: followed by a space, a flow indicator or the line's end.)
 func flowPlainOK(v string) bool {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ._/=+-", c) >= 0) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ._/=+-:", c) >= 0) {
 			return false
 		}
 	}

@@ -58,6 +58,7 @@ func TestAcceptedAndEqual(t *testing.T) {
 		"# only comments\n\n   # indented comment\na: 1   \n\n",
 		"top:\n  - item\n  # comment between\n  - other\n",
 		"crlf: 1\r\nnext:\r\n  - a\r\n",
+		"c: [{name: web, image: web:1, url: http://a:80/x, t: 12:30, k:v: 1}]\n",
 		"a: |+\n  x\n\n     \n\nb: >+\n  p\n  q\n\n\nc: >-\n\n  r\n\n  s\nd: |\n  \n    deep\n  \ne: |-\n\nf: >\n",
 		"- a\n- b\n",
 		"just a scalar\n",
@@ -148,7 +149,7 @@ func TestDeepNestingIsDeclined(t *testing.T) {
 
 func FuzzParseYAML(f *testing.F) {
 	for _, s := range []string{
-		"a: 1\nb: [x, {y: z}]\n", "- a\n- b: |\n    x\n", "k: 'q''q'\n", "a:\n  - 1\n  - 2\n", "x: 0777\n", "s: >-\n  a\n  b\n",
+		"a: 1\nb: [x, {y: z}]\n", "- a\n- b: |\n    x\n", "k: 'q''q'\n", "a:\n  - 1\n  - 2\n", "x: 0777\n", "s: >-\n  a\n  b\n", "a: [x:y, {k:v: w, u: h://a:1}]\n",
 		"k:{\"n\":\"x\"}:\n  .: {}\n", "a: \"\\u00e9\"\n", "a: 1.5e3\n",
 	} {
 		f.Add(s)
