@@ -245,8 +245,10 @@ func (p *parser) split(doc []byte) error {
 		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
 			return ErrUnsupported // markers and directives are the splitter's job
 		}
+		// Filled in place rather than appended as a composite literal:
+		// this runs for every line of every document.
 		if len(p.lines) == cap(p.lines) {
-			p.lines = append(p.lines, line{})[:len(p.lines)]
+			p.lines = append(p.lines, line{})[:len(p.lines)] // grow
 		}
 		p.lines = p.lines[:len(p.lines)+1]
 		l := &p.lines[len(p.lines)-1]
