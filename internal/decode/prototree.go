@@ -35,12 +35,15 @@ const maxSecondsInDuration = 315576000000
 // protoFromTree fills m (empty) from the map node n. The tree's strings may
 // share a buffer the reader reuses: every string kept is copied, through
 // in (which may be nil).
-func protoFromTree(n *yamltree.Node, m protoreflect.Message, in *Interner) error {
-	d := protoDecoder{in: in}
-	return d.fields(n, m, 0)
+func protoFromTree(n *yamltree.Node, m protoreflect.Message, in *Interner, plans *protoPlans) error {
+	d := protoDecoder{in: in, plans: plans}
+	return d.message(n, m.Interface(), 0)
 }
 
-type protoDecoder struct{ in *Interner }
+type protoDecoder struct {
+	in    *Interner
+	plans *protoPlans // see protodirect.go
+}
 
 func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int) error {
 	if depth > 100 || n.Kind != yamltree.Map {

@@ -2,8 +2,10 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,7 +40,7 @@ var specTypes = map[string]func() proto.Message{
 func sameAsProtojson(t testing.TB, kind string, spec *yamltree.Node) bool {
 	t.Helper()
 	fast := specTypes[kind]()
-	if protoFromTree(spec, fast.ProtoReflect(), nil) != nil {
+	if protoFromTree(spec, fast.ProtoReflect(), nil, &protoPlans{}) != nil {
 		return false
 	}
 	ref := specTypes[kind]()
@@ -48,7 +50,62 @@ func sameAsProtojson(t testing.TB, kind string, spec *yamltree.Node) bool {
 	if !proto.Equal(fast, ref) {
 		t.Fatalf("%s: direct %v, protojson %v, from %s", kind, fast, ref, spec.AppendJSON(nil))
 	}
+	// proto.Equal does not tell a nil list, map or message from an empty
+	// one; the checks may (a DENY policy without rules).
+	if at, ok := sameGoValue(reflect.ValueOf(fast), reflect.ValueOf(ref), kind); !ok {
+		t.Fatalf("%s: direct and protojson differ at %s (nil against empty?), from %s", kind, at, spec.AppendJSON(nil))
+	}
 	return true
+}
+
+// sameGoValue compares two generated messages' exported Go fields, nil
+// and empty apart; it returns where they first differ.
+func sameGoValue(a, b reflect.Value, at string) (string, bool) {
+	if a.Kind() != b.Kind() {
+		return at, false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if a.IsNil() || b.IsNil() {
+			return at, a.IsNil() == b.IsNil()
+		}
+		return sameGoValue(a.Elem(), b.Elem(), at)
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			if !a.Type().Field(i).IsExported() {
+				continue
+			}
+			if w, ok := sameGoValue(a.Field(i), b.Field(i), at+"."+a.Type().Field(i).Name); !ok {
+				return w, false
+			}
+		}
+		return at, true
+	case reflect.Slice:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return at, false
+		}
+		for i := 0; i < a.Len(); i++ {
+			if w, ok := sameGoValue(a.Index(i), b.Index(i), fmt.Sprintf("%s[%d]", at, i)); !ok {
+				return w, false
+			}
+		}
+		return at, true
+	case reflect.Map:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return at, false
+		}
+		for _, k := range a.MapKeys() {
+			bv := b.MapIndex(k)
+			if !bv.IsValid() {
+				return fmt.Sprintf("%s[%v]", at, k), false
+			}
+			if w, ok := sameGoValue(a.MapIndex(k), bv, fmt.Sprintf("%s[%v]", at, k)); !ok {
+				return w, false
+			}
+		}
+		return at, true
+	}
+	return at, a.Interface() == b.Interface()
 }
 
 // TestProtoFromTreeMatchesProtojson decodes every Istio object of the
@@ -107,6 +164,11 @@ func TestProtoFromTreeLeavesOddFormsToProtojson(t *testing.T) {
 		{"DestinationRule", "host: a\nhost_name: b\n"},                          // unknown: discarded
 		{"ServiceEntry", "hosts: [a]\nresolution: DNS\nendpoints:\n- address: 1.2.3.4\n  ports: {http: 8080}\n"},
 		{"VirtualService", "hosts: [a]\nhttp:\n- route:\n  - destination: {host: a}\n    weight: 0100\n"},
+		// Empty lists stay nil, empty maps and messages are made, as
+		// protojson does (sameAsProtojson tells nil from empty).
+		{"AuthorizationPolicy", "action: DENY\nrules: []\n"},
+		{"DestinationRule", "host: a\ntrafficPolicy: {}\nsubsets:\n- name: v1\n  labels: {}\n"},
+		{"VirtualService", "hosts: []\nhttp:\n- match: []\n  route: []\n  headers: {request: {set: {}}}\n"},
 	} {
 		n, err := yamltree.ParseYAML([]byte(c.spec))
 		if err != nil {
@@ -149,7 +211,7 @@ func TestProtoFromTreeCopiesStrings(t *testing.T) {
 			t.Fatal(err)
 		}
 		dr := &networking.DestinationRule{}
-		if err := protoFromTree(n, dr.ProtoReflect(), in); err != nil {
+		if err := protoFromTree(n, dr.ProtoReflect(), in, &protoPlans{}); err != nil {
 			t.Fatalf("the direct path declined a plain DestinationRule: %v", err)
 		}
 		for i := range buf {

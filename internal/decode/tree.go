@@ -211,8 +211,9 @@ type typePlan struct {
 // fields are known — and published only when complete, so a reader never
 // sees a half-built plan.
 type planCache struct {
-	m  sync.Map
-	mu sync.Mutex
+	m      sync.Map
+	mu     sync.Mutex
+	protos protoPlans // Istio messages filled directly
 }
 
 // pathStep is one step of the path being decoded: a key or an index.
@@ -378,7 +379,7 @@ func (td *treeDecoder) decodeValue(n *yamltree.Node, v reflect.Value, p *typePla
 			// UnmarshalJSON accepts and is several times faster; straight
 			// from the tree where the form is a plain one (prototree.go).
 			msg := v.Addr().Interface().(proto.Message)
-			if protoFromTree(n, msg.ProtoReflect(), td.intern) == nil {
+			if protoFromTree(n, msg.ProtoReflect(), td.intern, &td.plans.protos) == nil {
 				return nil
 			}
 			return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(n.AppendJSON(nil), msg)
