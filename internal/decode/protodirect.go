@@ -17,10 +17,10 @@ import (
 // protoreflect converts every value it sets and allocates a view of every
 // message it touches: at 50k objects filling the 10k Istio specs that way
 // took 8% of the run. Most Istio messages are plain structs — scalars,
-// enums, lists, string-keyed maps and other messages — and are filled here
-// field by field with reflect, following a plan built once per message
-// type. Messages with a oneof or an optional scalar, and the well-known
-// types, keep going through protoreflect (protoDecoder.fields), and every
+// enums, lists, string-keyed maps, oneofs and other messages — and are
+// filled here field by field with reflect, following a plan built once per
+// message type. Messages with an optional scalar, and the well-known types,
+// keep going through protoreflect (protoDecoder.fields), and every
 // form that path leaves to protojson is left to it here too, so the result
 // is always protojson's (FuzzProtoFromTree).
 
@@ -36,8 +36,11 @@ type protoPlan struct {
 // protoField is one field of a message filled directly.
 type protoField struct {
 	fd    protoreflect.FieldDescriptor
-	index int          // of the Go struct field
-	typ   reflect.Type // of the Go struct field
+	index int          // of the Go struct field (for a oneof member, the oneof's interface field)
+	typ   reflect.Type // of the value: the Go struct field, or the oneof wrapper's only field
+	// wrapper is, for a oneof member, the pointer type the oneof's
+	// interface field holds when this member is set.
+	wrapper reflect.Type
 }
 
 // protoPlans caches a plan per message struct type.
@@ -58,30 +61,74 @@ func buildProtoPlan(t reflect.Type) *protoPlan {
 		return &protoPlan{}
 	}
 	md := msg.ProtoReflect().Descriptor()
-	if md.ParentFile().Package() == "google.protobuf" || md.Oneofs().Len() > 0 {
-		return &protoPlan{} // well-known forms, oneofs (optional scalars are oneofs too)
+	if md.ParentFile().Package() == "google.protobuf" {
+		return &protoPlan{} // well-known forms
 	}
 	p := &protoPlan{direct: true, fields: map[string]*protoField{}}
+	add := func(f *protoField) bool {
+		if f.fd.IsExtension() || f.fd.IsMap() && f.fd.MapKey().Kind() != protoreflect.StringKind {
+			return false
+		}
+		p.fields[f.fd.JSONName()] = f
+		p.fields[f.fd.TextName()] = f
+		return true
+	}
 	found := 0
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
+		if oneof := sf.Tag.Get("protobuf_oneof"); oneof != "" {
+			od := md.Oneofs().ByName(protoreflect.Name(oneof))
+			if od == nil || od.IsSynthetic() {
+				return &protoPlan{}
+			}
+			for j := 0; j < od.Fields().Len(); j++ {
+				f := oneofMember(t, i, od.Fields().Get(j))
+				if f == nil || !add(f) {
+					return &protoPlan{}
+				}
+				found++
+			}
+			continue
+		}
 		name := protoTagName(sf.Tag.Get("protobuf"))
 		if name == "" {
 			continue
 		}
 		fd := md.Fields().ByName(protoreflect.Name(name))
-		if fd == nil || fd.IsExtension() || fd.IsMap() && fd.MapKey().Kind() != protoreflect.StringKind {
-			return &protoPlan{}
+		if fd == nil || fd.ContainingOneof() != nil || !add(&protoField{fd: fd, index: i, typ: sf.Type}) {
+			return &protoPlan{} // optional scalars are (synthetic) oneofs
 		}
-		f := &protoField{fd: fd, index: i, typ: sf.Type}
-		p.fields[fd.JSONName()] = f
-		p.fields[fd.TextName()] = f
 		found++
 	}
 	if found != md.Fields().Len() {
 		return &protoPlan{} // a field without a plain Go field: leave it all to protoreflect
 	}
 	return p
+}
+
+// oneofMember plans member fd of the oneof held by the interface field
+// index of the message struct t. The wrapper type the interface holds for
+// fd is found by setting fd, through protoreflect, on a probe message.
+func oneofMember(t reflect.Type, index int, fd protoreflect.FieldDescriptor) *protoField {
+	probe := reflect.New(t)
+	pm := probe.Interface().(proto.Message).ProtoReflect()
+	val := fd.Default()
+	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
+		val = pm.NewField(fd)
+	}
+	if fd.IsList() || fd.IsMap() || !val.IsValid() {
+		return nil
+	}
+	pm.Set(fd, val)
+	held := probe.Elem().Field(index)
+	if held.Kind() != reflect.Interface || held.IsNil() {
+		return nil
+	}
+	wrapper := held.Elem().Type()
+	if wrapper.Kind() != reflect.Pointer || wrapper.Elem().Kind() != reflect.Struct || wrapper.Elem().NumField() != 1 {
+		return nil
+	}
+	return &protoField{fd: fd, index: index, typ: wrapper.Elem().Field(0).Type, wrapper: wrapper}
 }
 
 // protoTagName returns the name= part of a protobuf struct tag.
@@ -111,7 +158,8 @@ func (d protoDecoder) fill(n *yamltree.Node, v reflect.Value, plan *protoPlan, d
 	}
 	// On the stack while a message sets few fields, as nearly all do.
 	var seenBuf [16]protoreflect.FieldNumber
-	seen := seenBuf[:0]
+	var oneofBuf [4]int
+	seen, oneofs := seenBuf[:0], oneofBuf[:0]
 	for i, k := range n.Keys {
 		f := plan.fields[k]
 		if f == nil {
@@ -133,14 +181,28 @@ func (d protoDecoder) fill(n *yamltree.Node, v reflect.Value, plan *protoPlan, d
 			}
 			continue // null leaves a field unset
 		}
-		if err := d.field(c, v.Field(f.index), f, depth); err != nil {
+		if f.wrapper == nil {
+			if err := d.field(c, v.Field(f.index), f, depth); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, idx := range oneofs {
+			if idx == f.index {
+				return errLeftToProtojson // two members of one oneof
+			}
+		}
+		oneofs = append(oneofs, f.index)
+		w := reflect.New(f.wrapper.Elem())
+		if err := d.field(c, w.Elem().Field(0), f, depth); err != nil {
 			return err
 		}
+		v.Field(f.index).Set(w)
 	}
 	return nil
 }
 
-// field fills the Go struct field fv (zero) of f from the node c.
+// field fills fv (zero), the Go value of f, from the node c.
 func (d protoDecoder) field(c *yamltree.Node, fv reflect.Value, f *protoField, depth int) error {
 	fd := f.fd
 	switch {

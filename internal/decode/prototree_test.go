@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	networking "istio.io/api/networking/v1alpha3"
 	security "istio.io/api/security/v1beta1"
 	telemetry "istio.io/api/telemetry/v1alpha1"
@@ -166,6 +167,7 @@ func TestProtoFromTreeLeavesOddFormsToProtojson(t *testing.T) {
 		{"VirtualService", "hosts: [a]\nhttp:\n- route:\n  - destination: {host: a}\n    weight: 0100\n"},
 		// Empty lists stay nil, empty maps and messages are made, as
 		// protojson does (sameAsProtojson tells nil from empty).
+		{"VirtualService", "http:\n- match:\n  - uri: {prefix: /a, exact: /b}\n"}, // two members of a oneof
 		{"AuthorizationPolicy", "action: DENY\nrules: []\n"},
 		{"DestinationRule", "host: a\ntrafficPolicy: {}\nsubsets:\n- name: v1\n  labels: {}\n"},
 		{"VirtualService", "hosts: []\nhttp:\n- match: []\n  route: []\n  headers: {request: {set: {}}}\n"},
@@ -178,8 +180,30 @@ func TestProtoFromTreeLeavesOddFormsToProtojson(t *testing.T) {
 	}
 }
 
+// TestProtoPlansFillDirectly: the messages Istio inputs are made of,
+// oneofs included, are filled through their Go structs (protodirect.go);
+// the differential tests above then hold that path to protojson.
+func TestProtoPlansFillDirectly(t *testing.T) {
+	plans := &protoPlans{}
+	for _, m := range []proto.Message{
+		&networking.VirtualService{}, &networking.HTTPMatchRequest{}, &networking.StringMatch{},
+		&networking.DestinationRule{}, &networking.LoadBalancerSettings{}, &networking.LoadBalancerSettings_ConsistentHashLB{},
+		&networking.Gateway{}, &security.AuthorizationPolicy{},
+	} {
+		if !plans.planOf(reflect.TypeOf(m).Elem()).direct {
+			t.Errorf("%T is filled through protoreflect, not directly", m)
+		}
+	}
+	if plans.planOf(reflect.TypeOf(durationpb.Duration{})).direct {
+		t.Error("a well-known type is filled directly; its JSON form is not its fields")
+	}
+}
+
 func FuzzProtoFromTree(f *testing.F) {
 	for _, s := range []string{
+		"http:\n- match:\n  - uri: {prefix: /a}\n    headers: {x: {exact: y}, z: {regex: a.*}}\n  route: [{destination: {host: a}}]\n",
+		"host: a\ntrafficPolicy:\n  loadBalancer: {consistentHash: {httpCookie: {name: c, ttl: 10s}}}\n  portLevelSettings:\n  - port: {number: 80}\n    loadBalancer: {simple: LEAST_REQUEST}\n",
+		"action: CUSTOM\nprovider: {name: ext}\nrules: [{to: [{operation: {paths: [/a]}}]}]\n",
 		"hosts: [reviews]\nhttp:\n- route:\n  - destination: {host: reviews, subset: v1}\n    weight: 90\n  timeout: 5s\n  retries: {attempts: 3, perTryTimeout: 0.250s}\n",
 		"host: reviews\ntrafficPolicy:\n  tls: {mode: ISTIO_MUTUAL}\n  connectionPool: {http: {http1MaxPendingRequests: 1}}\nsubsets:\n- name: v1\n  labels: {version: v1}\n",
 		"selector: {istio: ingressgateway}\nservers:\n- port: {number: 443, name: https, protocol: HTTPS}\n  hosts: ['*']\n  tls: {mode: SIMPLE, credentialName: cert}\n",
