@@ -41,10 +41,10 @@ var VSHostNotFound = &analysis.Analyzer{
 				f := analysis.Finding{
 					Subject:   vs.Key,
 					Message:   fmt.Sprintf("%s %s %q, but no Service or ServiceEntry defines %s: %s", vs.Ref(), verb(d), host, fqdn, consequence(d)),
-					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path.Child("host"))},
-					Evidence:  []string{fmt.Sprintf("%s.host: %s (resolved in namespace %s to %s)", d.Path, host, vs.Key.Namespace, fqdn)},
+					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path().Child("host"))},
+					Evidence:  []string{fmt.Sprintf("%s.host: %s (resolved in namespace %s to %s)", d.Path(), host, vs.Key.Namespace, fqdn)},
 					Remedy:    "Point the destination at an existing Service (name.namespace.svc.cluster.local) or define the external host with a ServiceEntry.",
-					Key:       d.Path.String(),
+					Key:       d.Path().String(),
 				}
 				if alt != nil {
 					f.Remedy = fmt.Sprintf("Istio reads a host with a dot literally; write the Service's full name %s.", alt.Host)
@@ -118,10 +118,10 @@ var VSSubsetNotFound = &analysis.Analyzer{
 					Subject: vs.Key,
 					Message: fmt.Sprintf("%s %s subset %q of %s, but no DestinationRule for that host defines it: the route points at cluster outbound|%s|%s|%s, which does not exist, so Envoy answers 503 with flag NC.",
 						vs.Ref(), verb(d), subset, fqdn, portText(d.Dest.GetPort().GetNumber()), subset, fqdn),
-					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path.Child("subset"))},
-					Evidence:  []string{fmt.Sprintf("%s.subset: %s", d.Path, subset)},
+					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path().Child("subset"))},
+					Evidence:  []string{fmt.Sprintf("%s.subset: %s", d.Path(), subset)},
 					Remedy:    fmt.Sprintf("Define subset %q (with the labels of its pods) in the DestinationRule for %s, or remove the subset from the route.", subset, fqdn),
-					Key:       d.Path.String(),
+					Key:       d.Path().String(),
 				}
 				if len(drs) == 0 {
 					f.Evidence = append(f.Evidence, "no DestinationRule visible from namespace "+vs.Key.Namespace+" has host "+fqdn)

@@ -146,11 +146,11 @@ var IngressBypassesSubsets = &analysis.Analyzer{
 				p.Report(analysis.Finding{
 					Subject:   vs.Key,
 					Message:   fmt.Sprintf("%s, %s, routes to %s without a subset, while %s splits traffic to %s by subset for sidecars: a gateway applies only the routes of VirtualServices bound to it for its hosts, so requests entering through the gateway go to every pod of %s and the subset split has no effect on them.", vs.Ref(), bound, d.Dest.GetHost(), strings.Join(names, ", "), fqdn, fqdn),
-					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path.Child("host"))},
-					Evidence:  append([]string{fmt.Sprintf("%s %s: host %s, no subset", vs.Ref(), d.Path.String(), d.Dest.GetHost())}, ev...),
+					Locations: []analysis.Location{analysis.LocationOf(vs, d.Path().Child("host"))},
+					Evidence:  append([]string{fmt.Sprintf("%s %s: host %s, no subset", vs.Ref(), d.Path().String(), d.Dest.GetHost())}, ev...),
 					Remedy:    fmt.Sprintf("Repeat the subset routes (subset and weight per destination) in %s's route for %s, or serve the gateway host from the mesh VirtualService alone: add the gateway to its spec.gateways next to mesh and the gateway host to its hosts, and remove the route without a subset from %s (at the gateway, routes of VirtualServices for one host are merged oldest first, so an older catch-all hides the split).", vs.Ref(), d.Dest.GetHost(), vs.Ref()),
 					Related:   rel,
-					Key:       d.Path.String(),
+					Key:       d.Path().String(),
 				})
 			}
 		}

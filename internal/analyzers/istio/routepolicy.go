@@ -41,19 +41,19 @@ var VSDestinationPort = &analysis.Analyzer{
 					Subject:  vs.Key,
 					Evidence: []string{fmt.Sprintf("%s exposes ports %s", owner.Ref(), have)},
 					Related:  []analysis.Related{analysis.RelatedOf(owner, "the destination host")},
-					Key:      d.Path.String(),
+					Key:      d.Path().String(),
 				}
 				switch {
 				case n == 0 && len(ports) > 1:
 					f.Message = fmt.Sprintf("%s %s %s without a port, but %s exposes several ports (%s): gateways and TCP/TLS routes cannot tell which one to use, so traffic may go to the wrong port or nowhere.", vs.Ref(), verb(d), d.Dest.GetHost(), owner.Ref(), have)
-					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path.Child("host"))}
+					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path().Child("host"))}
 					f.Remedy = fmt.Sprintf("Add port.number (one of %s) to the destination.", have)
 					if refs, _ := boundGateways(vs); d.Kind == "http" && len(refs) == 0 {
 						f.Severity = analysis.Warning // sidecars fall back to the listener's port
 					}
 				case n != 0 && !containsPort(ports, n):
 					f.Message = fmt.Sprintf("%s %s %s port %d, but %s exposes only %s: Envoy has no cluster outbound|%d||%s and answers 503 (NC).", vs.Ref(), verb(d), d.Dest.GetHost(), n, owner.Ref(), have, n, fqdn)
-					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path.Child("port", "number"))}
+					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path().Child("port", "number"))}
 					f.Remedy = fmt.Sprintf("Use the Service port (one of %s), not the container port.", have)
 					if owner.Key.GroupKind() == snapshot.KindService {
 						f.Evidence = append(f.Evidence, "a destination port is the Service's port, not its targetPort")

@@ -11,12 +11,23 @@ import (
 type RouteDest struct {
 	VS   *snapshot.Object
 	Dest *netv1alpha3.Destination
-	// Path is the path of the destination object; Kind is http, tls or tcp
-	// (mirror destinations are http).
-	Path snapshot.Path
+	// Kind is http, tls or tcp (mirror destinations are http).
 	Kind string
 	// Mirror is set for http mirror destinations, which copy traffic.
 	Mirror bool
+	// rule, list and index locate the destination object (see Path).
+	rule  int
+	list  string // route, mirror or mirrors
+	index int    // in list (not for mirror)
+}
+
+// Path is the path of the destination object. It is made only for
+// findings: seven checks list every destination of every VirtualService.
+func (d RouteDest) Path() snapshot.Path {
+	if d.list == "mirror" {
+		return snapshot.P("spec", d.Kind, d.rule, "mirror")
+	}
+	return snapshot.P("spec", d.Kind, d.rule, d.list, d.index, "destination")
 }
 
 // virtualService returns the typed spec of a VirtualService object.
@@ -37,22 +48,22 @@ func Destinations(o *snapshot.Object) []RouteDest {
 	add := func(kind string, i int, routes []*netv1alpha3.RouteDestination) {
 		for j, rd := range routes {
 			if rd.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: snapshot.P("spec", kind, i, "route", j, "destination"), Kind: kind})
+				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Kind: kind, rule: i, list: "route", index: j})
 			}
 		}
 	}
 	for i, h := range vs.GetHttp() {
 		for j, rd := range h.GetRoute() {
 			if rd.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Path: snapshot.P("spec", "http", i, "route", j, "destination"), Kind: "http"})
+				out = append(out, RouteDest{VS: o, Dest: rd.GetDestination(), Kind: "http", rule: i, list: "route", index: j})
 			}
 		}
 		if h.GetMirror() != nil {
-			out = append(out, RouteDest{VS: o, Dest: h.GetMirror(), Path: snapshot.P("spec", "http", i, "mirror"), Kind: "http", Mirror: true})
+			out = append(out, RouteDest{VS: o, Dest: h.GetMirror(), Kind: "http", Mirror: true, rule: i, list: "mirror"})
 		}
 		for j, m := range h.GetMirrors() {
 			if m.GetDestination() != nil {
-				out = append(out, RouteDest{VS: o, Dest: m.GetDestination(), Path: snapshot.P("spec", "http", i, "mirrors", j, "destination"), Kind: "http", Mirror: true})
+				out = append(out, RouteDest{VS: o, Dest: m.GetDestination(), Kind: "http", Mirror: true, rule: i, list: "mirrors", index: j})
 			}
 		}
 	}

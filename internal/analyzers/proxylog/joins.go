@@ -148,7 +148,7 @@ func runNC(p *analysis.Pass) error {
 					if len(f.Locations) == 0 {
 						f.Subject = vs.Key
 					}
-					f.Locations = append(f.Locations, analysis.LocationOf(vs, d.Path.Child("subset")))
+					f.Locations = append(f.Locations, analysis.LocationOf(vs, d.Path().Child("subset")))
 				}
 			}
 		}
