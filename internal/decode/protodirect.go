@@ -156,30 +156,23 @@ func (d protoDecoder) fill(n *yamltree.Node, v reflect.Value, plan *protoPlan, d
 	if depth > 100 || n.Kind != yamltree.Map {
 		return errLeftToProtojson
 	}
-	// On the stack while a message sets few fields, as nearly all do.
 	var seenBuf [16]protoreflect.FieldNumber
 	var oneofBuf [4]int
-	seen, oneofs := seenBuf[:0], oneofBuf[:0]
+	rules := newKeyRules(&seenBuf, &oneofBuf)
 	for i, k := range n.Keys {
 		f := plan.fields[k]
-		if f == nil {
-			if len(k) > 1 && k[0] == '[' && k[len(k)-1] == ']' {
-				return errLeftToProtojson // an extension's name
-			}
-			continue // unknown: discarded, as DiscardUnknown does
+		var fd protoreflect.FieldDescriptor
+		if f != nil {
+			fd = f.fd
 		}
-		for _, num := range seen {
-			if num == f.fd.Number() {
-				return errLeftToProtojson // set twice (JSON and proto name)
-			}
-		}
-		seen = append(seen, f.fd.Number())
 		c := n.Children[i]
-		if c.Kind == yamltree.Null {
-			if isKnownValueField(f.fd) {
-				return errLeftToProtojson
+		var set bool
+		var err error
+		if rules, set, err = rules.admit(k, fd, c); !set {
+			if err != nil {
+				return err
 			}
-			continue // null leaves a field unset
+			continue
 		}
 		if f.wrapper == nil {
 			if err := d.field(c, v.Field(f.index), f, depth); err != nil {
@@ -187,12 +180,6 @@ func (d protoDecoder) fill(n *yamltree.Node, v reflect.Value, plan *protoPlan, d
 			}
 			continue
 		}
-		for _, idx := range oneofs {
-			if idx == f.index {
-				return errLeftToProtojson // two members of one oneof
-			}
-		}
-		oneofs = append(oneofs, f.index)
 		w := reflect.New(f.wrapper.Elem())
 		if err := d.field(c, w.Elem().Field(0), f, depth); err != nil {
 			return err

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -63,33 +64,22 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 		}
 	}
 	fields := md.Fields()
-	// On the stack while a message sets few fields, as nearly all do.
 	var seenBuf [16]protoreflect.FieldNumber
 	var oneofBuf [4]int
-	seen, oneofs := seenBuf[:0], oneofBuf[:0]
+	rules := newKeyRules(&seenBuf, &oneofBuf)
 	for i, k := range n.Keys {
 		fd := fields.ByJSONName(k)
 		if fd == nil {
 			fd = fields.ByTextName(k)
 		}
-		if fd == nil {
-			if len(k) > 1 && k[0] == '[' && k[len(k)-1] == ']' {
-				return errLeftToProtojson // an extension's name
-			}
-			continue // unknown: discarded, as DiscardUnknown does
-		}
-		for _, num := range seen {
-			if num == fd.Number() {
-				return errLeftToProtojson // set twice (JSON and proto name)
-			}
-		}
-		seen = append(seen, fd.Number())
 		c := n.Children[i]
-		if c.Kind == yamltree.Null {
-			if isKnownValueField(fd) {
-				return errLeftToProtojson
+		var set bool
+		var err error
+		if rules, set, err = rules.admit(k, fd, c); !set {
+			if err != nil {
+				return err
 			}
-			continue // null leaves a field unset
+			continue
 		}
 		switch {
 		case fd.IsList():
@@ -140,14 +130,6 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 				mm.Set(mk, val)
 			}
 		default:
-			if od := fd.ContainingOneof(); od != nil {
-				for _, idx := range oneofs {
-					if idx == od.Index() {
-						return errLeftToProtojson // two members of one oneof
-					}
-				}
-				oneofs = append(oneofs, od.Index())
-			}
 			if fd.Kind() == protoreflect.MessageKind {
 				// Made in place: a field set once (checked above) is
 				// not set yet.
@@ -167,6 +149,51 @@ func (d protoDecoder) fields(n *yamltree.Node, m protoreflect.Message, depth int
 		}
 	}
 	return nil
+}
+
+// keyRules are the rules every key of a message passes, in both ways of
+// filling it (fields, and fill in protodirect.go), so that a message is
+// filled only as protojson would fill it: each field set once (by JSON or
+// proto name) and one member per oneof. Callers give it buffers on their
+// stack (newKeyRules), enough for the few fields nearly every message sets.
+type keyRules struct {
+	seen   []protoreflect.FieldNumber
+	oneofs []int
+}
+
+func newKeyRules(seen *[16]protoreflect.FieldNumber, oneofs *[4]int) keyRules {
+	return keyRules{seen: seen[:0], oneofs: oneofs[:0]}
+}
+
+// admit decides on key k (fd is its field, nil when the message has none)
+// with value c: set is true when the value is to be set; otherwise it is
+// skipped, or err is errLeftToProtojson. It returns the rules with k
+// recorded (a value, not a pointer, so that the buffers stay on the
+// caller's stack).
+func (r keyRules) admit(k string, fd protoreflect.FieldDescriptor, c *yamltree.Node) (_ keyRules, set bool, err error) {
+	if fd == nil {
+		if len(k) > 1 && k[0] == '[' && k[len(k)-1] == ']' {
+			return r, false, errLeftToProtojson // an extension's name
+		}
+		return r, false, nil // unknown: discarded, as DiscardUnknown does
+	}
+	if slices.Contains(r.seen, fd.Number()) {
+		return r, false, errLeftToProtojson // set twice (JSON and proto name)
+	}
+	r.seen = append(r.seen, fd.Number())
+	if c.Kind == yamltree.Null {
+		if isKnownValueField(fd) {
+			return r, false, errLeftToProtojson
+		}
+		return r, false, nil // null leaves a field unset
+	}
+	if od := fd.ContainingOneof(); od != nil {
+		if slices.Contains(r.oneofs, od.Index()) {
+			return r, false, errLeftToProtojson // two members of one oneof
+		}
+		r.oneofs = append(r.oneofs, od.Index())
+	}
+	return r, true, nil
 }
 
 // messageValue fills a message-typed value: an object, or the scalar
