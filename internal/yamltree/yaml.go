@@ -2,7 +2,6 @@ package yamltree
 
 import (
 	"encoding/binary"
-	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -59,6 +58,7 @@ type parser struct {
 type Parser struct {
 	p   parser
 	mem memory
+	own Stream // ParseYAML's document, scanned
 	// Skip, when set, is asked about every field of an object's root
 	// mapping (top "", key) and of the mappings directly below it (top,
 	// key), where the object is the document's root mapping or an item of
@@ -129,13 +129,29 @@ func ParseYAML(doc []byte) (*Node, error) {
 // ParseYAML is the package function on reused memory. The tree's strings
 // share doc's bytes: doc must not change while the tree is in use.
 func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
-	if len(doc) > math.MaxInt32 || !readable(doc) { // line offsets are int32
+	if err := ps.own.Scan(doc); err != nil {
 		return nil, ErrUnsupported
+	}
+	return ps.ParseDoc(&ps.own, 0, len(doc), 1)
+}
+
+// ParseDoc is ParseYAML for the document s.Data[start:end] of a scanned
+// stream, which begins at the start of the stream's 1-based line `line`:
+// its lines are not searched for again. Node lines count from the
+// document's first line, as with ParseYAML.
+func (ps *Parser) ParseDoc(s *Stream, start, end, line int) (*Node, error) {
+	doc := s.Data[start:end]
+	if !s.Readable {
+		// Some of the stream is not; this document may be.
+		if s == &ps.own {
+			return nil, ErrUnsupported
+		}
+		return ps.ParseYAML(doc)
 	}
 	ps.mem.reset()
 	ps.p = parser{lines: ps.p.lines[:0], mem: &ps.mem, skip: ps.Skip, prune: ps.Prune, memo: ps.Memo, hashBuf: ps.p.hashBuf, body: ps.p.body}
 	p := &ps.p
-	if err := p.split(doc); err != nil {
+	if err := p.split(doc, start, s.Ends[line-1:]); err != nil {
 		return nil, err
 	}
 	p.skipBlank()
@@ -154,63 +170,6 @@ func (ps *Parser) ParseYAML(doc []byte) (*Node, error) {
 	return n, nil
 }
 
-// readable applies goyaml's reader check: valid UTF-8 made of the
-// characters YAML allows in a stream.
-func readable(doc []byte) bool {
-	for i := 0; i < len(doc); {
-		// Thirty-two bytes at a time, then eight, while they are printable
-		// ASCII or line feeds: the rest takes the byte path.
-		for i+32 <= len(doc) {
-			b := doc[i : i+32 : i+32]
-			if notPlain(binary.LittleEndian.Uint64(b))|notPlain(binary.LittleEndian.Uint64(b[8:]))|
-				notPlain(binary.LittleEndian.Uint64(b[16:]))|notPlain(binary.LittleEndian.Uint64(b[24:])) != 0 {
-				break
-			}
-			i += 32
-		}
-		for i+8 <= len(doc) && notPlain(binary.LittleEndian.Uint64(doc[i:])) == 0 {
-			i += 8
-		}
-		if i == len(doc) {
-			break
-		}
-		c := doc[i]
-		if asciiOK[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			if c == '\r' && i+1 < len(doc) && doc[i+1] == '\n' {
-				i += 2
-				continue
-			}
-			return false // control characters; a lone CR is a line break to YAML
-		}
-		r, size := utf8.DecodeRune(doc[i:])
-		if r == utf8.RuneError && size == 1 {
-			return false
-		}
-		if !(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) || r == 0x2028 || r == 0x2029 {
-			return false // NEL, LS and PS are line breaks in YAML 1.1
-		}
-		i += size
-	}
-	return true
-}
-
-// notPlain marks, in the high bit of each byte of w, the bytes that are
-// neither printable ASCII (0x20-0x7e) nor a line feed. Each byte is tested
-// on its own (no carry crosses a byte), so the answer is exact.
-func notPlain(w uint64) uint64 {
-	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
-	low := w & low7
-	control := ^(low + 0x6060606060606060) & highs // low seven bits below 0x20
-	x := w ^ 0x0a0a0a0a0a0a0a0a
-	lineFeed := ^((x & low7) + low7 | x) & highs
-	high := (low + 0x0101010101010101 | w) & highs // 0x7f and above
-	return control&^lineFeed | high
-}
-
 // asciiOK marks the ASCII bytes YAML accepts anywhere: tab, line feed and
 // the printable range.
 var asciiOK = func() (t [256]bool) {
@@ -221,39 +180,51 @@ var asciiOK = func() (t [256]bool) {
 	return t
 }()
 
-func (p *parser) split(doc []byte) error {
+// split records doc's lines. doc starts at offset start of its stream, and
+// ends holds the stream's line feeds from doc's first line on.
+func (p *parser) split(doc []byte, start int, ends []int32) error {
 	s := unsafe.String(unsafe.SliceData(doc), len(doc))
 	p.openEnd = len(s) > 0 && s[len(s)-1] != '\n'
 	p.size = len(s)
-	for len(s) > 0 {
-		offset := p.size - len(s)
-		var ln string
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			ln, s = s[:i], s[i+1:]
-		} else {
-			ln, s = s, ""
+	off := 0
+	for _, e := range ends {
+		end := int(e) - start
+		if end >= len(s) {
+			break
 		}
-		if len(ln) > 0 && ln[len(ln)-1] == '\r' {
-			ln = ln[:len(ln)-1]
+		if err := p.addLine(s[off:end], off); err != nil {
+			return err
 		}
-		ind := leadingSpaces(ln)
-		rest := ln[ind:]
-		blank := rest == "" || rest[0] == '#'
-		if rest != "" && rest[0] == '\t' {
-			return ErrUnsupported // tabs in indentation, even on blank lines
-		}
-		if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
-			return ErrUnsupported // markers and directives are the splitter's job
-		}
-		// Filled in place rather than appended as a composite literal:
-		// this runs for every line of every document.
-		if len(p.lines) == cap(p.lines) {
-			p.lines = append(p.lines, line{})[:len(p.lines)] // grow
-		}
-		p.lines = p.lines[:len(p.lines)+1]
-		l := &p.lines[len(p.lines)-1]
-		l.text, l.indent, l.offset, l.seqCol, l.blank = rest, int32(ind), int32(offset), int32(ind), blank
+		off = end + 1
 	}
+	if off < len(s) {
+		return p.addLine(s[off:], off) // no line feed at the end
+	}
+	return nil
+}
+
+// addLine records the line ln, without its line feed, at offset.
+func (p *parser) addLine(ln string, offset int) error {
+	if len(ln) > 0 && ln[len(ln)-1] == '\r' {
+		ln = ln[:len(ln)-1]
+	}
+	ind := leadingSpaces(ln)
+	rest := ln[ind:]
+	blank := rest == "" || rest[0] == '#'
+	if rest != "" && rest[0] == '\t' {
+		return ErrUnsupported // tabs in indentation, even on blank lines
+	}
+	if !blank && ind == 0 && (strings.HasPrefix(rest, "---") || strings.HasPrefix(rest, "...") || rest[0] == '%') {
+		return ErrUnsupported // markers and directives are the splitter's job
+	}
+	// Filled in place rather than appended as a composite literal:
+	// this runs for every line of every document.
+	if len(p.lines) == cap(p.lines) {
+		p.lines = append(p.lines, line{})[:len(p.lines)] // grow
+	}
+	p.lines = p.lines[:len(p.lines)+1]
+	l := &p.lines[len(p.lines)-1]
+	l.text, l.indent, l.offset, l.seqCol, l.blank = rest, int32(ind), int32(offset), int32(ind), blank
 	return nil
 }
 

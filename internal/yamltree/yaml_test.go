@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -157,6 +158,7 @@ func FuzzParseYAML(f *testing.F) {
 	f.Add("apiVersion: v1\nkind: Pod\nstatus:\n- a\n  b: |\n   x\nmetadata: {managedFields: []}\n")
 	f.Fuzz(func(t *testing.T, doc string) {
 		accepted := same(t, doc)
+		sameInStream(t, doc)
 		// Skipping fields only passes over lines: what reads whole reads
 		// with Skip too, and Skip never panics on anything.
 		ps := NewParser()
@@ -169,6 +171,34 @@ func FuzzParseYAML(f *testing.F) {
 			t.Errorf("read whole but not with Prune (%v):\n%s", err, doc)
 		}
 	})
+}
+
+// sameInStream requires ParseDoc, given doc inside a scanned stream, to
+// read what ParseYAML reads from doc alone: the stream has lines before
+// it and a line after it, readable or not (then the document is checked
+// on its own), and a document without a final line feed shares its last
+// line with what follows.
+func sameInStream(t *testing.T, doc string) {
+	t.Helper()
+	want, wantErr := NewParser().ParseYAML([]byte(doc))
+	for _, after := range []string{"tail: x\n", "\x01\n"} {
+		const before = "head: 1\r\n# c\n\n"
+		var s Stream
+		if err := s.Scan([]byte(before + doc + after)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := NewParser().ParseDoc(&s, len(before), len(before)+len(doc), 4)
+		if (err == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q followed by %q: ParseDoc gave %v, %v; ParseYAML %v, %v", doc, after, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestParseDocInStream: documents cut from a stream read as they do alone.
+func TestParseDocInStream(t *testing.T) {
+	for _, doc := range []string{"a: 1\nb:\n- x\n- y: |\n    z\n", "a: 1", "", "\n\n", "k: [1, 2]\r\n", "a: \x02\n", "- a\n-\n  b: 2\n"} {
+		sameInStream(t, doc)
+	}
 }
 
 // sameJSONTree requires tree n, read from doc, to equal the JSON want.
@@ -279,10 +309,11 @@ func TestSkip(t *testing.T) {
 	}
 }
 
-// TestReadableWordAtATime: the 32- and eight-byte paths agree with YAML's
+// TestScanWordAtATime: Stream.Scan's sixteen-byte path agrees with YAML's
 // character rules, checked one character at a time, for every byte value
-// at every position of a word and around multi-byte characters.
-func TestReadableWordAtATime(t *testing.T) {
+// at every position of a block and around multi-byte characters, and finds
+// every line feed.
+func TestScanWordAtATime(t *testing.T) {
 	reference := func(b []byte) bool {
 		for i := 0; i < len(b); {
 			c := b[i]
@@ -323,12 +354,26 @@ func TestReadableWordAtATime(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"é and more text!", "text then é", "abcdefgh\r\nabcdefgh", "abc\rdefghijk", "\u2028abcdefgh", "abcdefg\u00a0"} {
+	for _, s := range []string{"é and more text!", "text then é", "abcdefgh\r\nabcdefgh", "abc\rdefghijk", "\u2028abcdefgh", "abcdefg\u00a0",
+		"\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", "a\nb\r\nc\n\nd: e\n  f: g\n- h\n\t\n\xff\nend"} {
 		docs = append(docs, []byte(s))
 	}
 	for _, b := range docs {
-		if got, want := readable(b), reference(b); got != want {
-			t.Errorf("%q: readable %v, want %v", b, got, want)
+		var s Stream
+		if err := s.Scan(b); err != nil {
+			t.Fatal(err)
+		}
+		if want := reference(b); s.Readable != want {
+			t.Errorf("%q: readable %v, want %v", b, s.Readable, want)
+		}
+		var lfs []int32
+		for i, c := range b {
+			if c == '\n' {
+				lfs = append(lfs, int32(i))
+			}
+		}
+		if !slices.Equal(s.Ends, lfs) {
+			t.Errorf("%q: line feeds at %v, want %v", b, s.Ends, lfs)
 		}
 	}
 }

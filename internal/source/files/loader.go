@@ -155,6 +155,8 @@ type reader struct {
 	intern *decode.Interner
 	certs  *snapshot.CertCache
 	spans  []span // the documents of the stream being read
+	// stream is the stream being read, its lines found once.
+	stream yamltree.Stream
 }
 
 // newReader returns one worker's reader. The YAML reader's Skip and Prune
@@ -351,12 +353,17 @@ func (l *Loader) parseUnit(u unit, data []byte, rd *reader, proj *projections) R
 	}
 	// The documents, each List's items in place of the List. The split
 	// reuses the worker's buffer; a stream with a List gets its own.
-	split := splitYAML(body, rd.spans[:0])
+	if err := rd.stream.Scan(body); err != nil {
+		p.errorf(1, "%v", err)
+		return p.res
+	}
+	p.stream = &rd.stream
+	split := splitYAML(&rd.stream, rd.spans[:0])
 	rd.spans = split[:0]
 	spans := split
 	listed := false
 	for i, sp := range split {
-		items, ok := splitList(body, sp)
+		items, ok := splitList(&rd.stream, sp)
 		if ok && !listed {
 			spans, listed = append(make([]span, 0, len(split)+len(items)), split[:i]...), true
 		}
@@ -401,7 +408,7 @@ func (l *Loader) parseSpans(p *parser, body []byte, spans []span) Result {
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*len(spans)/workers, (w+1)*len(spans)/workers
-		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, reader: p.reader, proj: p.proj}
+		bp := &parser{l: l, u: p.u, data: p.data, base: p.base, reader: p.reader, proj: p.proj, stream: p.stream}
 		if w > 0 {
 			bp.reader = l.newReader(p.proj)
 		}

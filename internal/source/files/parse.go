@@ -24,6 +24,9 @@ type parser struct {
 	u    unit
 	data []byte // the whole stream, BOM included
 	base int    // offset of body within data (BOM length)
+	// stream is body scanned: its line ends. Shared, read only, by the
+	// parsers of one stream's batches.
+	stream *yamltree.Stream
 	res  Result
 	*reader
 	proj *projections
@@ -57,7 +60,7 @@ func (p *parser) parseYAMLDoc(body []byte, sp span) {
 	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1, start: sp.start}
 	// The fast reader handles the block style tools write; anything else
 	// goes through the complete YAML library, with kubectl's semantics.
-	tree, err := p.yaml.ParseYAML(raw)
+	tree, err := p.yaml.ParseDoc(p.stream, sp.start, sp.end, sp.line)
 	if err == nil {
 		nobj, nerr, nsec := len(p.res.Objects), len(p.res.Errors), len(p.secretDocs)
 		p.parseTree(tree, doc, sp.contentLine, nil)
@@ -71,7 +74,7 @@ func (p *parser) parseYAMLDoc(body []byte, sp span) {
 		doc.objects = 0
 		memo := p.yaml.Memo
 		p.yaml.Memo = nil
-		tree, err = p.yaml.ParseYAML(raw)
+		tree, err = p.yaml.ParseDoc(p.stream, sp.start, sp.end, sp.line)
 		p.yaml.Memo = memo
 		if err == nil {
 			p.parseTree(tree, doc, sp.contentLine, nil)

@@ -2,6 +2,8 @@ package files
 
 import (
 	"bytes"
+
+	"github.com/meshdoctor/meshdoctor/internal/yamltree"
 )
 
 // span is one document of a stream: its bytes are data[start:end], its first
@@ -11,31 +13,30 @@ type span struct {
 	start, end  int
 	line, col   int
 	contentLine int
+	// list is set when a line at column 0 reads `kind: List`.
+	list bool
 }
 
-// splitYAML cuts a YAML stream at `---` and `...` marker lines, keeping
-// line numbers. A marker with content after it (`--- {a: 1}`) stays part of
-// its document, which YAML allows. Empty and comment-only documents are
-// dropped. The spans are appended to out.
-func splitYAML(data []byte, out []span) []span {
+// splitYAML cuts a scanned YAML stream at `---` and `...` marker lines,
+// keeping line numbers. A marker with content after it (`--- {a: 1}`)
+// stays part of its document, which YAML allows. Empty and comment-only
+// documents are dropped. The spans are appended to out.
+func splitYAML(st *yamltree.Stream, out []span) []span {
+	data := st.Data
 	cur := span{start: 0, line: 1, col: 1}
-	line := 1
 	flush := func(end int) {
 		cur.end = end
 		if cur.contentLine > 0 {
 			out = append(out, cur)
 		}
 	}
-	for off := 0; off < len(data); {
-		nl := bytes.IndexByte(data[off:], '\n')
-		next := len(data)
-		if nl >= 0 {
-			next = off + nl + 1
-		}
-		// Only lines starting with '-' or '.' can be markers, and content
-		// matters only until the document's first content line: most lines
-		// need no more than a look at their first byte.
-		if c := data[off]; c == '-' || c == '.' || cur.contentLine == 0 {
+	for line, off := 1, 0; off < len(data); line++ {
+		next := nextLine(st, line)
+		// Only lines starting with '-' or '.' can be markers, content
+		// matters only until the document's first content line, and only
+		// a line starting with 'k' can say `kind: List`: most lines need
+		// no more than a look at their first byte.
+		if c := data[off]; c == '-' || c == '.' || c == 'k' || cur.contentLine == 0 {
 			ln := trimEOL(data[off:next])
 			switch {
 			case isMarker(ln, "---"):
@@ -53,13 +54,23 @@ func splitYAML(data []byte, out []span) []span {
 				if cur.contentLine == 0 && hasContent(ln) {
 					cur.contentLine = line
 				}
+				if c == 'k' && string(bytes.TrimRight(ln, " ")) == "kind: List" {
+					cur.list = true
+				}
 			}
 		}
 		off = next
-		line++
 	}
 	flush(len(data))
 	return out
+}
+
+// nextLine returns the offset of the line after the 1-based line n.
+func nextLine(st *yamltree.Stream, n int) int {
+	if n-1 < len(st.Ends) {
+		return int(st.Ends[n-1]) + 1
+	}
+	return len(st.Data)
 }
 
 // trimEOL drops a line's trailing line-break bytes.
@@ -94,15 +105,16 @@ func looksLikeJSON(data []byte) bool {
 // by item instead of as one huge document. Each span starts at its "- "
 // line and reads as a one-item sequence. ok is false when the document is
 // not laid out that way; it is then read whole.
-func splitList(body []byte, sp span) (items []span, ok bool) {
+func splitList(st *yamltree.Stream, sp span) (items []span, ok bool) {
 	const (
 		beforeItems = iota
 		inItems
 		afterItems
 	)
-	if !bytes.Contains(body[sp.start:sp.end], []byte("kind: List")) {
-		return nil, false // the common case, decided without walking the lines
+	if !sp.list {
+		return nil, false // the common case, decided by splitYAML's look at each line
 	}
+	body := st.Data
 	state, col, kindList := beforeItems, -1, false
 	var cur *span
 	closeItem := func(end int) {
@@ -115,10 +127,7 @@ func splitList(body []byte, sp span) (items []span, ok bool) {
 	isItem := func(t []byte) bool { return bytes.HasPrefix(t, []byte("- ")) || string(t) == "-" }
 	line := sp.line
 	for off := sp.start; off < sp.end; line++ {
-		next := sp.end
-		if nl := bytes.IndexByte(body[off:sp.end], '\n'); nl >= 0 {
-			next = off + nl + 1
-		}
+		next := min(nextLine(st, line), sp.end)
 		ln := trimEOL(body[off:next])
 		text := bytes.TrimLeft(ln, " ")
 		indent := len(ln) - len(text)

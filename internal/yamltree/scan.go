@@ -1,0 +1,120 @@
+package yamltree
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+)
+
+// Stream is a YAML stream read once, byte by byte, for what every later
+// step needs: where its lines end, and whether all of it is made of the
+// characters YAML allows. Loaders cut the stream into documents with the
+// line ends and parse each document with ParseDoc, so no byte is searched
+// for line breaks or checked twice.
+type Stream struct {
+	Data []byte
+	// Ends holds the offset in Data of each line feed, in order.
+	Ends []int32
+	// Readable is goyaml's reader check on the whole stream: valid UTF-8
+	// made of the characters YAML allows.
+	Readable bool
+}
+
+// ErrStreamTooLarge is returned by Scan for a stream whose offsets do not
+// fit the int32 line ends.
+var ErrStreamTooLarge = errorString("a YAML stream over 2 GiB is not supported")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// Scan reads data into s, reusing s.Ends' memory.
+func (s *Stream) Scan(data []byte) error {
+	if len(data) > math.MaxInt32 {
+		return ErrStreamTooLarge
+	}
+	s.Data = data
+	s.Ends, s.Readable = scanLines(data, s.Ends[:0])
+	return nil
+}
+
+// scanLines appends the offsets of data's line feeds to ends and applies
+// the reader check. Sixteen bytes at a time while they are printable ASCII
+// or line feeds; the rest goes character by character.
+func scanLines(data []byte, ends []int32) ([]int32, bool) {
+	ok := true
+	n := len(data)
+	for i := 0; i < n; {
+		for i+16 <= n {
+			if cap(ends)-len(ends) < 16 {
+				ends = slices.Grow(ends, 16+len(ends))
+			}
+			bad1, lf1 := classify(binary.LittleEndian.Uint64(data[i:]))
+			bad2, lf2 := classify(binary.LittleEndian.Uint64(data[i+8:]))
+			if bad1|bad2 != 0 {
+				break
+			}
+			// The line feeds' positions go into the spare capacity. Two
+			// are written whether or not there are that many (the count
+			// moves on by the real number): lines of a few bytes are rare,
+			// and a loop whose length varies block by block is mispredicted.
+			m := movemask(lf1) | movemask(lf2)<<8
+			free := ends[len(ends):cap(ends)]
+			free = free[:16]
+			k := bits.OnesCount64(m)
+			free[0] = int32(i + bits.TrailingZeros64(m))
+			m &= m - 1
+			free[1] = int32(i + bits.TrailingZeros64(m))
+			for j := 2; j < k; j++ {
+				m &= m - 1
+				free[j] = int32(i + bits.TrailingZeros64(m))
+			}
+			ends = ends[:len(ends)+k]
+			i += 16
+		}
+		// The characters of the next sixteen bytes (or the tail) one by one.
+		for stop := min(i+16, n); i < stop; {
+			c := data[i]
+			switch {
+			case c == '\n':
+				ends = append(ends, int32(i))
+				i++
+			case asciiOK[c]:
+				i++
+			case c == '\r' && i+1 < n && data[i+1] == '\n':
+				i++ // the line feed is recorded next
+			case c < utf8.RuneSelf:
+				ok = false // control characters; a lone CR is a line break to YAML
+				i++
+			default:
+				r, size := utf8.DecodeRune(data[i:])
+				if r == utf8.RuneError && size == 1 ||
+					!(r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000) || r == 0x2028 || r == 0x2029 {
+					ok = false // NEL, LS and PS are line breaks in YAML 1.1
+				}
+				i += size
+			}
+		}
+	}
+	return ends, ok
+}
+
+// movemask gathers the high bits of w's bytes into the low eight bits:
+// byte j's into bit j.
+func movemask(w uint64) uint64 { return ((w >> 7) * 0x0102040810204080) >> 56 }
+
+// classify marks, in the high bit of each byte of w, the bytes that are
+// neither printable ASCII (0x20-0x7e) nor a line feed (bad), and the line
+// feeds (lf). Each byte is tested on its own (no carry crosses a byte), so
+// the answer is exact.
+func classify(w uint64) (bad, lf uint64) {
+	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	low := w & low7
+	control := ^(low + 0x6060606060606060) & highs // low seven bits below 0x20
+	x := w ^ 0x0a0a0a0a0a0a0a0a
+	lf = ^((x&low7)+low7 | x) & highs
+	high := (low + 0x0101010101010101 | w) & highs // 0x7f and above
+	return control&^lf | high, lf
+}
