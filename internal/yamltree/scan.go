@@ -114,7 +114,7 @@ func classify(w uint64) (bad, lf uint64) {
 	low := w & low7
 	control := ^(low + 0x6060606060606060) & highs // low seven bits below 0x20
 	x := w ^ 0x0a0a0a0a0a0a0a0a
-	lf = ^((x&low7)+low7 | x) & highs
+	lf = ^((x & low7) + low7 | x) & highs
 	high := (low + 0x0101010101010101 | w) & highs // 0x7f and above
 	return control&^lf | high, lf
 }

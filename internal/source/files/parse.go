@@ -27,7 +27,7 @@ type parser struct {
 	// stream is body scanned: its line ends. Shared, read only, by the
 	// parsers of one stream's batches.
 	stream *yamltree.Stream
-	res  Result
+	res    Result
 	*reader
 	proj *projections
 	// secretDocs are in-memory documents holding a Secret, handled once
