@@ -145,12 +145,46 @@ func (p envProvider) valueHash() string {
 	return hash([]byte(p.value))
 }
 
+// envSource is an envFrom entry whose ConfigMap or Secret is in the input.
+type envSource struct {
+	index  int // in the container's envFrom
+	prefix string
+	obj    *snapshot.Object
+	cm     *corev1.ConfigMap // nil for a Secret
+}
+
+// providerOf returns the envFrom source that gives the env name, in
+// kubelet order: a later source overrides an earlier one. Looked up per
+// env entry rather than by listing every key every source provides: a
+// shared ConfigMap can hold hundreds of keys and few entries shadow one.
+func providerOf(sources []envSource, name string) (envProvider, bool) {
+	for j := len(sources) - 1; j >= 0; j-- {
+		src := &sources[j]
+		k, ok := strings.CutPrefix(name, src.prefix)
+		if !ok {
+			continue
+		}
+		if sec := src.obj.Secret; sec != nil {
+			if sk, ok := sec.Keys[k]; ok {
+				return envProvider{obj: src.obj, index: src.index, secret: true, hash: sk.SHA256}, true
+			}
+		}
+		if cm := src.cm; cm != nil {
+			if v, ok := cm.BinaryData[k]; ok {
+				return envProvider{obj: src.obj, index: src.index, binary: v}, true
+			}
+			if v, ok := cm.Data[k]; ok {
+				return envProvider{obj: src.obj, index: src.index, value: v}, true
+			}
+		}
+	}
+	return envProvider{}, false
+}
+
 func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
 	ns := o.Key.Namespace
 	var out []*Entry
-	// provided maps env names coming from envFrom to their source, in
-	// kubelet order: a later envFrom source overrides an earlier one.
-	provided := map[string]envProvider{}
+	var sources []envSource
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
 		e := &Entry{Object: o, Container: c, Index: i, EnvFrom: true}
@@ -164,19 +198,8 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		}
 		resolve(s, ns, e)
 		if t := e.Ref.Target; t != nil {
-			if cm, ok := t.Typed.(*corev1.ConfigMap); ok {
-				for k, v := range cm.Data {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, value: v}
-				}
-				for k, v := range cm.BinaryData {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, binary: v}
-				}
-			}
-			if t.Secret != nil {
-				for k, sk := range t.Secret.Keys {
-					provided[ef.Prefix+k] = envProvider{obj: t, index: i, secret: true, hash: sk.SHA256}
-				}
-			}
+			cm, _ := t.Typed.(*corev1.ConfigMap)
+			sources = append(sources, envSource{index: i, prefix: ef.Prefix, obj: t, cm: cm})
 		}
 		out = append(out, e)
 	}
@@ -192,14 +215,15 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 				ref = &Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)}
 			}
 		}
-		if _, shadows := provided[ev.Name]; ref == nil && !shadows && !keepPlain {
+		pr, shadows := providerOf(sources, ev.Name)
+		if ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
 		e := &Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref}
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
-		if pr, ok := provided[ev.Name]; ok {
+		if shadows {
 			sh := &Shadow{Source: pr.obj, EnvFrom: pr.index, Differs: true}
 			if _, isCM := pr.obj.Typed.(*corev1.ConfigMap); isCM {
 				sh.SourceValue = pr.value
