@@ -201,9 +201,7 @@ func loadFiles(ctx context.Context, g *globals, loader *files.Loader, paths []st
 	loaded.Errors = append(loaded.Errors, ciliumErrs...)
 	var allLogs []*snapshot.ContainerLog
 	b.Reserve(len(loaded.Objects))
-	for _, obj := range loaded.Objects {
-		b.Add(obj)
-	}
+	b.AddAll(loaded.Objects)
 	// The node folders of bundles.
 	for _, p := range paths {
 		if p == "-" {

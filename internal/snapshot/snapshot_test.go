@@ -168,3 +168,43 @@ func TestReserveKeepsObjects(t *testing.T) {
 		t.Fatalf("label index after Reserve: %d pods", len(got))
 	}
 }
+
+// TestAddAllIndexesLikeAdd: AddAll, which fills the indexes concurrently,
+// leaves the snapshot Add one object at a time leaves, duplicates and the
+// order of every index included.
+func TestAddAllIndexesLikeAdd(t *testing.T) {
+	deploy := func(ns, name string, l map[string]string) *Object {
+		return obj(t, &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: l}}}})
+	}
+	var objs []*Object
+	for i := range 40 {
+		ns := fmt.Sprintf("ns-%d", i%3)
+		objs = append(objs,
+			pod(t, ns, fmt.Sprintf("p-%d", i), map[string]string{"app": fmt.Sprintf("a%d", i%4), "tier": "web"}),
+			deploy(ns, fmt.Sprintf("d-%d", i%7), map[string]string{"app": fmt.Sprintf("a%d", i%4)})) // repeats: duplicates
+	}
+	one, all := NewBuilder(), NewBuilder()
+	for _, o := range objs {
+		one.Add(o)
+	}
+	all.Reserve(len(objs))
+	all.AddAll(objs)
+	want, got := one.Build(), all.Build()
+	if len(got.duplicates) == 0 {
+		t.Fatal("the input was meant to hold duplicates")
+	}
+	for name, pair := range map[string][2]any{
+		"objects":     {got.objects, want.objects},
+		"byKey":       {got.byKey, want.byKey},
+		"byKind":      {got.byKind, want.byKind},
+		"byKindNS":    {got.byKindNS, want.byKindNS},
+		"podByLabel":  {got.podByLabel, want.podByLabel},
+		"tmplByLabel": {got.tmplByLabel, want.tmplByLabel},
+		"duplicates":  {got.duplicates, want.duplicates},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s differ:\n got %v\nwant %v", name, pair[0], pair[1])
+		}
+	}
+}
