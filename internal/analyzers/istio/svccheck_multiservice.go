@@ -62,17 +62,20 @@ func servicePortsByWorkload(s *snapshot.Snapshot, keep func(*snapshot.Object) bo
 		if !ok || len(svc.Spec.Selector) == 0 || svc.Spec.Type == corev1.ServiceTypeExternalName {
 			continue
 		}
-		sel := labels.SelectorFromSet(svc.Spec.Selector)
-		var targets []*snapshot.Object
-		targets = append(targets, s.SelectWorkloads(o.Key.Namespace, sel)...)
-		targets = append(targets, s.SelectPods(o.Key.Namespace, sel)...)
-		for _, w := range targets {
-			if !keep(w) {
-				continue
+		var proxied []servicedPort
+		for _, sp := range servicePorts(svc) {
+			if sp.proxied() {
+				proxied = append(proxied, servicedPort{svc: o, port: sp})
 			}
-			for _, sp := range servicePorts(svc) {
-				if sp.proxied() {
-					byWorkload[w] = append(byWorkload[w], servicedPort{svc: o, port: sp})
+		}
+		if len(proxied) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.Spec.Selector)
+		for _, targets := range [2][]*snapshot.Object{s.SelectWorkloads(o.Key.Namespace, sel), s.SelectPods(o.Key.Namespace, sel)} {
+			for _, w := range targets {
+				if keep(w) {
+					byWorkload[w] = append(byWorkload[w], proxied...)
 				}
 			}
 		}
@@ -136,18 +139,26 @@ var MultiServiceProtocolConflict = &analysis.Analyzer{
 }
 
 func reportPortConflict(p *analysis.Pass, w *snapshot.Object, m Membership, cp int32, ports []servicedPort) {
+	// HTTP and sniffed agree in effect: sniffing detects the HTTP. Only a
+	// TCP port against HTTP (or, less surely, against sniffing) conflicts.
+	var tcp, http, sniffed bool
+	for _, sp := range ports {
+		switch inboundClass(sp.port.Proto) {
+		case "TCP":
+			tcp = true
+		case "HTTP":
+			http = true
+		default:
+			sniffed = true
+		}
+	}
+	if !tcp || !http && !sniffed {
+		return
+	}
 	classes := map[string][]string{}
 	for _, sp := range ports {
 		c := inboundClass(sp.port.Proto)
 		classes[c] = append(classes[c], fmt.Sprintf("%s %s → %s", sp.svc.Ref(), sp.port.describe(), sp.port.Proto))
-	}
-	// HTTP and sniffed agree in effect: sniffing detects the HTTP. Only a
-	// TCP port against HTTP (or, less surely, against sniffing) conflicts.
-	_, tcp := classes["TCP"]
-	_, http := classes["HTTP"]
-	_, sniffed := classes["sniffed"]
-	if !tcp || !http && !sniffed {
-		return
 	}
 	var names []string
 	for c := range classes {
