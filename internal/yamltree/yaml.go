@@ -563,18 +563,38 @@ func splitKeyAny(t string) (key, rest string, ok bool, err error) {
 		}
 		return "", "", false, ErrUnsupported
 	}
-	for i := 0; i < len(t); i++ {
+	for i := 0; ; i++ {
+		for i < len(t) && !keyStop[t[i]] {
+			i++
+		}
+		if i == len(t) {
+			return "", "", false, nil
+		}
 		switch t[i] {
 		case ':':
 			if i+1 == len(t) || t[i+1] == ' ' {
-				k := strings.TrimRight(t[:i], " ")
-				if k == "" || k == "<<" || !plainStartOK(k) {
-					return "", "", false, ErrUnsupported
+				j := i
+				for j > 0 && t[j-1] == ' ' {
+					j--
 				}
-				if kind, _ := resolveFast(k); kind != String {
-					return "", "", false, ErrUnsupported
+				k := t[:j]
+				// A key of six or more characters starting with a letter is
+				// a string whatever follows: every plain scalar YAML 1.1
+				// resolves otherwise is shorter or starts with a sign, a
+				// digit, a dot or an indicator. Most keys are such.
+				if !(len(k) > 5 && asciiLetter(k[0])) {
+					if k == "" || !plainStartOK(k) {
+						return "", "", false, ErrUnsupported
+					}
+					if kind, _ := resolveFast(k); kind != String {
+						return "", "", false, ErrUnsupported // "<<" included
+					}
 				}
-				return k, strings.TrimLeft(t[i+1:], " "), true, nil
+				r := i + 1
+				for r < len(t) && t[r] == ' ' {
+					r++
+				}
+				return k, t[r:], true, nil
 			}
 		case '#':
 			if i > 0 && t[i-1] == ' ' {
@@ -584,8 +604,12 @@ func splitKeyAny(t string) (key, rest string, ok bool, err error) {
 			return "", "", false, ErrUnsupported
 		}
 	}
-	return "", "", false, nil
 }
+
+// keyStop marks the bytes splitKeyAny stops at in a plain key.
+var keyStop = [256]bool{':': true, '#': true, '\t': true}
+
+func asciiLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // inline parses a single-line value: quoted, flow or plain scalar.
 func (p *parser) inline(t string) (*Node, error) {
