@@ -145,7 +145,7 @@ func (f metadataFields) Field(key string) (yamltree.Fields, bool) {
 }
 
 func (f metadataFields) MemoScope(key string) any {
-	if fp, ok := f.plan.fields[key]; ok && fp.plan == f.strings {
+	if fp, ok := f.plan.byName.get(key); ok && fp.plan == f.strings {
 		return fp.plan
 	}
 	return nil
@@ -169,14 +169,14 @@ func (f managedFieldsFields) MemoScope(key string) any {
 type memoFields struct {
 	plan *typePlan
 	// fields are the kept fields: nil for one kept whole.
-	fields map[string]*memoFields
+	fields names[*memoFields]
 }
 
 func typedFields(proj *Projection, plan *typePlan) *memoFields {
-	mf := &memoFields{plan: plan, fields: map[string]*memoFields{}}
+	fields := map[string]*memoFields{}
 	for k, c := range proj.children {
 		if c.all {
-			mf.fields[k] = nil
+			fields[k] = nil
 			continue
 		}
 		var cp *typePlan
@@ -185,9 +185,9 @@ func typedFields(proj *Projection, plan *typePlan) *memoFields {
 				cp = structPlan(f.plan)
 			}
 		}
-		mf.fields[k] = typedFields(c, cp)
+		fields[k] = typedFields(c, cp)
 	}
-	return mf
+	return &memoFields{plan: plan, fields: newNames(fields)}
 }
 
 // structPlan follows pointers, slices and maps to the struct their values
@@ -211,7 +211,7 @@ func custom(p *typePlan) bool { return p.bad || p.ptrJSON || p.ptrProto || p.ptr
 
 // Field implements yamltree.Fields as the Projection does.
 func (mf *memoFields) Field(key string) (yamltree.Fields, bool) {
-	sub, keep := mf.fields[key]
+	sub, keep := mf.fields.get(key)
 	if sub == nil {
 		return nil, keep // an untyped nil: "everything below"
 	}
@@ -225,7 +225,7 @@ func (mf *memoFields) MemoScope(key string) any {
 	if mf.plan == nil {
 		return nil
 	}
-	f, ok := mf.plan.fields[key]
+	f, ok := mf.plan.byName.get(key)
 	if !ok || custom(f.plan) {
 		return nil
 	}

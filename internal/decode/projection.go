@@ -14,6 +14,7 @@ import (
 type Projection struct {
 	all      bool
 	children map[string]*Projection
+	byName   names[*Projection] // children, for lookups while decoding
 }
 
 // NewProjection keeps the given dotted field paths (e.g.
@@ -35,7 +36,16 @@ func NewProjection(paths []string) *Projection {
 		}
 		cur.all, cur.children = true, nil
 	}
+	root.index()
 	return root
+}
+
+// index fills byName below p, once the trie is complete.
+func (p *Projection) index() {
+	p.byName = newNames(p.children)
+	for _, c := range p.children {
+		c.index()
+	}
 }
 
 // Keeps tells whether field k of the object is decoded at all.
@@ -60,7 +70,7 @@ func (p *Projection) field(k string) (sub *Projection, keep bool) {
 	if p == nil || p.all {
 		return nil, true
 	}
-	c := p.children[k]
+	c, _ := p.byName.get(k)
 	if c == nil {
 		return nil, false
 	}
@@ -84,7 +94,7 @@ func (td *treeDecoder) check(n *yamltree.Node, p *typePlan) {
 			return
 		}
 		for i, k := range n.Keys {
-			f, ok := p.fields[k]
+			f, ok := p.byName.get(k)
 			if !ok {
 				td.unknown(k)
 				continue

@@ -30,7 +30,7 @@ type protoPlan struct {
 	direct bool
 	// fields are keyed by JSON name and by proto name, as protojson
 	// accepts both.
-	fields map[string]*protoField
+	fields names[*protoField]
 }
 
 // protoField is one field of a message filled directly.
@@ -64,13 +64,13 @@ func buildProtoPlan(t reflect.Type) *protoPlan {
 	if md.ParentFile().Package() == "google.protobuf" {
 		return &protoPlan{} // well-known forms
 	}
-	p := &protoPlan{direct: true, fields: map[string]*protoField{}}
+	fields := map[string]*protoField{}
 	add := func(f *protoField) bool {
 		if f.fd.IsExtension() || f.fd.IsMap() && f.fd.MapKey().Kind() != protoreflect.StringKind {
 			return false
 		}
-		p.fields[f.fd.JSONName()] = f
-		p.fields[f.fd.TextName()] = f
+		fields[f.fd.JSONName()] = f
+		fields[f.fd.TextName()] = f
 		return true
 	}
 	found := 0
@@ -103,7 +103,7 @@ func buildProtoPlan(t reflect.Type) *protoPlan {
 	if found != md.Fields().Len() {
 		return &protoPlan{} // a field without a plain Go field: leave it all to protoreflect
 	}
-	return p
+	return &protoPlan{direct: true, fields: newNames(fields)}
 }
 
 // oneofMember plans member fd of the oneof held by the interface field
@@ -160,7 +160,7 @@ func (d protoDecoder) fill(n *yamltree.Node, v reflect.Value, plan *protoPlan, d
 	var oneofBuf [4]int
 	rules := newKeyRules(&seenBuf, &oneofBuf)
 	for i, k := range n.Keys {
-		f := plan.fields[k]
+		f, _ := plan.fields.get(k)
 		var fd protoreflect.FieldDescriptor
 		if f != nil {
 			fd = f.fd

@@ -198,6 +198,7 @@ type fieldPlan struct {
 type typePlan struct {
 	kind     reflect.Kind
 	fields   map[string]fieldPlan // structs
+	byName   names[fieldPlan]     // fields, for lookups while decoding
 	elem     *typePlan            // pointers, slices, maps
 	ptrJSON  bool                 // *T implements json.Unmarshaler
 	ptrText  bool                 // *T implements encoding.TextUnmarshaler
@@ -244,6 +245,11 @@ func planFor(cache *planCache, t reflect.Type) *typePlan {
 	defer cache.mu.Unlock()
 	building := map[reflect.Type]*typePlan{}
 	p := buildPlan(cache, t, building)
+	// Every new plan is complete before any is published: a reader that
+	// finds one follows its links into the others.
+	for _, bp := range building {
+		bp.byName = newNames(bp.fields)
+	}
 	for bt, bp := range building {
 		cache.m.Store(bt, bp)
 	}
@@ -418,7 +424,7 @@ func (td *treeDecoder) decodeValue(n *yamltree.Node, v reflect.Value, p *typePla
 			return errMismatch
 		}
 		for i, k := range n.Keys {
-			f, ok := p.fields[k]
+			f, ok := p.byName.get(k)
 			if !ok {
 				td.unknown(k)
 				continue
