@@ -636,8 +636,8 @@ func (p *parser) inline(t string) (*Node, error) {
 	case '&', '*', '!', '%', '@', '`', '|', '>', '?', '\t':
 		return nil, ErrUnsupported
 	}
-	v := stripComment(t)
-	if strings.Contains(v, ": ") || strings.HasSuffix(v, ":") || strings.Contains(v, "\t") {
+	v, ok := plainText(t)
+	if !ok {
 		return nil, ErrUnsupported
 	}
 	return p.plain(v)
@@ -673,19 +673,41 @@ func (p *parser) plain(v string) (*Node, error) {
 	return p.node(kind, text), nil
 }
 
-func stripComment(t string) string {
-	for i := 1; i < len(t); i++ {
-		if t[i] == '#' && (t[i-1] == ' ' || t[i-1] == '\t') {
-			t = t[:i]
-			break
+// plainText is a plain scalar's line without its comment and trailing
+// blanks. ok is false when that text holds ": " or a tab, or ends with
+// ':' — YAML this reader leaves to goyaml. One pass over the line.
+func plainText(t string) (v string, ok bool) {
+	end, tab := len(t), -1
+	for i := 0; i < len(t); i++ {
+		switch plainStop[t[i]] {
+		case '#':
+			if i > 0 && (t[i-1] == ' ' || t[i-1] == '\t') {
+				end = i
+				i = len(t) // the comment: nothing after it counts
+			}
+		case ':':
+			// Followed by a blank, the colon is either inside the text
+			// (": ", or a tab there) or ends it once blanks are trimmed.
+			if i+1 == len(t) || t[i+1] == ' ' || t[i+1] == '\t' {
+				return "", false
+			}
+		case '\t':
+			if tab < 0 {
+				tab = i
+			}
 		}
 	}
-	end := len(t)
 	for end > 0 && (t[end-1] == ' ' || t[end-1] == '\t') {
 		end--
 	}
-	return t[:end]
+	if tab >= 0 && tab < end {
+		return "", false
+	}
+	return t[:end], true
 }
+
+// plainStop marks the bytes plainText looks at.
+var plainStop = [256]byte{'#': '#', ':': ':', '\t': '\t'}
 
 func onlyComment(t string) bool {
 	t = strings.TrimLeft(t, " \t")

@@ -377,3 +377,26 @@ func TestScanWordAtATime(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainText: the one-pass plainText decides as cutting the comment,
+// trimming and then searching the text did.
+func FuzzPlainText(f *testing.F) {
+	for _, s := range []string{"a", "a: b", "a:", "a: # c", "a:b", "a\tb", "a\t# c", "a #c: d", "x:\t", "a  ", "#a", "a#b", "a:\t#x", "a \t#", "a::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref := s
+		for i := 1; i < len(ref); i++ {
+			if ref[i] == '#' && (ref[i-1] == ' ' || ref[i-1] == '\t') {
+				ref = ref[:i]
+				break
+			}
+		}
+		ref = strings.TrimRight(ref, " \t")
+		refOK := !strings.Contains(ref, ": ") && !strings.HasSuffix(ref, ":") && !strings.Contains(ref, "\t")
+		got, ok := plainText(s)
+		if ok != refOK || ok && got != ref {
+			t.Errorf("plainText(%q) = %q, %v; want %q, %v", s, got, ok, ref, refOK)
+		}
+	})
+}
