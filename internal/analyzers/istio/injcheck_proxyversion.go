@@ -43,15 +43,35 @@ func proxyOf(o *snapshot.Object) (runningProxy, bool) {
 	return runningProxy{}, false
 }
 
-// proxiesByNamespace groups the running sidecars per namespace.
-func proxiesByNamespace(s *snapshot.Snapshot) (map[string][]runningProxy, []string) {
-	out := map[string][]runningProxy{}
-	for _, o := range s.List(snapshot.KindPod) {
-		if rp, ok := proxyOf(o); ok {
-			out[o.Key.Namespace] = append(out[o.Key.Namespace], rp)
+// runningProxies are the running sidecars, per namespace; shared by the
+// checks that compare releases, which must not change them.
+type runningProxies struct {
+	byNS  map[string][]runningProxy
+	order []string // the namespaces, sorted
+}
+
+// RunningProxiesFact finds every pod's istio-proxy and its release once,
+// for the checks that compare them (MD110, MD111, MD112).
+var RunningProxiesFact = &analysis.Fact{
+	Name:  "running-proxies",
+	Doc:   "The istio-proxy container of every pod and its release, per namespace.",
+	Reads: proxyReads,
+	Run: func(p *analysis.Pass) (any, error) {
+		byNS := map[string][]runningProxy{}
+		for _, o := range p.Snapshot.List(snapshot.KindPod) {
+			if rp, ok := proxyOf(o); ok {
+				byNS[o.Key.Namespace] = append(byNS[o.Key.Namespace], rp)
+			}
 		}
-	}
-	return out, sortedKeys(out)
+		return &runningProxies{byNS: byNS, order: sortedKeys(byNS)}, nil
+	},
+}
+
+// proxiesByNamespace returns the running sidecars per namespace and the
+// namespaces in order.
+func proxiesByNamespace(p *analysis.Pass) (map[string][]runningProxy, []string) {
+	rp := p.ResultOf(RunningProxiesFact).(*runningProxies)
+	return rp.byNS, rp.order
 }
 
 // imageTag returns the tag of an image reference without a digest, and
@@ -136,14 +156,14 @@ var ProxyImageOutdated = &analysis.Analyzer{
 	Doc:      doc("MD110"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod), analysis.Kinds(snapshot.KindConfigMap)},
 	Reads:    proxyInjReads,
-	Requires: []*analysis.Fact{InjectionFact},
+	Requires: []*analysis.Fact{InjectionFact, RunningProxiesFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
 		if len(inj.Values) == 0 {
 			return nil
 		}
-		byNS, order := proxiesByNamespace(s)
+		byNS, order := proxiesByNamespace(p)
 		for _, name := range order {
 			ns := s.Get(snapshot.KindNamespace, "", name)
 			if ns == nil {
@@ -271,14 +291,14 @@ var ProxyControlPlaneSkew = &analysis.Analyzer{
 	Doc:      doc("MD111"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod), analysis.Kinds(snapshot.KindDeployment)},
 	Reads:    mergeReads(proxyReads, map[schema.GroupKind][]string{snapshot.KindNamespace: {}}),
-	Requires: []*analysis.Fact{facts.ComponentVersions},
+	Requires: []*analysis.Fact{facts.ComponentVersions, RunningProxiesFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		vers := p.ResultOf(facts.ComponentVersions).(*facts.Versions)
 		if len(vers.Istiod) == 0 {
 			return nil
 		}
-		byNS, order := proxiesByNamespace(s)
+		byNS, order := proxiesByNamespace(p)
 		for _, name := range order {
 			type group struct {
 				cp   facts.Component
@@ -342,11 +362,11 @@ var ProxyVersionsMixed = &analysis.Analyzer{
 	Doc:      doc("MD112"),
 	Inputs:   []analysis.Input{analysis.Kinds(snapshot.KindPod)},
 	Reads:    proxyInjReads,
-	Requires: []*analysis.Fact{InjectionFact},
+	Requires: []*analysis.Fact{InjectionFact, RunningProxiesFact},
 	Run: func(p *analysis.Pass) error {
 		s := p.Snapshot
 		inj := p.ResultOf(InjectionFact).(*Injection)
-		byNS, order := proxiesByNamespace(s)
+		byNS, order := proxiesByNamespace(p)
 		for _, name := range order {
 			// Revision → release → proxies: revisions (canary upgrades,
 			// gateway canaries) are meant to run different releases.
