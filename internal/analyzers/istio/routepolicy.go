@@ -31,12 +31,15 @@ var VSDestinationPort = &analysis.Analyzer{
 				if owner == nil || len(ports) == 0 {
 					continue
 				}
+				n := d.Dest.GetPort().GetNumber()
+				if !(n == 0 && len(ports) > 1 || n != 0 && !containsPort(ports, n)) {
+					continue // the port is right: nothing to describe
+				}
 				var list []string
 				for _, n := range ports {
 					list = append(list, fmt.Sprint(n))
 				}
 				have := strings.Join(list, ", ")
-				n := d.Dest.GetPort().GetNumber()
 				f := analysis.Finding{
 					Subject:  vs.Key,
 					Evidence: []string{fmt.Sprintf("%s exposes ports %s", owner.Ref(), have)},
@@ -51,15 +54,13 @@ var VSDestinationPort = &analysis.Analyzer{
 					if refs, _ := boundGateways(vs); d.Kind == "http" && len(refs) == 0 {
 						f.Severity = analysis.Warning // sidecars fall back to the listener's port
 					}
-				case n != 0 && !containsPort(ports, n):
+				default:
 					f.Message = fmt.Sprintf("%s %s %s port %d, but %s exposes only %s: Envoy has no cluster outbound|%d||%s and answers 503 (NC).", vs.Ref(), verb(d), d.Dest.GetHost(), n, owner.Ref(), have, n, fqdn)
 					f.Locations = []analysis.Location{analysis.LocationOf(vs, d.Path().Child("port", "number"))}
 					f.Remedy = fmt.Sprintf("Use the Service port (one of %s), not the container port.", have)
 					if owner.Key.GroupKind() == snapshot.KindService {
 						f.Evidence = append(f.Evidence, "a destination port is the Service's port, not its targetPort")
 					}
-				default:
-					continue
 				}
 				p.Report(f)
 			}
