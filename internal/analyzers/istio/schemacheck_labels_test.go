@@ -2,6 +2,8 @@ package istio
 
 import (
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -36,4 +38,31 @@ func FuzzDNS1123Label(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkLabelAgainstRegexp)
+}
+
+// TestDNS1123LabelsLikeUpstream: the allocation-free label walk decides as
+// upstream's Split and Atoi do, numeric top-level domains (signed, too
+// long for an int) and empty labels included.
+func TestDNS1123LabelsLikeUpstream(t *testing.T) {
+	upstream := func(domain string) bool {
+		parts := strings.Split(domain, ".")
+		if _, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
+			return false
+		}
+		for i, l := range parts {
+			if i == len(parts)-1 && l == "" {
+				return true
+			}
+			if !isDNS1123Label(l) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, d := range []string{"", ".", "a", "a.", "a..b", "a.b.c", "a.1", "a.+1", "a.-1", "a.+", "1", "a.99999999999999999999", "a.1a", "*.a", "a.*",
+		"web.ns.svc.cluster.local", "a.b.", "..", "a-.b", "-a.b", "x.y.007"} {
+		if got, want := validateDNS1123Labels(d) == nil, upstream(d); got != want {
+			t.Errorf("%q: valid %v, upstream %v", d, got, want)
+		}
+	}
 }

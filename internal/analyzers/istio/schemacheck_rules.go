@@ -117,19 +117,44 @@ func checkDomainPreconditions(name string) error {
 // validateDNS1123Labels is agent.ValidateDNS1123Labels: every label valid,
 // the top-level one not all digits, a trailing dot allowed.
 func validateDNS1123Labels(domain string) error {
-	parts := strings.Split(domain, ".")
-	if _, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
-		return fmt.Errorf("the top-level domain of %q is all digits", domain)
+	// strconv.Atoi as upstream, asked only of a label it could accept:
+	// every other label would cost it an error value, hosts by the
+	// thousand.
+	if last := domain[strings.LastIndexByte(domain, '.')+1:]; signedDigits(last) {
+		if _, err := strconv.Atoi(last); err == nil {
+			return fmt.Errorf("the top-level domain of %q is all digits", domain)
+		}
 	}
-	for i, l := range parts {
-		if i == len(parts)-1 && l == "" {
-			return nil
+	for rest := domain; ; {
+		l, r, more := strings.Cut(rest, ".")
+		if !more && l == "" {
+			return nil // a trailing dot
 		}
 		if !isDNS1123Label(l) {
 			return fmt.Errorf("label %q is not a DNS-1123 label (a wildcard may only be the first label)", l)
 		}
+		if !more {
+			return nil
+		}
+		rest = r
 	}
-	return nil
+}
+
+// signedDigits tells whether s is an optional sign and one or more digits:
+// the only strings strconv.Atoi can accept.
+func signedDigits(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // validateFQDN is agent.ValidateFQDN.
