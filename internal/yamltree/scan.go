@@ -41,28 +41,32 @@ func (s *Stream) Scan(data []byte) error {
 }
 
 // scanLines appends the offsets of data's line feeds to ends and applies
-// the reader check. Sixteen bytes at a time while they are printable ASCII
-// or line feeds; the rest goes character by character.
+// the reader check. Thirty-two bytes at a time while they are printable
+// ASCII or line feeds; the rest goes character by character.
 func scanLines(data []byte, ends []int32) ([]int32, bool) {
 	ok := true
 	n := len(data)
 	for i := 0; i < n; {
-		for i+16 <= n {
-			if cap(ends)-len(ends) < 16 {
-				ends = slices.Grow(ends, 16+len(ends))
+		for i+32 <= n {
+			if cap(ends)-len(ends) < 32 {
+				ends = slices.Grow(ends, 32+len(ends))
 			}
-			bad1, lf1 := classify(binary.LittleEndian.Uint64(data[i:]))
-			bad2, lf2 := classify(binary.LittleEndian.Uint64(data[i+8:]))
-			if bad1|bad2 != 0 {
+			b := data[i : i+32 : i+32]
+			bad1, lf1 := classify(binary.LittleEndian.Uint64(b))
+			bad2, lf2 := classify(binary.LittleEndian.Uint64(b[8:]))
+			bad3, lf3 := classify(binary.LittleEndian.Uint64(b[16:]))
+			bad4, lf4 := classify(binary.LittleEndian.Uint64(b[24:]))
+			if bad1|bad2|bad3|bad4 != 0 {
 				break
 			}
 			// The line feeds' positions go into the spare capacity. Two
 			// are written whether or not there are that many (the count
-			// moves on by the real number): lines of a few bytes are rare,
-			// and a loop whose length varies block by block is mispredicted.
-			m := movemask(lf1) | movemask(lf2)<<8
+			// moves on by the real number): a block holds one or two line
+			// feeds, and a loop whose length varies block by block is
+			// mispredicted.
+			m := movemask(lf1) | movemask(lf2)<<8 | movemask(lf3)<<16 | movemask(lf4)<<24
 			free := ends[len(ends):cap(ends)]
-			free = free[:16]
+			free = free[:32]
 			k := bits.OnesCount64(m)
 			free[0] = int32(i + bits.TrailingZeros64(m))
 			m &= m - 1
@@ -72,10 +76,11 @@ func scanLines(data []byte, ends []int32) ([]int32, bool) {
 				free[j] = int32(i + bits.TrailingZeros64(m))
 			}
 			ends = ends[:len(ends)+k]
-			i += 16
+			i += 32
 		}
-		// The characters of the next sixteen bytes (or the tail) one by one.
-		for stop := min(i+16, n); i < stop; {
+		// The characters of the next thirty-two bytes (or the tail) one by
+		// one.
+		for stop := min(i+32, n); i < stop; {
 			c := data[i]
 			switch {
 			case c == '\n':

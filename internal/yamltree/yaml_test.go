@@ -309,7 +309,7 @@ func TestSkip(t *testing.T) {
 	}
 }
 
-// TestScanWordAtATime: Stream.Scan's sixteen-byte path agrees with YAML's
+// TestScanWordAtATime: Stream.Scan's 32-byte path agrees with YAML's
 // character rules, checked one character at a time, for every byte value
 // at every position of a block and around multi-byte characters, and finds
 // every line feed.
@@ -337,8 +337,9 @@ func TestScanWordAtATime(t *testing.T) {
 	}
 	var docs [][]byte
 	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 41; pos++ {
-			b := []byte("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH") // 32- and 8-byte paths
+		for pos := 0; pos < 72; pos++ {
+			// Two 32-byte blocks and a tail.
+			b := []byte("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 			b[pos] = byte(c)
 			docs = append(docs, b)
 		}
