@@ -31,10 +31,10 @@ type Snapshot struct {
 	byKey      map[Key]*Object
 	byKind     map[schema.GroupKind][]*Object
 	byKindNS   map[kindNS][]*Object
-	podByLabel map[labelKey][]*Object
+	podByLabel labelIndex
 	// tmplByLabel indexes controllers (Deployment, DaemonSet, ...) by the
 	// labels of the pods they create.
-	tmplByLabel map[labelKey][]*Object
+	tmplByLabel labelIndex
 	duplicates  []Duplicate
 	// listed are the kinds a live source listed completely, per namespace
 	// or in AllNamespaces; unserved are the kinds a live cluster does not
@@ -63,8 +63,8 @@ func NewBuilder() *Builder {
 		byKey:       map[Key]*Object{},
 		byKind:      map[schema.GroupKind][]*Object{},
 		byKindNS:    map[kindNS][]*Object{},
-		podByLabel:  map[labelKey][]*Object{},
-		tmplByLabel: map[labelKey][]*Object{},
+		podByLabel:  newLabelIndex(0),
+		tmplByLabel: newLabelIndex(0),
 		listed:      map[kindNS]bool{},
 		unserved:    map[schema.GroupKind]string{},
 	}}
@@ -80,8 +80,8 @@ func (b *Builder) Reserve(n int) {
 	}
 	s.byKey = make(map[Key]*Object, n)
 	s.objects = make([]*Object, 0, n)
-	s.podByLabel = make(map[labelKey][]*Object, n)
-	s.tmplByLabel = make(map[labelKey][]*Object, n/2)
+	s.podByLabel = newLabelIndex(n)
+	s.tmplByLabel = newLabelIndex(n / 2)
 }
 
 // MarkListed records that every object of kind gk in namespace ns
@@ -120,13 +120,14 @@ func (b *Builder) AddUnlessPresent(o *Object) bool {
 func (b *Builder) Add(o *Object) {
 	if b.keep(o) {
 		b.indexKind(o)
-		b.indexLabels(o)
+		b.indexLabels(o, true, true)
 	}
 }
 
 // AddAll adds objects in order, like Add on each. The indexes are filled
-// side by side: for a large input, indexing is most of the time between
-// reading the last file and the first check.
+// side by side — the pods' labels, the most work, in two halves — for a
+// large input, indexing is most of the time between reading the last file
+// and the first check.
 func (b *Builder) AddAll(objs []*Object) {
 	kept := make([]*Object, 0, len(objs))
 	for _, o := range objs {
@@ -138,10 +139,22 @@ func (b *Builder) AddAll(objs []*Object) {
 	wg.Go(func() {
 		for _, o := range kept {
 			b.indexKind(o)
+			if o.Key.GroupKind() != KindPod {
+				b.indexLabels(o, true, true)
+			}
+		}
+	})
+	wg.Go(func() {
+		for _, o := range kept {
+			if o.Key.GroupKind() == KindPod {
+				b.indexLabels(o, false, true)
+			}
 		}
 	})
 	for _, o := range kept {
-		b.indexLabels(o)
+		if o.Key.GroupKind() == KindPod {
+			b.indexLabels(o, true, false)
+		}
 	}
 	wg.Wait()
 }
@@ -160,7 +173,8 @@ func (b *Builder) keep(o *Object) bool {
 }
 
 // indexKind and indexLabels fill disjoint indexes, so they may run
-// concurrently (AddAll).
+// concurrently (AddAll), as may indexLabels on the two halves of a label
+// index or on pods and on the rest.
 func (b *Builder) indexKind(o *Object) {
 	s := b.s
 	gk := o.Key.GroupKind()
@@ -169,23 +183,50 @@ func (b *Builder) indexKind(o *Object) {
 	s.byKindNS[kn] = append(s.byKindNS[kn], o)
 }
 
-func (b *Builder) indexLabels(o *Object) {
-	s := b.s
-	if o.Key.GroupKind() == KindPod {
-		for k, v := range o.Labels {
-			for _, ns := range [2]string{o.Key.Namespace, AllNamespaces} {
-				lk := labelKey{ns, k, v}
-				s.podByLabel[lk] = append(s.podByLabel[lk], o)
-			}
+// indexLabels adds a pod by its labels, or a controller by its pod
+// template's, to the namespace half of its label index, the
+// all-namespaces half, or both.
+func (b *Builder) indexLabels(o *Object, inNS, all bool) {
+	x, l := b.s.podByLabel, o.Labels
+	if o.Key.GroupKind() != KindPod {
+		_, _, tl, ok := PodSpecOf(o)
+		if !ok {
+			return
 		}
-	} else if _, _, tl, ok := PodSpecOf(o); ok {
-		for k, v := range tl {
-			for _, ns := range [2]string{o.Key.Namespace, AllNamespaces} {
-				lk := labelKey{ns, k, v}
-				s.tmplByLabel[lk] = append(s.tmplByLabel[lk], o)
-			}
-		}
+		x, l = b.s.tmplByLabel, tl
 	}
+	if inNS {
+		x.add(x.inNS, o.Key.Namespace, l, o)
+	}
+	if all {
+		x.add(x.all, AllNamespaces, l, o)
+	}
+}
+
+// labelIndex finds objects by one label, in a namespace (inNS) or in any
+// (all, under AllNamespaces), each list in load order. The halves are
+// separate maps so that they can be filled side by side.
+type labelIndex struct {
+	inNS, all map[labelKey][]*Object
+}
+
+func newLabelIndex(n int) labelIndex {
+	return labelIndex{inNS: make(map[labelKey][]*Object, n), all: make(map[labelKey][]*Object, n/4)}
+}
+
+func (labelIndex) add(half map[labelKey][]*Object, ns string, l map[string]string, o *Object) {
+	for k, v := range l {
+		lk := labelKey{ns, k, v}
+		half[lk] = append(half[lk], o)
+	}
+}
+
+// of returns the half that answers for namespace ns.
+func (x labelIndex) of(ns string) map[labelKey][]*Object {
+	if ns == AllNamespaces {
+		return x.all
+	}
+	return x.inNS
 }
 
 // Build freezes the snapshot. The Builder must not be used afterwards.
@@ -304,7 +345,7 @@ func (s *Snapshot) SelectPods(ns string, sel labels.Selector) []*Object {
 	if sel == nil || sel.Empty() {
 		return all()
 	}
-	return selectIndexed(sel, ns, s.podByLabel, all,
+	return selectIndexed(sel, ns, s.podByLabel.of(ns), all,
 		func(o *Object) map[string]string { return o.Labels })
 }
 
@@ -326,7 +367,7 @@ func (s *Snapshot) SelectWorkloads(ns string, sel labels.Selector) []*Object {
 	if sel == nil || sel.Empty() {
 		return all()
 	}
-	return selectIndexed(sel, ns, s.tmplByLabel, all, func(o *Object) map[string]string {
+	return selectIndexed(sel, ns, s.tmplByLabel.of(ns), all, func(o *Object) map[string]string {
 		_, _, tl, _ := PodSpecOf(o)
 		return tl
 	})
