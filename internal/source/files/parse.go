@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -160,12 +161,14 @@ func (p *parser) parseJSONStream(body []byte) bool {
 	// (jq -c) must not rescan the file for each.
 	line, lineStart, counted := 1, 0, 0
 	position := func(at int) (int, int) {
-		for i := counted; i < at; i++ {
-			if body[i] == '\n' {
-				line, lineStart = line+1, i+1
+		if at > counted {
+			seg := body[counted:at]
+			if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
+				line += n
+				lineStart = counted + bytes.LastIndexByte(seg, '\n') + 1
 			}
+			counted = at
 		}
-		counted = at
 		return line, at - lineStart + 1
 	}
 	stream := yamltree.NewJSONStream(body)
