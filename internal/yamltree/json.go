@@ -30,7 +30,8 @@ func ParseJSON(b []byte) (n *Node, dups []Path, err error) {
 
 // JSONStream reads concatenated JSON values (a file, or `jq -c` output) one
 // by one, without copying the input: the trees' strings share its bytes,
-// which must not change while a tree is in use.
+// which must not change while a tree is in use. A tree is valid until the
+// next call to Next or Reset, which reuse its memory.
 type JSONStream struct {
 	r jsonReader
 	// Skip and Prune, when set, work as Parser.Skip and Parser.Prune do
@@ -44,6 +45,15 @@ type JSONStream struct {
 // NewJSONStream starts reading b.
 func NewJSONStream(b []byte) *JSONStream {
 	return &JSONStream{r: jsonReader{s: unsafe.String(unsafe.SliceData(b), len(b))}}
+}
+
+// Reset starts reading b with the memory the stream used for the trees
+// it returned before, which are then no longer valid: one stream per
+// goroutine reads file after file without making garbage of each tree.
+// Skip and Prune are kept.
+func (s *JSONStream) Reset(b []byte) {
+	r := &s.r
+	r.s, r.i = unsafe.String(unsafe.SliceData(b), len(b)), 0
 }
 
 // Value is one value of a stream: its tree, its byte range, the keys it
@@ -60,6 +70,7 @@ type Value struct {
 func (s *JSONStream) Next() (Value, error) {
 	r := &s.r
 	r.dups, r.items, r.at = nil, nil, r.at[:0]
+	r.arena, r.slab = nil, 0
 	r.skip, r.prune = s.Skip, s.Prune
 	r.space()
 	if r.i == len(r.s) {
@@ -83,9 +94,13 @@ func (s *JSONStream) Next() (Value, error) {
 const maxDepth = 10000
 
 type jsonReader struct {
-	s     string
-	i     int
+	s string
+	i int
+	// arena is what is left of the slab nodes are taken from; slabs are
+	// every slab made, the first `slab` of them in use (see Reset).
 	arena []Node
+	slabs [][]Node
+	slab  int
 	dups  []Path
 	// items are the spans of the elements of a top-level object's "items"
 	// array; itemsNext marks that the array being read is that one.
@@ -194,11 +209,15 @@ func (r *jsonReader) errorf(format string, args ...any) error {
 
 func (r *jsonReader) node(k Kind, text string) *Node {
 	if len(r.arena) == 0 {
-		r.arena = make([]Node, 128)
+		if r.slab == len(r.slabs) {
+			r.slabs = append(r.slabs, make([]Node, 128))
+		}
+		r.arena = r.slabs[r.slab]
+		r.slab++
 	}
 	n := &r.arena[0]
 	r.arena = r.arena[1:]
-	n.Kind, n.Text = k, text
+	*n = Node{Kind: k, Text: text} // a reused slab holds an old tree's node
 	return n
 }
 

@@ -104,3 +104,38 @@ func TestJSONStreamSkipAndPrune(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONStreamReuse: a stream reused with Reset, and value after value,
+// reads what a fresh stream reads, though its trees share memory with the
+// trees it read before.
+func TestJSONStreamReuse(t *testing.T) {
+	docs := []string{
+		`{"kind":"List","items":[{"a":[1,2,{"b":"c"}]},{"d":{"e":null}}]}`,
+		`[true] {"x":"y","z":[[],{}]} "s"`,
+		`{"a":{"b":{"c":{"d":[1,2,3,4,5,6,7,8,9,10]}}},"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9}`,
+		`{}`,
+	}
+	read := func(st *JSONStream) []string {
+		var out []string
+		for {
+			v, err := st.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Node == nil {
+				return out
+			}
+			out = append(out, string(v.Node.AppendJSON(nil))) // before the next call reuses it
+		}
+	}
+	reused := NewJSONStream(nil)
+	for round := 0; round < 2; round++ {
+		for _, d := range docs {
+			want := read(NewJSONStream([]byte(d)))
+			reused.Reset([]byte(d))
+			if got := read(reused); !reflect.DeepEqual(got, want) {
+				t.Errorf("round %d, %s: reused %q, fresh %q", round, d, got, want)
+			}
+		}
+	}
+}

@@ -157,6 +157,8 @@ type reader struct {
 	spans  []span // the documents of the stream being read
 	// stream is the stream being read, its lines found once.
 	stream yamltree.Stream
+	// json reads JSON streams, one after the other in the same memory.
+	json *yamltree.JSONStream
 }
 
 // newReader returns one worker's reader. The YAML reader's Skip and Prune

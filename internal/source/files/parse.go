@@ -171,7 +171,13 @@ func (p *parser) parseJSONStream(body []byte) bool {
 		}
 		return line, at - lineStart + 1
 	}
-	stream := yamltree.NewJSONStream(body)
+	stream := p.reader.json
+	if stream == nil {
+		stream = yamltree.NewJSONStream(body)
+		p.reader.json = stream
+	} else {
+		stream.Reset(body)
+	}
 	stream.Skip, stream.Prune = p.yaml.Skip, p.yaml.Prune
 	for first := true; ; first = false {
 		v, err := stream.Next()
