@@ -70,7 +70,7 @@ type Value struct {
 func (s *JSONStream) Next() (Value, error) {
 	r := &s.r
 	r.dups, r.items, r.at = nil, nil, r.at[:0]
-	r.arena, r.slab = nil, 0
+	r.mem.reset()
 	r.skip, r.prune = s.Skip, s.Prune
 	r.space()
 	if r.i == len(r.s) {
@@ -96,12 +96,10 @@ const maxDepth = 10000
 type jsonReader struct {
 	s string
 	i int
-	// arena is what is left of the slab nodes are taken from; slabs are
-	// every slab made, the first `slab` of them in use (see Reset).
-	arena []Node
-	slabs [][]Node
-	slab  int
-	dups  []Path
+	// mem holds the trees' nodes and slices, reused from one value of
+	// a stream to the next (see Reset).
+	mem  memory
+	dups []Path
 	// items are the spans of the elements of a top-level object's "items"
 	// array; itemsNext marks that the array being read is that one.
 	items     [][2]int
@@ -207,19 +205,7 @@ func (r *jsonReader) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON: %s", fmt.Sprintf(format, args...))
 }
 
-func (r *jsonReader) node(k Kind, text string) *Node {
-	if len(r.arena) == 0 {
-		if r.slab == len(r.slabs) {
-			r.slabs = append(r.slabs, make([]Node, 128))
-		}
-		r.arena = r.slabs[r.slab]
-		r.slab++
-	}
-	n := &r.arena[0]
-	r.arena = r.arena[1:]
-	*n = Node{Kind: k, Text: text} // a reused slab holds an old tree's node
-	return n
-}
+func (r *jsonReader) node(k Kind, text string) *Node { return r.mem.node(k, text) }
 
 func (r *jsonReader) space() {
 	for r.i < len(r.s) {
@@ -276,24 +262,36 @@ func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 	case roleObject:
 		obj = c.obj
 	}
-	var index map[string]int
 	r.space()
 	if r.i < len(r.s) && r.s[r.i] == '}' {
 		r.i++
 		return n, nil
 	}
+	// The entries go on the memory's stack, then into n as one slice.
+	mark := r.mem.mark()
+	if err := r.entries(n, depth, c, obj, mark); err != nil {
+		return nil, err
+	}
+	n.Keys, n.Children = r.mem.pop(mark, true)
+	return n, nil
+}
+
+// entries reads an object's entries, from its first key to its '}', onto
+// the memory's stack above mark.
+func (r *jsonReader) entries(n *Node, depth int, c jsonCtx, obj *jsonObj, mark int) error {
+	var index map[string]int
 	for {
 		r.space()
 		if r.i >= len(r.s) || r.s[r.i] != '"' {
-			return nil, r.errorf("expected a key")
+			return r.errorf("expected a key")
 		}
 		k, err := r.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.space()
 		if r.i >= len(r.s) || r.s[r.i] != ':' {
-			return nil, r.errorf("expected ':' after key")
+			return r.errorf("expected ':' after key")
 		}
 		r.i++
 		r.at = append(r.at, pathStep{key: k, index: -1})
@@ -305,13 +303,13 @@ func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 				r.itemsNext = false
 				r.at = r.at[:len(r.at)-1]
 				if err := r.skipValue(); err != nil {
-					return nil, err
+					return err
 				}
 				if err := r.next('}'); err != nil {
 					if err == errEnd {
-						return n, nil
+						return nil
 					}
-					return nil, err
+					return err
 				}
 				continue
 			}
@@ -319,7 +317,7 @@ func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 		v, err := r.value(depth+1, cc)
 		r.itemsNext = false
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if obj != nil && v.Kind == String {
 			switch k {
@@ -329,9 +327,10 @@ func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 				obj.kind = v.Text
 			}
 		}
-		if index == nil && len(n.Keys) >= 8 {
+		keys := r.mem.keysSince(mark)
+		if index == nil && len(keys) >= 8 {
 			index = make(map[string]int, 16)
-			for j, kk := range n.Keys {
+			for j, kk := range keys {
 				index[kk] = j
 			}
 		}
@@ -341,28 +340,27 @@ func (r *jsonReader) object(depth int, c jsonCtx) (*Node, error) {
 				pos = j
 			}
 		} else {
-			for j, kk := range n.Keys {
+			for j, kk := range keys {
 				if kk == k {
 					pos = j
 				}
 			}
 		}
 		if pos >= 0 {
-			n.Children[pos] = v
+			r.mem.stackN[mark+pos] = v // encoding/json keeps the last
 			r.dups = append(r.dups, r.path())
 		} else {
 			if index != nil {
-				index[k] = len(n.Keys)
+				index[k] = len(keys)
 			}
-			n.Keys = append(n.Keys, k)
-			n.Children = append(n.Children, v)
+			r.mem.push(k, v)
 		}
 		r.at = r.at[:len(r.at)-1]
 		if err := r.next('}'); err != nil {
 			if err == errEnd {
-				return n, nil
+				return nil
 			}
-			return nil, err
+			return err
 		}
 	}
 }
@@ -449,10 +447,21 @@ func (r *jsonReader) array(depth int, c jsonCtx) (*Node, error) {
 		r.i++
 		return n, nil
 	}
+	mark := r.mem.mark()
+	if err := r.elements(depth, elem, record, mark); err != nil {
+		return nil, err
+	}
+	_, n.Children = r.mem.pop(mark, false)
+	return n, nil
+}
+
+// elements reads an array's elements, from its first to its ']', onto the
+// memory's stack above mark.
+func (r *jsonReader) elements(depth int, elem jsonCtx, record bool, mark int) error {
 	for {
 		r.space()
 		start := r.i
-		r.at = append(r.at, pathStep{index: len(n.Children)})
+		r.at = append(r.at, pathStep{index: r.mem.mark() - mark})
 		ec := elem
 		if ec.role == roleObject {
 			o := *elem.objectTemplate()
@@ -461,17 +470,17 @@ func (r *jsonReader) array(depth int, c jsonCtx) (*Node, error) {
 		v, err := r.value(depth+1, ec)
 		r.at = r.at[:len(r.at)-1]
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if record {
 			r.items = append(r.items, [2]int{start, r.i})
 		}
-		n.Children = append(n.Children, v)
+		r.mem.push("", v)
 		if err := r.next(']'); err != nil {
 			if err == errEnd {
-				return n, nil
+				return nil
 			}
-			return nil, err
+			return err
 		}
 	}
 }
