@@ -142,15 +142,25 @@ func (r *jsonReader) skipValue() error {
 	r.space()
 	depth := 0
 	for r.i < len(r.s) {
+		// Most bytes of a skipped value are indentation, names and
+		// numbers: passed over with one table lookup each.
+		for r.i < len(r.s) && !skipStop[r.s[r.i]] {
+			r.i++
+		}
+		if r.i == len(r.s) {
+			break
+		}
 		switch r.s[r.i] {
 		case '"':
 			r.i++
 			for {
-				j := strings.IndexAny(r.s[r.i:], `"\`)
-				if j < 0 {
+				for r.i < len(r.s) && r.s[r.i] != '"' && r.s[r.i] != '\\' {
+					r.i++
+				}
+				if r.i >= len(r.s) { // an escape may have stepped past the end
 					return r.errorf("unexpected end of input in a string")
 				}
-				r.i += j + 1
+				r.i++
 				if r.s[r.i-1] == '"' {
 					break
 				}
@@ -182,6 +192,9 @@ func (r *jsonReader) skipValue() error {
 	}
 	return r.errorf("unexpected end of input")
 }
+
+// skipStop marks the bytes skipValue acts on.
+var skipStop = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true, ',': true}
 
 type pathStep struct {
 	key   string

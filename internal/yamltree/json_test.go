@@ -48,6 +48,7 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Add(`{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"uid":"u","resourceVersion":"1"},"spec":{"a":{"b":"x\\\"]}"}},"c":[1,{"d":2}]}}]}`)
 	f.Add(`[{"apiVersion":"v1","kind":"Pod","status":[1,"]",{"x":null}],"spec":-1e5}] `)
+	f.Add(`{"apiVersion":"v1","kind":"Pod","status":"\`) // skipped, cut after a backslash
 	f.Fuzz(func(t *testing.T, s string) {
 		sameJSON(t, s)
 		// Skipping and pruning only pass over values: what reads whole
@@ -136,6 +137,18 @@ func TestJSONStreamReuse(t *testing.T) {
 			if got := read(reused); !reflect.DeepEqual(got, want) {
 				t.Errorf("round %d, %s: reused %q, fresh %q", round, d, got, want)
 			}
+		}
+	}
+}
+
+// TestSkippedValueCutShort: a skipped value that ends inside a string, even
+// right after a backslash, is an error, never a crash.
+func TestSkippedValueCutShort(t *testing.T) {
+	for _, in := range []string{`{"apiVersion":"v1","kind":"Pod","status":"\`, `{"apiVersion":"v1","kind":"Pod","status":"ab`, `{"apiVersion":"v1","kind":"Pod","status":{"a":"\"`, `{"apiVersion":"v1","kind":"Pod","status":["x\\`} {
+		st := NewJSONStream([]byte(in))
+		st.Skip = func(av, kind, top, key string) bool { return key == "status" }
+		if _, err := st.Next(); err == nil {
+			t.Errorf("%s: no error", in)
 		}
 	}
 }
