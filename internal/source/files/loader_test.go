@@ -841,3 +841,34 @@ data:
 		}
 	}
 }
+
+// TestReaderPanicCostsOneDocument: a panic while reading a document (a
+// reader bug; here forced through the reader's Skip hook) becomes an input
+// error at that document, and the other documents are still read.
+func TestReaderPanicCostsOneDocument(t *testing.T) {
+	l := newLoader(t, "")
+	proj := l.projections()
+	explode := func(_, kind, _, _ string) bool {
+		if kind == "Broken" {
+			panic("boom")
+		}
+		return false
+	}
+	yamlIn := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns}\n---\napiVersion: v1\nkind: Broken\nmetadata: {name: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\n"
+	jsonIn := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"ns"}}` + "\n" + `{"apiVersion":"v1","kind":"Broken","metadata":{"name":"b"}}`
+	for _, c := range []struct {
+		name, in string
+		objects  int
+		line     int
+	}{{"in.yaml", yamlIn, 2, 5}, {"in.json", jsonIn, 1, 2}} {
+		rd := l.newReader(proj)
+		rd.yaml.Skip = explode
+		res := l.parseUnit(unit{name: c.name}, []byte(c.in), rd, proj)
+		if len(res.Objects) != c.objects || len(res.Errors) != 1 {
+			t.Fatalf("%s: %d objects, errors %v", c.name, len(res.Objects), res.Errors)
+		}
+		if e := res.Errors[0]; e.Pos.Line != c.line || !strings.Contains(e.Msg, "internal error") || !strings.Contains(e.Msg, "boom") {
+			t.Errorf("%s: error %+v", c.name, e)
+		}
+	}
+}

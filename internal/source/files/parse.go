@@ -56,7 +56,17 @@ var typeErrFieldRE = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.(\S+) of
 
 var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): (.*)$`)
 
+// internalError turns a panic while reading one document into an input
+// error at line: a reader bug must cost that document, not the run.
+func (p *parser) internalError(line int) {
+	if v := recover(); v != nil {
+		p.lazyFailed = false
+		p.errorf(line, "internal error while reading this document (please report it): %v", v)
+	}
+}
+
 func (p *parser) parseYAMLDoc(body []byte, sp span) {
+	defer p.internalError(sp.contentLine)
 	raw := body[sp.start:sp.end]
 	doc := &parsedDoc{src: p.source(sp.start, sp.end), file: p.u.name, line: sp.line, col: 1, start: sp.start}
 	// The fast reader handles the block style tools write; anything else
@@ -155,8 +165,15 @@ func yamlToJSON(raw []byte, firstLine int) ([]byte, []snapshot.FieldIssue, error
 
 // parseJSONStream reads one or more JSON values. It returns false when the
 // stream is not JSON after all (a YAML flow mapping), so YAML is tried.
-func (p *parser) parseJSONStream(body []byte) bool {
+func (p *parser) parseJSONStream(body []byte) (ok bool) {
 	defer p.finishSecrets()
+	at := 1 // the line of the value being read, for internalError
+	defer func() {
+		if v := recover(); v != nil {
+			p.errorf(at, "internal error while reading this JSON (please report it; the rest of the file was not read): %v", v)
+			ok = true
+		}
+	}()
 	// Lines are counted incrementally: a stream of many one-line values
 	// (jq -c) must not rescan the file for each.
 	line, lineStart, counted := 1, 0, 0
@@ -196,6 +213,7 @@ func (p *parser) parseJSONStream(body []byte) bool {
 			return true
 		}
 		l, col := position(v.Start)
+		at = l
 		doc := &parsedDoc{src: p.source(v.Start, v.End), file: p.u.name, line: l, col: col, start: v.Start}
 		// A List's items get documents of their own, so locating a field of
 		// one never re-reads the whole List.
@@ -208,6 +226,11 @@ func (p *parser) parseJSONStream(body []byte) bool {
 			issues = append(issues, clonePath(d))
 		}
 		p.parseTree(v.Node, doc, l, issues)
+		next := v.End // where the next value starts, for internalError
+		for next < len(body) && (body[next] == ' ' || body[next] == '\t' || body[next] == '\r' || body[next] == '\n') {
+			next++
+		}
+		at, _ = position(next)
 	}
 }
 
