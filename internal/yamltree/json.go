@@ -341,7 +341,9 @@ func (r *jsonReader) entries(n *Node, depth int, c jsonCtx, obj *jsonObj, mark i
 			}
 		}
 		keys := r.mem.keysSince(mark)
-		if index == nil && len(keys) >= 8 {
+		// Repeated keys are looked for by a scan while the object is
+		// small, as most are; a map only for a large one (data, labels).
+		if index == nil && len(keys) >= 32 {
 			index = make(map[string]int, 16)
 			for j, kk := range keys {
 				index[kk] = j

@@ -2,7 +2,9 @@ package yamltree
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -149,6 +151,30 @@ func TestSkippedValueCutShort(t *testing.T) {
 		st.Skip = func(av, kind, top, key string) bool { return key == "status" }
 		if _, err := st.Next(); err == nil {
 			t.Errorf("%s: no error", in)
+		}
+	}
+}
+
+// TestJSONRepeatedKeyAtEverySize: a key repeated in an object is reported
+// and keeps its last value, whether the object is scanned (small) or
+// indexed (large).
+func TestJSONRepeatedKeyAtEverySize(t *testing.T) {
+	for _, size := range []int{2, 8, 12, 31, 32, 33, 40, 100} {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := 0; i < size; i++ {
+			fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+		}
+		b.WriteString(`"k1":"last"}`)
+		n, dups, err := ParseJSON([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dups) != 1 || len(n.Keys) != size {
+			t.Errorf("%d keys: dups %v, %d keys kept", size, dups, len(n.Keys))
+		}
+		if v := n.Get("k1"); v == nil || v.Text != "last" {
+			t.Errorf("%d keys: k1 = %+v, want the last value", size, v)
 		}
 	}
 }
