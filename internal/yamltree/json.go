@@ -553,13 +553,14 @@ var errBadEscape = errors.New("invalid escape")
 func (r *jsonReader) str() (string, error) {
 	r.i++
 	start := r.i
-	// Fast path: no escapes, valid UTF-8.
+	// Fast path: no escapes, valid UTF-8 (checked only past ASCII).
+	var high byte
 	for r.i < len(r.s) {
 		c := r.s[r.i]
 		if c == '"' {
 			s := r.s[start:r.i]
 			r.i++
-			if utf8.ValidString(s) {
+			if high < utf8.RuneSelf || utf8.ValidString(s) {
 				return s, nil
 			}
 			return validUTF8(s), nil
@@ -567,6 +568,7 @@ func (r *jsonReader) str() (string, error) {
 		if c == '\\' || c < 0x20 {
 			break
 		}
+		high |= c
 		r.i++
 	}
 	var b strings.Builder
