@@ -2,17 +2,18 @@ package yamltree
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
 
-// Stream is a YAML stream read once, byte by byte, for what every later
-// step needs: where its lines end, and whether all of it is made of the
-// characters YAML allows. Loaders cut the stream into documents with the
-// line ends and parse each document with ParseDoc, so no byte is searched
-// for line breaks or checked twice.
+// Stream is a YAML stream read once for what every later step needs:
+// where its lines end, and whether all of it is made of the characters
+// YAML allows. Loaders cut the stream into documents with the line ends
+// and parse each document with ParseDoc, so no byte is searched for line
+// breaks or checked twice.
 type Stream struct {
 	Data []byte
 	// Ends holds the offset in Data of each line feed, in order.
@@ -24,11 +25,7 @@ type Stream struct {
 
 // ErrStreamTooLarge is returned by Scan for a stream whose offsets do not
 // fit the int32 line ends.
-var ErrStreamTooLarge = errorString("a YAML stream over 2 GiB is not supported")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var ErrStreamTooLarge = errors.New("a YAML stream over 2 GiB is not supported")
 
 // Scan reads data into s, reusing s.Ends' memory.
 func (s *Stream) Scan(data []byte) error {
