@@ -425,7 +425,7 @@ func (e *Evaluator) namedPortIs(q *query, name, proto string) bool {
 	if !ok {
 		return false
 	}
-	for _, c := range snapshot.Containers(spec, at) {
+	for c := range snapshot.Containers(spec, at) {
 		for _, cp := range c.C.Ports {
 			cproto := string(cp.Protocol)
 			if cproto == "" {

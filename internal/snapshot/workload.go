@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"iter"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -58,15 +60,19 @@ func (c Container) Path() Path {
 
 // Containers lists the init and regular containers of a pod spec, with the
 // path of each relative to the object.
-func Containers(spec *corev1.PodSpec, at Path) []Container {
-	out := make([]Container, 0, len(spec.InitContainers)+len(spec.Containers))
-	for i := range spec.InitContainers {
-		out = append(out, Container{C: &spec.InitContainers[i], Init: true, spec: at, index: i})
+func Containers(spec *corev1.PodSpec, at Path) iter.Seq[Container] {
+	return func(yield func(Container) bool) {
+		for i := range spec.InitContainers {
+			if !yield(Container{C: &spec.InitContainers[i], Init: true, spec: at, index: i}) {
+				return
+			}
+		}
+		for i := range spec.Containers {
+			if !yield(Container{C: &spec.Containers[i], spec: at, index: i}) {
+				return
+			}
+		}
 	}
-	for i := range spec.Containers {
-		out = append(out, Container{C: &spec.Containers[i], spec: at, index: i})
-	}
-	return out
 }
 
 // PodAnnotationsOf returns the annotations the pods of o carry (the pod's

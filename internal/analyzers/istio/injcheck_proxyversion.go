@@ -28,11 +28,14 @@ type runningProxy struct {
 // native sidecars, an init container). ztunnel's container has the same
 // name: it is not a sidecar and is left out.
 func proxyOf(o *snapshot.Object) (runningProxy, bool) {
-	pod, ok := o.Typed.(*corev1.Pod)
-	if !ok || o.Labels["app"] == "ztunnel" {
+	if o.Key.GroupKind() != snapshot.KindPod || o.Labels["app"] == "ztunnel" {
 		return runningProxy{}, false
 	}
-	for _, c := range snapshot.Containers(&pod.Spec, snapshot.P("spec")) {
+	spec, at, _, ok := snapshot.PodSpecOf(o) // the shared path of a pod's spec
+	if !ok {
+		return runningProxy{}, false
+	}
+	for c := range snapshot.Containers(spec, at) {
 		if c.C.Name != ProxyContainer || c.C.Image == "" || c.C.Image == "auto" || strings.Contains(c.C.Image, "/ztunnel:") {
 			continue
 		}

@@ -233,7 +233,7 @@ func http10Of(s *snapshot.Snapshot, mesh *facts.Mesh, pod *snapshot.Object) http
 	var v http10View
 	if p, ok := pod.Typed.(*corev1.Pod); ok {
 		found := false
-		for _, ct := range snapshot.Containers(&p.Spec, snapshot.P("spec")) {
+		for ct := range snapshot.Containers(&p.Spec, snapshot.P("spec")) {
 			if ct.C.Name != istio.ProxyContainer {
 				continue
 			}
@@ -255,7 +255,7 @@ func http10Of(s *snapshot.Snapshot, mesh *facts.Mesh, pod *snapshot.Object) http
 		v.annotation = tmpl
 		v.settings = append(v.settings, metadataSetting(annTemplate, o.Ref()+" pod template", o, templateMeta(o).Child("annotations", proxyConfigAnnotation), tmpl))
 		if spec, at, _, ok := snapshot.PodSpecOf(o); ok {
-			for _, ct := range snapshot.Containers(spec, at) {
+			for ct := range snapshot.Containers(spec, at) {
 				if ct.C.Name != istio.ProxyContainer {
 					continue
 				}
@@ -284,7 +284,7 @@ func http10Of(s *snapshot.Snapshot, mesh *facts.Mesh, pod *snapshot.Object) http
 		if !ok {
 			continue
 		}
-		for _, ct := range snapshot.Containers(spec, at) {
+		for ct := range snapshot.Containers(spec, at) {
 			if st, ok := envSetting(istiodEnv, o.Ref()+" env "+pilotHTTP10, o, ct, pilotHTTP10, boolTrue); ok {
 				v.settings = append(v.settings, st)
 			}

@@ -38,7 +38,7 @@ func hasProxy(pod *snapshot.Object) bool {
 	if !ok {
 		return false
 	}
-	for _, c := range snapshot.Containers(&p.Spec, snapshot.P("spec")) {
+	for c := range snapshot.Containers(&p.Spec, snapshot.P("spec")) {
 		if c.C.Name == istio.ProxyContainer {
 			return true
 		}

@@ -116,7 +116,7 @@ var EnvResolution = &analysis.Fact{
 				if !ok {
 					continue
 				}
-				for _, c := range snapshot.Containers(spec, at) {
+				for c := range snapshot.Containers(spec, at) {
 					env.Entries = append(env.Entries, resolveContainer(p.Snapshot, o, c)...)
 				}
 			}
