@@ -2,11 +2,13 @@ package istio
 
 import (
 	"fmt"
+	"strconv"
 
 	netv1alpha3 "istio.io/api/networking/v1alpha3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/facts"
@@ -204,8 +206,8 @@ func subsetText(s string) string {
 // port-level settings use.
 func containerPort(spec *corev1.PodSpec, sp corev1.ServicePort) int32 {
 	tp := sp.TargetPort
-	if tp.IntValue() != 0 {
-		return int32(tp.IntValue())
+	if n := intValue(tp); n != 0 {
+		return int32(n)
 	}
 	if tp.StrVal != "" {
 		for _, c := range spec.Containers {
@@ -217,6 +219,19 @@ func containerPort(spec *corev1.PodSpec, sp corev1.ServicePort) int32 {
 		}
 	}
 	return sp.Port
+}
+
+// intValue is IntOrString.IntValue without the error value Atoi makes
+// for a port name (every named targetPort of every Service, every check).
+func intValue(v intstr.IntOrString) int {
+	if v.Type == intstr.Int {
+		return int(v.IntVal)
+	}
+	if !signedDigits(v.StrVal) {
+		return 0 // what IntValue returns for a name
+	}
+	n, _ := strconv.Atoi(v.StrVal)
+	return n
 }
 
 // verifyByDefault is the release from which sidecars verify server

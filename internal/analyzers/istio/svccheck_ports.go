@@ -131,7 +131,7 @@ func (p svcPort) implicitTLS() bool {
 			}
 		}
 	}
-	return implicitTLSPorts[p.SP.Port] || implicitTLSPorts[int32(p.SP.TargetPort.IntValue())]
+	return implicitTLSPorts[p.SP.Port] || implicitTLSPorts[int32(intValue(p.SP.TargetPort))]
 }
 
 // serverFirst tells which server-first protocol a sniffed port probably
@@ -156,7 +156,7 @@ func (p svcPort) serverFirst() (proto, why string, ok bool) {
 	if proto, ok := serverFirstPorts[p.SP.Port]; ok {
 		return proto, fmt.Sprintf("port %d is %s's well-known port", p.SP.Port, proto), true
 	}
-	if t := int32(p.SP.TargetPort.IntValue()); t != 0 {
+	if t := int32(intValue(p.SP.TargetPort)); t != 0 {
 		if proto, ok := serverFirstPorts[t]; ok {
 			return proto, fmt.Sprintf("targetPort %d is %s's well-known port", t, proto), true
 		}
