@@ -109,7 +109,7 @@ var EnvResolution = &analysis.Fact{
 	Doc:   "Every container env/envFrom reference resolved against ConfigMaps and Secrets, with kubelet precedence.",
 	Reads: envReads,
 	Run: func(p *analysis.Pass) (any, error) {
-		env := &Env{}
+		r := &resolver{s: p.Snapshot}
 		for _, gk := range snapshot.WorkloadKinds {
 			for _, o := range p.Snapshot.List(gk) {
 				spec, at, _, ok := snapshot.PodSpecOf(o)
@@ -117,11 +117,11 @@ var EnvResolution = &analysis.Fact{
 					continue
 				}
 				for c := range snapshot.Containers(spec, at) {
-					env.Entries = append(env.Entries, resolveContainer(p.Snapshot, o, c)...)
+					r.container(o, c)
 				}
 			}
 		}
-		return env, nil
+		return &Env{Entries: r.out}, nil
 	},
 }
 
@@ -181,28 +181,61 @@ func providerOf(sources []envSource, name string) (envProvider, bool) {
 	return envProvider{}, false
 }
 
-func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Container) []*Entry {
-	ns := o.Key.Namespace
-	var out []*Entry
-	var sources []envSource
+// resolver resolves the entries of container after container into one
+// list. Entries and references are taken from blocks, not allocated one
+// by one: at 50k objects there are ~100k of them.
+type resolver struct {
+	s       *snapshot.Snapshot
+	out     []*Entry
+	entries []Entry
+	refs    []Ref
+	sources []envSource // of the container being resolved
+}
+
+func (r *resolver) entry(e Entry) *Entry {
+	if len(r.entries) == 0 {
+		r.entries = make([]Entry, 256)
+	}
+	p := &r.entries[0]
+	r.entries = r.entries[1:]
+	*p = e
+	return p
+}
+
+func (r *resolver) ref(x Ref) *Ref {
+	if len(r.refs) == 0 {
+		r.refs = make([]Ref, 256)
+	}
+	p := &r.refs[0]
+	r.refs = r.refs[1:]
+	*p = x
+	return p
+}
+
+// container resolves c's envFrom and env entries and appends them to out.
+func (r *resolver) container(o *snapshot.Object, c snapshot.Container) {
+	s, ns := r.s, o.Key.Namespace
+	sources := r.sources[:0]
 	for i := range c.C.EnvFrom {
 		ef := &c.C.EnvFrom[i]
-		e := &Entry{Object: o, Container: c, Index: i, EnvFrom: true}
+		var ref Ref
 		switch {
 		case ef.ConfigMapRef != nil:
-			e.Ref = &Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
+			ref = Ref{Kind: snapshot.KindConfigMap, Name: ef.ConfigMapRef.Name, Optional: isTrue(ef.ConfigMapRef.Optional)}
 		case ef.SecretRef != nil:
-			e.Ref = &Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
+			ref = Ref{Kind: snapshot.KindSecret, Name: ef.SecretRef.Name, Optional: isTrue(ef.SecretRef.Optional)}
 		default:
 			continue
 		}
+		e := r.entry(Entry{Object: o, Container: c, Index: i, EnvFrom: true, Ref: r.ref(ref)})
 		resolve(s, ns, e)
 		if t := e.Ref.Target; t != nil {
 			cm, _ := t.Typed.(*corev1.ConfigMap)
 			sources = append(sources, envSource{index: i, prefix: ef.Prefix, obj: t, cm: cm})
 		}
-		out = append(out, e)
+		r.out = append(r.out, e)
 	}
+	r.sources = sources
 	keepPlain := o.Key.GroupKind() == snapshot.KindDaemonSet
 	for i := range c.C.Env {
 		ev := &c.C.Env[i]
@@ -210,16 +243,16 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 		if vf := ev.ValueFrom; vf != nil {
 			switch {
 			case vf.ConfigMapKeyRef != nil:
-				ref = &Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)}
+				ref = r.ref(Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)})
 			case vf.SecretKeyRef != nil:
-				ref = &Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)}
+				ref = r.ref(Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)})
 			}
 		}
 		pr, shadows := providerOf(sources, ev.Name)
 		if ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := &Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref}
+		e := r.entry(Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref})
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
@@ -236,9 +269,8 @@ func resolveContainer(s *snapshot.Snapshot, o *snapshot.Object, c snapshot.Conta
 			}
 			e.Shadow = sh
 		}
-		out = append(out, e)
+		r.out = append(r.out, e)
 	}
-	return out
 }
 
 // resolve looks the reference up and predicts the kubelet's error.
