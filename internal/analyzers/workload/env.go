@@ -187,28 +187,24 @@ func providerOf(sources []envSource, name string) (envProvider, bool) {
 type resolver struct {
 	s       *snapshot.Snapshot
 	out     []*Entry
-	entries []Entry
-	refs    []Ref
+	entries block[Entry]
+	refs    block[Ref]
 	sources []envSource // of the container being resolved
 }
 
-func (r *resolver) entry(e Entry) *Entry {
-	if len(r.entries) == 0 {
-		r.entries = make([]Entry, 256)
-	}
-	p := &r.entries[0]
-	r.entries = r.entries[1:]
-	*p = e
-	return p
-}
+func (r *resolver) entry(e Entry) *Entry { return r.entries.new(e) }
+func (r *resolver) ref(x Ref) *Ref       { return r.refs.new(x) }
 
-func (r *resolver) ref(x Ref) *Ref {
-	if len(r.refs) == 0 {
-		r.refs = make([]Ref, 256)
+// block hands out values from slices of 256: one allocation per block.
+type block[T any] []T
+
+func (b *block[T]) new(v T) *T {
+	if len(*b) == 0 {
+		*b = make([]T, 256)
 	}
-	p := &r.refs[0]
-	r.refs = r.refs[1:]
-	*p = x
+	p := &(*b)[0]
+	*b = (*b)[1:]
+	*p = v
 	return p
 }
 
