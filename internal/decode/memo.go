@@ -125,10 +125,11 @@ func (d *Decoder) MemoFields(apiVersion, kind string, proj *Projection) yamltree
 // shape (one chart's Deployments) repeat.
 func (d *Decoder) MetadataFields() yamltree.Fields {
 	entry := planFor(&d.plans, reflect.TypeFor[metav1.ManagedFieldsEntry]())
+	fieldsV1, _ := entry.fields.get("fieldsV1")
 	return metadataFields{
 		plan:     planFor(&d.plans, reflect.TypeFor[metav1.ObjectMeta]()),
 		strings:  planFor(&d.plans, stringMap),
-		fieldsV1: entry.fields["fieldsV1"].plan,
+		fieldsV1: fieldsV1.plan,
 	}
 }
 
@@ -145,7 +146,7 @@ func (f metadataFields) Field(key string) (yamltree.Fields, bool) {
 }
 
 func (f metadataFields) MemoScope(key string) any {
-	if fp, ok := f.plan.byName.get(key); ok && fp.plan == f.strings {
+	if fp, ok := f.plan.fields.get(key); ok && fp.plan == f.strings {
 		return fp.plan
 	}
 	return nil
@@ -181,7 +182,7 @@ func typedFields(proj *Projection, plan *typePlan) *memoFields {
 		}
 		var cp *typePlan
 		if plan != nil {
-			if f, ok := plan.fields[k]; ok {
+			if f, ok := plan.fields.get(k); ok {
 				cp = structPlan(f.plan)
 			}
 		}
@@ -225,7 +226,7 @@ func (mf *memoFields) MemoScope(key string) any {
 	if mf.plan == nil {
 		return nil
 	}
-	f, ok := mf.plan.byName.get(key)
+	f, ok := mf.plan.fields.get(key)
 	if !ok || custom(f.plan) {
 		return nil
 	}

@@ -59,6 +59,3 @@ func (t *names[V]) get(k string) (V, bool) {
 	var zero V
 	return zero, false
 }
-
-// len returns the number of names.
-func (t *names[V]) len() int { return t.n }

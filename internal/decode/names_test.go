@@ -24,8 +24,8 @@ func TestNamesLikeAMap(t *testing.T) {
 			m[word()] = len(m)
 		}
 		tab := newNames(m)
-		if tab.len() != len(m) {
-			t.Fatalf("size %d: len %d", size, tab.len())
+		if tab.n != len(m) {
+			t.Fatalf("size %d: len %d", size, tab.n)
 		}
 		for range 500 {
 			k := word()
@@ -42,8 +42,8 @@ func TestNamesLikeAMap(t *testing.T) {
 		}
 	}
 	tab := newNames(map[string]int{"": 1, "a": 2})
-	if _, ok := tab.get(""); ok || tab.len() != 1 {
-		t.Errorf("the empty name is never kept: len %d", tab.len())
+	if _, ok := tab.get(""); ok || tab.n != 1 {
+		t.Errorf("the empty name is never kept: len %d", tab.n)
 	}
 	var empty names[int]
 	if _, ok := empty.get("x"); ok {

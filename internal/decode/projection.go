@@ -94,7 +94,7 @@ func (td *treeDecoder) check(n *yamltree.Node, p *typePlan) {
 			return
 		}
 		for i, k := range n.Keys {
-			f, ok := p.byName.get(k)
+			f, ok := p.fields.get(k)
 			if !ok {
 				td.unknown(k)
 				continue

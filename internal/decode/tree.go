@@ -130,7 +130,7 @@ func (d *Decoder) DecodeTreeWith(n *yamltree.Node, o TreeOptions) (Result, error
 	res := Result{Obj: obj, Issues: td.issues}
 	// An Istio spec (a protobuf message; see protoSpec) is also walked
 	// for unknown fields, which its decoding discards.
-	if f, ok := plan.fields["spec"]; ok && f.plan.ptrProto && len(f.index) == 1 {
+	if f, ok := plan.fields.get("spec"); ok && f.plan.ptrProto && len(f.index) == 1 {
 		if s := n.Get("spec"); s != nil {
 			spec := root.Field(f.index[0]).Addr().Interface().(proto.Message)
 			// The decoder's path stack is empty again: the walk borrows it.
@@ -173,7 +173,7 @@ func (d *Decoder) HasField(apiVersion, kind, field string) bool {
 		return false
 	}
 	plan := planFor(&d.plans, t.Elem())
-	_, ok = plan.fields[field]
+	_, ok = plan.fields.get(field)
 	return ok
 }
 
@@ -197,14 +197,13 @@ type fieldPlan struct {
 // never looks a type up.
 type typePlan struct {
 	kind     reflect.Kind
-	fields   map[string]fieldPlan // structs
-	byName   names[fieldPlan]     // fields, for lookups while decoding
-	elem     *typePlan            // pointers, slices, maps
-	ptrJSON  bool                 // *T implements json.Unmarshaler
-	ptrText  bool                 // *T implements encoding.TextUnmarshaler
-	ptrProto bool                 // *T is a protobuf message (Istio specs)
-	metaTime bool                 // metav1.Time, decoded without a JSON round trip
-	bad      bool                 // something encoding/json must handle
+	fields   names[fieldPlan] // structs: by JSON name
+	elem     *typePlan        // pointers, slices, maps
+	ptrJSON  bool             // *T implements json.Unmarshaler
+	ptrText  bool             // *T implements encoding.TextUnmarshaler
+	ptrProto bool             // *T is a protobuf message (Istio specs)
+	metaTime bool             // metav1.Time, decoded without a JSON round trip
+	bad      bool             // something encoding/json must handle
 }
 
 // planCache holds one complete typePlan per type. Plans are built under
@@ -245,11 +244,8 @@ func planFor(cache *planCache, t reflect.Type) *typePlan {
 	defer cache.mu.Unlock()
 	building := map[reflect.Type]*typePlan{}
 	p := buildPlan(cache, t, building)
-	// Every new plan is complete before any is published: a reader that
-	// finds one follows its links into the others.
-	for _, bp := range building {
-		bp.byName = newNames(bp.fields)
-	}
+	// Published only once all are complete: a reader that finds one
+	// follows its links into the others.
 	for bt, bp := range building {
 		cache.m.Store(bt, bp)
 	}
@@ -269,10 +265,11 @@ func buildPlan(cache *planCache, t reflect.Type, building map[reflect.Type]*type
 	switch {
 	case p.ptrJSON || p.ptrProto:
 	case p.kind == reflect.Struct:
-		p.fields = map[string]fieldPlan{}
-		if err := collectFields(cache, t, nil, p, map[string]int{}, building); err != nil {
+		fields := map[string]fieldPlan{}
+		if err := collectFields(cache, t, nil, fields, map[string]int{}, building); err != nil {
 			p.bad = true
 		}
+		p.fields = newNames(fields)
 	case p.kind == reflect.Pointer || p.kind == reflect.Slice || p.kind == reflect.Map:
 		p.elem = buildPlan(cache, t.Elem(), building)
 	}
@@ -283,7 +280,7 @@ func buildPlan(cache *planCache, t reflect.Type, building map[reflect.Type]*type
 // untagged anonymous structs are inlined, and a shallower field wins over
 // a deeper one of the same name. Same-depth conflicts and ",string" are
 // left to encoding/json.
-func collectFields(cache *planCache, t reflect.Type, prefix []int, p *typePlan, depth map[string]int, building map[reflect.Type]*typePlan) error {
+func collectFields(cache *planCache, t reflect.Type, prefix []int, fields map[string]fieldPlan, depth map[string]int, building map[reflect.Type]*typePlan) error {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -301,7 +298,7 @@ func collectFields(cache *planCache, t reflect.Type, prefix []int, p *typePlan, 
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				if err := collectFields(cache, ft, idx, p, depth, building); err != nil {
+				if err := collectFields(cache, ft, idx, fields, depth, building); err != nil {
 					return err
 				}
 				continue
@@ -316,7 +313,7 @@ func collectFields(cache *planCache, t reflect.Type, prefix []int, p *typePlan, 
 		d, seen := depth[name]
 		switch {
 		case !seen || len(idx) < d:
-			p.fields[name] = fieldPlan{index: idx, plan: buildPlan(cache, f.Type, building)}
+			fields[name] = fieldPlan{index: idx, plan: buildPlan(cache, f.Type, building)}
 			depth[name] = len(idx)
 		case len(idx) == d:
 			return errMismatch
@@ -424,7 +421,7 @@ func (td *treeDecoder) decodeValue(n *yamltree.Node, v reflect.Value, p *typePla
 			return errMismatch
 		}
 		for i, k := range n.Keys {
-			f, ok := p.byName.get(k)
+			f, ok := p.fields.get(k)
 			if !ok {
 				td.unknown(k)
 				continue
