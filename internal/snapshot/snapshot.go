@@ -196,10 +196,10 @@ func (b *Builder) indexLabels(o *Object, inNS, all bool) {
 		x, l = b.s.tmplByLabel, tl
 	}
 	if inNS {
-		x.add(x.inNS, o.Key.Namespace, l, o)
+		addLabels(x.inNS, o.Key.Namespace, l, o)
 	}
 	if all {
-		x.add(x.all, AllNamespaces, l, o)
+		addLabels(x.all, AllNamespaces, l, o)
 	}
 }
 
@@ -214,7 +214,8 @@ func newLabelIndex(n int) labelIndex {
 	return labelIndex{inNS: make(map[labelKey][]*Object, n), all: make(map[labelKey][]*Object, n/4)}
 }
 
-func (labelIndex) add(half map[labelKey][]*Object, ns string, l map[string]string, o *Object) {
+// addLabels files o under each of its labels l in one half of an index.
+func addLabels(half map[labelKey][]*Object, ns string, l map[string]string, o *Object) {
 	for k, v := range l {
 		lk := labelKey{ns, k, v}
 		half[lk] = append(half[lk], o)

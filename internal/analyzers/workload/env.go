@@ -192,9 +192,6 @@ type resolver struct {
 	sources []envSource // of the container being resolved
 }
 
-func (r *resolver) entry(e Entry) *Entry { return r.entries.new(e) }
-func (r *resolver) ref(x Ref) *Ref       { return r.refs.new(x) }
-
 // block hands out values from slices of 256: one allocation per block.
 type block[T any] []T
 
@@ -223,7 +220,7 @@ func (r *resolver) container(o *snapshot.Object, c snapshot.Container) {
 		default:
 			continue
 		}
-		e := r.entry(Entry{Object: o, Container: c, Index: i, EnvFrom: true, Ref: r.ref(ref)})
+		e := r.entries.new(Entry{Object: o, Container: c, Index: i, EnvFrom: true, Ref: r.refs.new(ref)})
 		resolve(s, ns, e)
 		if t := e.Ref.Target; t != nil {
 			cm, _ := t.Typed.(*corev1.ConfigMap)
@@ -239,16 +236,16 @@ func (r *resolver) container(o *snapshot.Object, c snapshot.Container) {
 		if vf := ev.ValueFrom; vf != nil {
 			switch {
 			case vf.ConfigMapKeyRef != nil:
-				ref = r.ref(Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)})
+				ref = r.refs.new(Ref{Kind: snapshot.KindConfigMap, Name: vf.ConfigMapKeyRef.Name, Key: vf.ConfigMapKeyRef.Key, Optional: isTrue(vf.ConfigMapKeyRef.Optional)})
 			case vf.SecretKeyRef != nil:
-				ref = r.ref(Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)})
+				ref = r.refs.new(Ref{Kind: snapshot.KindSecret, Name: vf.SecretKeyRef.Name, Key: vf.SecretKeyRef.Key, Optional: isTrue(vf.SecretKeyRef.Optional)})
 			}
 		}
 		pr, shadows := providerOf(sources, ev.Name)
 		if ref == nil && !shadows && !keepPlain {
 			continue // see Env: nothing to check on a plain value
 		}
-		e := r.entry(Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref})
+		e := r.entries.new(Entry{Object: o, Container: c, Index: i, Name: ev.Name, Env: ev, Ref: ref})
 		if e.Ref != nil {
 			resolve(s, ns, e)
 		}
