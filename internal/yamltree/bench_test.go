@@ -1,6 +1,8 @@
 package yamltree
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -65,6 +67,37 @@ func BenchmarkSplit(b *testing.B) {
 	for b.Loop() {
 		p.lines = p.lines[:0]
 		if err := p.split(doc, 0, s.Ends); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// podJSON is the generated Pod as `kubectl get -o json` prints it: four
+// spaces of indentation, which is most of the bytes.
+func podJSON(b *testing.B) []byte {
+	j, err := yaml.YAMLToJSON(podDoc(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, j, "", "    "); err != nil {
+		b.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// BenchmarkJSONStreamPod reads the Pod as the loader does: status and
+// managedFields are passed over, the rest is built.
+func BenchmarkJSONStreamPod(b *testing.B) {
+	doc := podJSON(b)
+	st := NewJSONStream(nil)
+	st.Skip = func(av, kind, top, key string) bool {
+		return top == "" && key == "status" || top == "metadata" && key == "managedFields"
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		st.Reset(doc)
+		if v, err := st.Next(); err != nil || v.Node == nil {
 			b.Fatal(err)
 		}
 	}

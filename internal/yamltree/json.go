@@ -143,10 +143,8 @@ func (r *jsonReader) skipValue() error {
 	depth := 0
 	for r.i < len(r.s) {
 		// Most bytes of a skipped value are indentation, names and
-		// numbers: passed over with one table lookup each.
-		for r.i < len(r.s) && !skipStop[r.s[r.i]] {
-			r.i++
-		}
+		// numbers: passed over a word at a time.
+		r.i = toStructural(r.s, r.i)
 		if r.i == len(r.s) {
 			break
 		}
@@ -154,9 +152,7 @@ func (r *jsonReader) skipValue() error {
 		case '"':
 			r.i++
 			for {
-				for r.i < len(r.s) && r.s[r.i] != '"' && r.s[r.i] != '\\' {
-					r.i++
-				}
+				r.i = toQuoteOrEscape(r.s, r.i)
 				if r.i >= len(r.s) { // an escape may have stepped past the end
 					return r.errorf("unexpected end of input in a string")
 				}
@@ -221,9 +217,14 @@ func (r *jsonReader) errorf(format string, args ...any) error {
 func (r *jsonReader) node(k Kind, text string) *Node { return r.mem.node(k, text) }
 
 func (r *jsonReader) space() {
+	if r.i < len(r.s) && r.s[r.i] > ' ' {
+		return // compact JSON, and most values after "key": in any JSON
+	}
 	for r.i < len(r.s) {
 		switch r.s[r.i] {
-		case ' ', '\t', '\n', '\r':
+		case ' ':
+			r.i = pastSpaces(r.s, r.i+1)
+		case '\n', '\t', '\r':
 			r.i++
 		default:
 			return
@@ -553,14 +554,25 @@ var errBadEscape = errors.New("invalid escape")
 func (r *jsonReader) str() (string, error) {
 	r.i++
 	start := r.i
-	// Fast path: no escapes, valid UTF-8 (checked only past ASCII).
-	var high byte
+	// Fast path: no escapes, valid UTF-8 (checked only past ASCII). Eight
+	// bytes at a time up to the first quote, backslash or control byte.
+	var high uint64
+	for r.i+8 <= len(r.s) {
+		w := word(r.s, r.i)
+		m := bytesEqual(w, '"') | bytesEqual(w, '\\') | bytesControl(w)
+		high |= belowFirstMarked(w, m)
+		if m != 0 {
+			r.i += firstMarked(m)
+			break
+		}
+		r.i += 8
+	}
 	for r.i < len(r.s) {
 		c := r.s[r.i]
 		if c == '"' {
 			s := r.s[start:r.i]
 			r.i++
-			if high < utf8.RuneSelf || utf8.ValidString(s) {
+			if high&highBits == 0 || utf8.ValidString(s) {
 				return s, nil
 			}
 			return validUTF8(s), nil
@@ -568,7 +580,7 @@ func (r *jsonReader) str() (string, error) {
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		high |= c
+		high |= uint64(c)
 		r.i++
 	}
 	var b strings.Builder

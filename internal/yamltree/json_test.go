@@ -50,7 +50,8 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Add(`{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"uid":"u","resourceVersion":"1"},"spec":{"a":{"b":"x\\\"]}"}},"c":[1,{"d":2}]}}]}`)
 	f.Add(`[{"apiVersion":"v1","kind":"Pod","status":[1,"]",{"x":null}],"spec":-1e5}] `)
-	f.Add(`{"apiVersion":"v1","kind":"Pod","status":"\`) // skipped, cut after a backslash
+	f.Add(`{"apiVersion":"v1","kind":"Pod","status":"\`)                                   // skipped, cut after a backslash
+	f.Add("\"abcdefg\xffhijklmnopqrs\"  \n    [\"0123456789\xc3\xa9\", \"01234567\x01\"]") // bytes past ASCII and controls within and after a word
 	f.Fuzz(func(t *testing.T, s string) {
 		sameJSON(t, s)
 		// Skipping and pruning only pass over values: what reads whole

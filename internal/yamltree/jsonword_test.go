@@ -1,0 +1,70 @@
+package yamltree
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzJSONWords holds the word-at-a-time searches to the byte-by-byte
+// loops they replace, from every starting index.
+func FuzzJSONWords(f *testing.F) {
+	f.Add("            \"name\": \"x\\\"y\",\n        {[]}\x02\x0c\x7f\xff\x80 ,")
+	f.Add(strings.Repeat(" ", 17) + "\t\r\n")
+	f.Add("abcdefgh\"ijklmnop\\")
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := 0; i <= len(s); i++ {
+			want := i
+			for want < len(s) && s[want] == ' ' {
+				want++
+			}
+			// pastSpaces may stop early, only in the last seven bytes.
+			if got := pastSpaces(s, i); got > want || got < want && got < len(s)-7 || got < i {
+				t.Fatalf("pastSpaces(%q, %d) = %d, want %d", s, i, got, want)
+			}
+			want = i
+			for want < len(s) && s[want] != '"' && s[want] != '\\' {
+				want++
+			}
+			if got := toQuoteOrEscape(s, i); got != want {
+				t.Fatalf("toQuoteOrEscape(%q, %d) = %d, want %d", s, i, got, want)
+			}
+			// toStructural may also stop at 0x02 and 0x0c, which skipValue
+			// passes over; never past a byte it acts on.
+			want = i
+			for want < len(s) && !skipStop[s[want]] {
+				want++
+			}
+			got := toStructural(s, i)
+			if got > want || got < i {
+				t.Fatalf("toStructural(%q, %d) = %d, want %d", s, i, got, want)
+			}
+			for j := i; j < got; j++ {
+				if skipStop[s[j]] {
+					t.Fatalf("toStructural(%q, %d) = %d passes over %q", s, i, got, s[j])
+				}
+			}
+			if got < want && s[got] != 0x02 && s[got] != 0x0c {
+				t.Fatalf("toStructural(%q, %d) = %d stops at %q", s, i, got, s[got])
+			}
+		}
+		if len(s) >= 8 {
+			w := word(s, 0)
+			var eq, above, control uint64
+			for j := 0; j < 8; j++ {
+				bit := uint64(0x80) << (8 * j)
+				if s[j] == '"' {
+					eq |= bit
+				}
+				if s[j] > 0x20 {
+					above |= bit
+				}
+				if s[j] < 0x20 {
+					control |= bit
+				}
+			}
+			if bytesEqual(w, '"') != eq || bytesAboveSpace(w) != above || bytesControl(w) != control {
+				t.Fatalf("%q: marks %x %x %x, want %x %x %x", s[:8], bytesEqual(w, '"'), bytesAboveSpace(w), bytesControl(w), eq, above, control)
+			}
+		}
+	})
+}
