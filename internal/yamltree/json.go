@@ -140,6 +140,13 @@ type jsonObj struct {
 // skipping does.
 func (r *jsonReader) skipValue() error {
 	r.space()
+	if r.i < len(r.s) && (r.s[r.i] == '{' || r.s[r.i] == '[') {
+		var ok bool
+		if r.i, ok = pastCollection(r.s, r.i); !ok {
+			return r.errorf("unexpected end of input")
+		}
+		return nil
+	}
 	depth := 0
 	for r.i < len(r.s) {
 		// Most bytes of a skipped value are indentation, names and

@@ -101,3 +101,63 @@ func toStructural(s string, i int) int {
 	}
 	return i
 }
+
+// pastCollection returns the index just past the object or array that
+// opens at s[i], finding where it ends and nothing more; false if s ends
+// first. A word without a backslash is taken whole: its quotes tell which
+// of its bytes are inside strings, and its brackets outside strings move
+// the depth, unless it may close the collection, which the bytes then do
+// one by one.
+func pastCollection(s string, i int) (int, bool) {
+	depth := 0
+	inString := false
+	for i < len(s) {
+		if i+8 <= len(s) {
+			w := word(s, i)
+			if bytesEqual(w, '\\') == 0 {
+				quotes := bytesEqual(w, '"')
+				quoted := runningXor(quotes) // after an odd number of quotes in w
+				if inString {
+					quoted ^= highBits
+				}
+				// '[' and ']' with the 0x20 bit are '{' and '}'.
+				folded := w | eachByte*0x20
+				opens := bits.OnesCount64(bytesEqual(folded, '{') &^ quoted)
+				closes := bits.OnesCount64(bytesEqual(folded, '}') &^ quoted)
+				if closes < depth {
+					depth += opens - closes
+					inString = inString != (bits.OnesCount64(quotes)&1 == 1)
+					i += 8
+					continue
+				}
+			}
+		}
+		for stop := min(i+8, len(s)); i < stop; i++ {
+			switch c := s[i]; {
+			case inString:
+				if c == '\\' {
+					i++ // the escaped byte
+				} else if c == '"' {
+					inString = false
+				}
+			case c == '"':
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				if depth--; depth == 0 {
+					return i + 1, true
+				}
+			}
+		}
+	}
+	return len(s), false
+}
+
+// runningXor marks each byte of a mark after which an odd number of the
+// mark's bytes, itself included, are marked.
+func runningXor(m uint64) uint64 {
+	m ^= m << 8
+	m ^= m << 16
+	return m ^ m<<32
+}

@@ -11,6 +11,9 @@ func FuzzJSONWords(f *testing.F) {
 	f.Add("            \"name\": \"x\\\"y\",\n        {[]}\x02\x0c\x7f\xff\x80 ,")
 	f.Add(strings.Repeat(" ", 17) + "\t\r\n")
 	f.Add("abcdefgh\"ijklmnop\\")
+	f.Add(`{"x": "}}}}}}}}}}]]]]]]]]]]", "y": {"z": {"w": "ab}cdefg]hijklmn", "v": 1}}, "u": 2}`)
+	f.Add(`{"a": 1, "bbbbbbbb": "xx{xxxxxxxx[", "c": 1}`)
+	f.Add(`{"a": {"b": ["]", "\\"}", {}], "c": "{{{{{{{{{{"}, "d": [[[[[[[[]]]]]]]]}, "e"`)
 	f.Fuzz(func(t *testing.T, s string) {
 		for i := 0; i <= len(s); i++ {
 			want := i
@@ -47,6 +50,15 @@ func FuzzJSONWords(f *testing.F) {
 				t.Fatalf("toStructural(%q, %d) = %d stops at %q", s, i, got, s[got])
 			}
 		}
+		for i := 0; i < len(s); i++ {
+			if s[i] != '{' && s[i] != '[' {
+				continue
+			}
+			end, ok := pastCollection(s, i)
+			if wantEnd, wantOK := bytewiseEnd(s, i); end != wantEnd || ok != wantOK {
+				t.Fatalf("pastCollection(%q, %d) = %d, %v, want %d, %v", s, i, end, ok, wantEnd, wantOK)
+			}
+		}
 		if len(s) >= 8 {
 			w := word(s, 0)
 			var eq, above, control uint64
@@ -67,4 +79,27 @@ func FuzzJSONWords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bytewiseEnd is pastCollection a byte at a time.
+func bytewiseEnd(s string, i int) (int, bool) {
+	depth, inString := 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return len(s), false
 }
