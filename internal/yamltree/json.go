@@ -561,92 +561,80 @@ var errBadEscape = errors.New("invalid escape")
 func (r *jsonReader) str() (string, error) {
 	r.i++
 	start := r.i
-	// Fast path: no escapes, valid UTF-8 (checked only past ASCII). Eight
-	// bytes at a time up to the first quote, backslash or control byte.
-	var high uint64
-	for r.i+8 <= len(r.s) {
-		w := word(r.s, r.i)
-		m := bytesEqual(w, '"') | bytesEqual(w, '\\') | bytesControl(w)
-		high |= belowFirstMarked(w, m)
-		if m != 0 {
-			r.i += firstMarked(m)
-			break
-		}
-		r.i += 8
+	end, nonASCII := plainRun(r.s, r.i)
+	if end < len(r.s) && r.s[end] == '"' { // no escapes: the input's own bytes
+		r.i = end + 1
+		return checkedUTF8(r.s[start:end], nonASCII), nil
 	}
-	for r.i < len(r.s) {
-		c := r.s[r.i]
-		if c == '"' {
-			s := r.s[start:r.i]
-			r.i++
-			if high&highBits == 0 || utf8.ValidString(s) {
-				return s, nil
-			}
-			return validUTF8(s), nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		high |= uint64(c)
-		r.i++
-	}
+	// Escapes: the plain runs between them are copied whole.
 	var b strings.Builder
-	b.WriteString(r.s[start:r.i])
-	for r.i < len(r.s) {
-		c := r.s[r.i]
-		switch {
+	for {
+		b.WriteString(r.s[r.i:end])
+		r.i = end
+		if r.i >= len(r.s) {
+			return "", r.errorf("unterminated string")
+		}
+		switch c := r.s[r.i]; {
 		case c == '"':
 			r.i++
-			return validUTF8(b.String()), nil
+			return checkedUTF8(b.String(), nonASCII), nil
 		case c < 0x20:
 			return "", r.errorf("control character in string")
-		case c == '\\':
-			if r.i+1 >= len(r.s) {
-				return "", r.errorf("unterminated string")
+		}
+		// A backslash.
+		if r.i+1 >= len(r.s) {
+			return "", r.errorf("unterminated string")
+		}
+		r.i++
+		switch e := r.s[r.i]; e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			ru, ok := r.hex4(r.i + 1)
+			if !ok {
+				return "", r.errorf("%v", errBadEscape)
 			}
-			r.i++
-			switch e := r.s[r.i]; e {
-			case '"', '\\', '/':
-				b.WriteByte(e)
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				ru, ok := r.hex4(r.i + 1)
-				if !ok {
-					return "", r.errorf("%v", errBadEscape)
-				}
-				r.i += 4
-				if utf16.IsSurrogate(ru) {
-					if lo, ok := r.hex4(r.i + 3); ok && strings.HasPrefix(r.s[r.i+1:], `\u`) {
-						if dec := utf16.DecodeRune(ru, lo); dec != utf8.RuneError {
-							ru = dec
-							r.i += 6
-						} else {
-							ru = utf8.RuneError
-						}
+			r.i += 4
+			if utf16.IsSurrogate(ru) {
+				if lo, ok := r.hex4(r.i + 3); ok && strings.HasPrefix(r.s[r.i+1:], `\u`) {
+					if dec := utf16.DecodeRune(ru, lo); dec != utf8.RuneError {
+						ru = dec
+						r.i += 6
 					} else {
 						ru = utf8.RuneError
 					}
+				} else {
+					ru = utf8.RuneError
 				}
-				b.WriteRune(ru)
-			default:
-				return "", r.errorf("%v", errBadEscape)
 			}
-			r.i++
+			b.WriteRune(ru)
 		default:
-			b.WriteByte(c)
-			r.i++
+			return "", r.errorf("%v", errBadEscape)
 		}
+		r.i++
+		var more bool
+		end, more = plainRun(r.s, r.i)
+		nonASCII = nonASCII || more
 	}
-	return "", r.errorf("unterminated string")
+}
+
+// checkedUTF8 returns s, or s with each byte of an invalid sequence made
+// U+FFFD when it has bytes beyond ASCII (nonASCII) and is not valid UTF-8.
+func checkedUTF8(s string, nonASCII bool) string {
+	if !nonASCII || utf8.ValidString(s) {
+		return s
+	}
+	return validUTF8(s)
 }
 
 func (r *jsonReader) hex4(at int) (rune, bool) {

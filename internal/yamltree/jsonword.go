@@ -67,6 +67,29 @@ func pastSpaces(s string, i int) int {
 	return i
 }
 
+// plainRun returns the index of the first '"', '\\' or control byte of s
+// from i, or len(s), and whether the bytes before it go beyond ASCII.
+func plainRun(s string, i int) (end int, nonASCII bool) {
+	var high uint64
+	for i+8 <= len(s) {
+		w := word(s, i)
+		m := bytesEqual(w, '"') | bytesEqual(w, '\\') | bytesControl(w)
+		high |= belowFirstMarked(w, m)
+		if m != 0 {
+			return i + firstMarked(m), high&highBits != 0
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+		high |= uint64(c)
+	}
+	return i, high&highBits != 0
+}
+
 // toQuoteOrEscape returns the index of the first '"' or '\\' of s from i,
 // or len(s).
 func toQuoteOrEscape(s string, i int) int {

@@ -24,6 +24,14 @@ func FuzzJSONWords(f *testing.F) {
 			if got := pastSpaces(s, i); got > want || got < want && got < len(s)-7 || got < i {
 				t.Fatalf("pastSpaces(%q, %d) = %d, want %d", s, i, got, want)
 			}
+			want, wantHigh := i, false
+			for want < len(s) && s[want] != '"' && s[want] != '\\' && s[want] >= 0x20 {
+				wantHigh = wantHigh || s[want] >= 0x80
+				want++
+			}
+			if got, high := plainRun(s, i); got != want || high != wantHigh {
+				t.Fatalf("plainRun(%q, %d) = %d, %v, want %d, %v", s, i, got, high, want, wantHigh)
+			}
 			want = i
 			for want < len(s) && s[want] != '"' && s[want] != '\\' {
 				want++
