@@ -69,8 +69,9 @@ var errLazy = errors.New("decode: a memoized value must be read again")
 // without a Memo and decoded from that tree.
 func ErrLazy(err error) bool { return errors.Is(err, errLazy) }
 
-// memoized decodes n, a node the reader linked to the memo: a hit sets the
-// value held; a miss decodes n and stores the result.
+// memoized decodes n, a node the reader linked to the memo: a hit (when
+// the reader looked, or now) sets the value held; a miss decodes n and
+// stores the result.
 func (td *treeDecoder) memoized(n *yamltree.Node, v reflect.Value, p *typePlan, proj *Projection) error {
 	ref := n.Memo
 	if proj != nil {
@@ -88,6 +89,16 @@ func (td *treeDecoder) memoized(n *yamltree.Node, v reflect.Value, p *typePlan, 
 		}
 		v.Set(e.val)
 		return nil
+	}
+	if td.memo != nil && ref.Scope == any(p) {
+		// The reader may have read the same text twice before either was
+		// decoded (a JSON List's items): the first one decoded is shared.
+		if held, ok := td.memo.Lookup(p, ref.Hash); ok {
+			if e := held.(*memoEntry); e.val.Type() == v.Type() {
+				v.Set(e.val)
+				return nil
+			}
+		}
 	}
 	if err := td.decodeValue(n, v, p, proj); err != nil {
 		return err

@@ -3,6 +3,7 @@ package yamltree
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -40,6 +41,10 @@ type JSONStream struct {
 	// from the List's).
 	Skip  SkipFunc
 	Prune PruneFunc
+	// Memo, when set, works as Parser.Memo does: an object or array below
+	// a field the Fields name a memo scope for is looked up by the hash
+	// of its text, its indentation left out (see jsonMemoValue).
+	Memo Memo
 }
 
 // NewJSONStream starts reading b.
@@ -67,11 +72,22 @@ type Value struct {
 }
 
 // Next reads the next value; at the end it returns a nil Node and no error.
-func (s *JSONStream) Next() (Value, error) {
+func (s *JSONStream) Next() (Value, error) { return s.read(s.Memo) }
+
+// Reread reads v, a value Next returned, again without the Memo (for a
+// tree that needs the text of a value the Memo passed over), and goes on
+// after it. v's tree is then no longer valid.
+func (s *JSONStream) Reread(v Value) (Value, error) {
+	s.r.i = v.Start
+	return s.read(nil)
+}
+
+func (s *JSONStream) read(memo Memo) (Value, error) {
 	r := &s.r
 	r.dups, r.items, r.at = nil, nil, r.at[:0]
 	r.mem.reset()
-	r.skip, r.prune = s.Skip, s.Prune
+	r.skip, r.prune, r.memo = s.Skip, s.Prune, memo
+	clear(r.seen)
 	r.space()
 	if r.i == len(r.s) {
 		return Value{Start: r.i, End: r.i}, nil
@@ -109,6 +125,13 @@ type jsonReader struct {
 	at    []pathStep
 	skip  SkipFunc
 	prune PruneFunc
+	memo  Memo
+	// seen holds the trees read through the Memo in the value being read,
+	// by scope and text hash. A value that repeats one shares its tree
+	// (see memoValue).
+	seen map[memoKey]*Node
+	// hashBuf is reused by spanHash.
+	hashBuf []byte
 }
 
 // jsonCtx is what the reader knows about the value it is about to read,
@@ -335,7 +358,12 @@ func (r *jsonReader) entries(n *Node, depth int, c jsonCtx, obj *jsonObj, mark i
 				continue
 			}
 		}
-		v, err := r.value(depth+1, cc)
+		var v *Node
+		if scope := r.memoScope(c.fields, cc.fields, k); scope != nil {
+			v, err = r.memoValue(depth+1, cc, scope)
+		} else {
+			v, err = r.value(depth+1, cc)
+		}
 		r.itemsNext = false
 		if err != nil {
 			return err
@@ -386,6 +414,116 @@ func (r *jsonReader) entries(n *Node, depth int, c jsonCtx, obj *jsonObj, mark i
 			return err
 		}
 	}
+}
+
+// memoScope returns the memo scope of field k of an object read with
+// fields, whose value is read with sub, or nil: as the YAML reader's, only
+// with a Memo and for a value read whole.
+func (r *jsonReader) memoScope(fields, sub Fields, k string) any {
+	if r.memo == nil || fields == nil || sub != nil {
+		return nil
+	}
+	mf, ok := fields.(MemoFields)
+	if !ok {
+		return nil
+	}
+	return mf.MemoScope(k)
+}
+
+// memoValue reads the value at r.i through the memo: for a non-empty
+// object or array, a Lazy node when the memo holds a value for its text,
+// else the value read as usual with its MemoRef attached, unless it
+// repeats a key (the repeat is reported for each object that has it, so
+// such a value is never stored).
+func (r *jsonReader) memoValue(depth int, c jsonCtx, scope any) (*Node, error) {
+	r.space()
+	start := r.i
+	if start+1 >= len(r.s) || r.s[start] != '{' && r.s[start] != '[' {
+		return r.value(depth, c)
+	}
+	if j := pastSpaceJSON(r.s, start+1); j < len(r.s) && (r.s[j] == '}' || r.s[j] == ']') {
+		return r.value(depth, c) // empty: nothing worth remembering
+	}
+	end, ok := pastCollection(r.s, start)
+	if !ok {
+		return r.value(depth, c) // which reports the error
+	}
+	h := r.spanHash(r.s[start:end])
+	if v, hit := r.memo.Lookup(scope, h); hit {
+		n := r.node(Lazy, "")
+		n.Memo = r.mem.memoRef(MemoRef{Scope: scope, Hash: h, Value: v})
+		r.i = end
+		return n, nil
+	}
+	// The Memo holds values once they are decoded, which is after the
+	// whole value of the stream is read: a List repeats text the Memo
+	// cannot have yet. Its first tree stands for it.
+	key := memoKey{scope, h}
+	if n, ok := r.seen[key]; ok {
+		r.i = end
+		return n, nil
+	}
+	dups := len(r.dups)
+	n, err := r.value(depth, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.dups) == dups {
+		n.Memo = r.mem.memoRef(MemoRef{Scope: scope, Hash: h})
+		if r.seen == nil {
+			r.seen = map[memoKey]*Node{}
+		}
+		r.seen[key] = n
+	}
+	return n, nil
+}
+
+// memoKey is a value's memo scope and text hash.
+type memoKey struct {
+	scope any
+	hash  SpanHash
+}
+
+// pastSpaceJSON returns the index of the first byte of s from i that is
+// not JSON white space, or len(s).
+func pastSpaceJSON(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// jsonSpanSeeds hash the text of JSON values: seeds of their own, so that
+// no JSON text can be taken for YAML text that hashes the same.
+var jsonSpanSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// spanHash hashes the text t of a complete JSON value with the blanks that
+// follow each line feed, and a CR before it, left out: the same value
+// hashes the same at any indentation. No raw CR or line feed can be inside
+// a JSON string, so what is left out is always white space between tokens,
+// and the line feed that stays keeps the tokens apart: two texts with the
+// same hash hold the same value, and either both are valid or neither is.
+func (r *jsonReader) spanHash(t string) SpanHash {
+	b := r.hashBuf[:0]
+	for {
+		j := strings.IndexByte(t, '\n')
+		if j < 0 {
+			b = append(b, t...)
+			break
+		}
+		if j > 0 && t[j-1] == '\r' {
+			b = append(append(b, t[:j-1]...), '\n') // CRLF files hash as LF ones
+		} else {
+			b = append(b, t[:j+1]...)
+		}
+		k := j + 1
+		for k < len(t) && (t[k] == ' ' || t[k] == '\t') {
+			k++
+		}
+		t = t[k:]
+	}
+	r.hashBuf = b
+	return SpanHash{maphash.Bytes(jsonSpanSeeds[0], b), maphash.Bytes(jsonSpanSeeds[1], b)}
 }
 
 // errEnd says a collection has ended; it never leaves the reader.

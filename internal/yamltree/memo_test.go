@@ -23,11 +23,6 @@ func (scopeFields) MemoScope(string) any { return "scope" }
 // jsonMemo holds, per key, the JSON of the value a parse read.
 type jsonMemo map[memoKey]string
 
-type memoKey struct {
-	scope any
-	hash  SpanHash
-}
-
 func (m jsonMemo) Lookup(scope any, h SpanHash) (any, bool) {
 	v, ok := m[memoKey{scope, h}]
 	return v, ok

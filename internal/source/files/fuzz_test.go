@@ -74,11 +74,21 @@ func FuzzMemoStream(f *testing.F) {
 	for _, s := range []string{pod, strings.Replace(pod, "value: x", "value: 1", 1), strings.Replace(pod, "  labels:\n    app: a\n", "  labels:\n    app: 1\n", 1), multiDoc} {
 		f.Add([]byte(s))
 	}
+	// JSON, where the Memo also shares what repeats within one value.
+	podJSON := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","uid":"u","resourceVersion":"1","labels":{"app":"a"}},` +
+		`"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"x"}],"ports":[{"containerPort":80}]}]},"status":{"phase":"Running"}}`
+	f.Add([]byte(podJSON))
+	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[` + podJSON + "," + strings.Replace(podJSON, `"value":"x"`, `"value":1`, 1) + "]}"))
+	f.Add([]byte(strings.Replace(podJSON, `"app":"a"`, `"app":"a","app":"b"`, 1)))
 	with, _ := projectedLoader(f, false)
 	without, _ := projectedLoader(f, true)
 	rw, ro := with.newReader(with.projections()), without.newReader(without.projections())
 	f.Fuzz(func(t *testing.T, data []byte) {
-		stream := append(append(append([]byte{}, data...), "\n---\n"...), data...)
+		sep := "\n---\n"
+		if looksLikeJSON(data) {
+			sep = "\n" // a JSON stream of two values
+		}
+		stream := append(append(append([]byte{}, data...), sep...), data...)
 		a := with.parseUnit(unit{name: "fuzz", data: stream}, stream, rw, with.projections())
 		b := without.parseUnit(unit{name: "fuzz", data: stream}, stream, ro, without.projections())
 		if !reflect.DeepEqual(a.Errors, b.Errors) || len(a.Objects) != len(b.Objects) {

@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
 	"github.com/meshdoctor/meshdoctor/internal/analysis"
 	"github.com/meshdoctor/meshdoctor/internal/analyzers/all"
@@ -72,6 +74,19 @@ func TestMemoDecodesAsWithout(t *testing.T) {
 	odd := strings.Replace(strings.Replace(pod, "\n  nodeName: ", "\n  nodeName: 5\n  schedulerName: ", 1), "name: tax-v1-", "name: odd-", 1)
 	odd = strings.Replace(odd, "\n  schedulerName: default-scheduler", "", 1)
 	write(t, dir, "mismatch.yaml", odd)
+	// The same as `kubectl get -o json` writes it (a List, four spaces of
+	// indentation), and as `jq -c` does (one line per object), where the
+	// JSON reader's Memo shares what repeats at any indentation. The odd
+	// Pod, in a List after a Pod its containers repeat, needs its text
+	// again (the List is read again without the Memo), and a Pod whose
+	// labels repeat a key (reported for each Pod) comes twice.
+	write(t, dir, "list.json", kubectlJSON(t, strings.ReplaceAll(string(body), "team-0001", "team-0201")))
+	write(t, dir, "mismatch.json", kubectlJSON(t, strings.ReplaceAll(pod+"\n---\n"+odd, "team-0001", "team-0401")))
+	write(t, dir, "compact.json", compactJSON(t, strings.ReplaceAll(string(body), "team-0001", "team-0301")))
+	dupLabels := strings.Replace(strings.Replace(pod, "\n  labels:\n", "\n  labels:\n    dup: \"1\"\n", 1), "name: tax-v1-", "name: dup-", 1)
+	dupJSON := compactJSON(t, dupLabels)
+	dupJSON = strings.Replace(dupJSON, `"labels":{`, `"labels":{"dup":"2",`, 1)
+	write(t, dir, "dup.json", dupJSON+"\n"+strings.Replace(dupJSON, `"name":"dup-`, `"name":"dup2-`, 1))
 
 	// And every example: objects written by hand, of every kind, some broken.
 	examples, _ := filepath.Glob("../../../examples/*/*/input")
@@ -83,8 +98,19 @@ func TestMemoDecodesAsWithout(t *testing.T) {
 	if !reflect.DeepEqual(with.Errors, without.Errors) {
 		t.Errorf("errors with the memo %v, without %v", with.Errors, without.Errors)
 	}
-	if !strings.Contains(fmt.Sprint(with.Errors), "mismatch.yaml") || !strings.Contains(fmt.Sprint(with.Errors), "nodeName") {
-		t.Errorf("errors %v, want the number nodeName reported", with.Errors)
+	for _, f := range []string{"mismatch.yaml", "mismatch.json"} {
+		if !strings.Contains(fmt.Sprint(with.Errors), f) || !strings.Contains(fmt.Sprint(with.Errors), "nodeName") {
+			t.Errorf("errors %v, want the number nodeName reported in %s", with.Errors, f)
+		}
+	}
+	dups := 0
+	for _, o := range with.Objects {
+		if strings.HasPrefix(o.Key.Name, "dup") && len(o.FieldIssues) > 0 {
+			dups++
+		}
+	}
+	if dups != 2 {
+		t.Errorf("%d Pods report their repeated label key, want 2", dups)
 	}
 	for i, o := range with.Objects {
 		w := without.Objects[i]
@@ -106,6 +132,22 @@ func TestMemoDecodesAsWithout(t *testing.T) {
 	}
 	if shared == 0 {
 		t.Error("no Pod shares its env with another: the memo was not used")
+	}
+	// In JSON too, in both layouts.
+	for _, f := range []string{"list.json", "compact.json"} {
+		shared, seen := 0, map[*corev1.EnvVar]bool{}
+		for _, o := range with.Objects {
+			if p, ok := o.Typed.(*corev1.Pod); ok && strings.HasSuffix(o.Origin.File, f) && len(p.Spec.Containers) > 0 && len(p.Spec.Containers[0].Env) > 0 {
+				e := &p.Spec.Containers[0].Env[0]
+				if seen[e] {
+					shared++
+				}
+				seen[e] = true
+			}
+		}
+		if shared == 0 {
+			t.Errorf("no Pod of %s shares its env with another: the JSON reader's memo was not used", f)
+		}
 	}
 	// And their labels: metadata's string maps are memoized too.
 	sharedLabels := 0
@@ -212,4 +254,46 @@ func firstDoc(t *testing.T, stream, containing string) string {
 // docs splits a stream at its "---" lines.
 func docs(stream string) []string {
 	return strings.Split(strings.TrimPrefix(stream, "---\n"), "\n---\n")
+}
+
+// kubectlJSON writes a YAML stream's objects as `kubectl get -o json` does.
+func kubectlJSON(t *testing.T, stream string) string {
+	t.Helper()
+	list := map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}, "items": objectsOf(t, stream)}
+	b, err := json.MarshalIndent(list, "", "    ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b) + "\n"
+}
+
+// compactJSON writes a YAML stream's objects one per line, as `jq -c` does.
+func compactJSON(t *testing.T, stream string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, o := range objectsOf(t, stream) {
+		j, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func objectsOf(t *testing.T, stream string) []any {
+	t.Helper()
+	var out []any
+	for _, doc := range docs(stream) {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var o any
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, o)
+	}
+	return out
 }

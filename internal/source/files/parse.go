@@ -195,7 +195,7 @@ func (p *parser) parseJSONStream(body []byte) (ok bool) {
 	} else {
 		stream.Reset(body)
 	}
-	stream.Skip, stream.Prune = p.yaml.Skip, p.yaml.Prune
+	stream.Skip, stream.Prune, stream.Memo = p.yaml.Skip, p.yaml.Prune, p.yaml.Memo
 	for first := true; ; first = false {
 		v, err := stream.Next()
 		if err != nil {
@@ -214,24 +214,47 @@ func (p *parser) parseJSONStream(body []byte) (ok bool) {
 		}
 		l, col := position(v.Start)
 		at = l
-		doc := &parsedDoc{src: p.source(v.Start, v.End), file: p.u.name, line: l, col: col, start: v.Start}
 		// A List's items get documents of their own, so locating a field of
 		// one never re-reads the whole List.
-		for _, it := range v.Items {
-			il, ic := position(it[0])
-			doc.itemDocs = append(doc.itemDocs, &parsedDoc{src: p.source(it[0], it[1]), file: p.u.name, line: il, col: ic, start: it[0]})
+		itemAt := make([][2]int, len(v.Items))
+		for i, it := range v.Items {
+			itemAt[i][0], itemAt[i][1] = position(it[0])
 		}
-		var issues []snapshot.Path
-		for _, d := range v.Dups {
-			issues = append(issues, clonePath(d))
+		newDoc := func() *parsedDoc {
+			doc := &parsedDoc{src: p.source(v.Start, v.End), file: p.u.name, line: l, col: col, start: v.Start}
+			for i, it := range v.Items {
+				doc.itemDocs = append(doc.itemDocs, &parsedDoc{src: p.source(it[0], it[1]), file: p.u.name, line: itemAt[i][0], col: itemAt[i][1], start: it[0]})
+			}
+			return doc
 		}
-		p.parseTree(v.Node, doc, l, issues)
+		nobj, nerr, nsec := len(p.res.Objects), len(p.res.Errors), len(p.secretDocs)
+		p.parseTree(v.Node, newDoc(), l, clonePaths(v.Dups))
+		if p.lazyFailed {
+			// An object needed text the reader took from its Memo: read
+			// the value again, whole, into new documents.
+			p.lazyFailed = false
+			p.res.Objects, p.res.Errors, p.secretDocs = p.res.Objects[:nobj], p.res.Errors[:nerr], p.secretDocs[:nsec]
+			if v, err = stream.Reread(v); err != nil {
+				p.errorf(l, "%v (the rest of the file was not read)", err) // it was read once: cannot be
+				return true
+			}
+			p.parseTree(v.Node, newDoc(), l, clonePaths(v.Dups))
+		}
 		next := v.End // where the next value starts, for internalError
 		for next < len(body) && (body[next] == ' ' || body[next] == '\t' || body[next] == '\r' || body[next] == '\n') {
 			next++
 		}
 		at, _ = position(next)
 	}
+}
+
+// clonePaths copies tree paths with clonePath.
+func clonePaths(ds []yamltree.Path) []snapshot.Path {
+	var out []snapshot.Path
+	for _, d := range ds {
+		out = append(out, clonePath(d))
+	}
+	return out
 }
 
 // clonePath copies a tree path's strings, which share the input buffer.
