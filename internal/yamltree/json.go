@@ -516,9 +516,9 @@ func (r *jsonReader) spanHash(t string) SpanHash {
 		} else {
 			b = append(b, t[:j+1]...)
 		}
-		k := j + 1
+		k := pastSpaces(t, j+1)
 		for k < len(t) && (t[k] == ' ' || t[k] == '\t') {
-			k++
+			k = pastSpaces(t, k+1)
 		}
 		t = t[k:]
 	}

@@ -137,6 +137,10 @@ func pastCollection(s string, i int) (int, bool) {
 	for i < len(s) {
 		if i+8 <= len(s) {
 			w := word(s, i)
+			if w == eachByte*' ' {
+				i += 8 // indentation, most of pretty-printed JSON
+				continue
+			}
 			if bytesEqual(w, '\\') == 0 {
 				quotes := bytesEqual(w, '"')
 				quoted := runningXor(quotes) // after an odd number of quotes in w
