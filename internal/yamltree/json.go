@@ -43,7 +43,7 @@ type JSONStream struct {
 	Prune PruneFunc
 	// Memo, when set, works as Parser.Memo does: an object or array below
 	// a field the Fields name a memo scope for is looked up by the hash
-	// of its text, its indentation left out (see jsonMemoValue).
+	// of its text, its indentation left out (see memoValue).
 	Memo Memo
 }
 
@@ -55,7 +55,7 @@ func NewJSONStream(b []byte) *JSONStream {
 // Reset starts reading b with the memory the stream used for the trees
 // it returned before, which are then no longer valid: one stream per
 // goroutine reads file after file without making garbage of each tree.
-// Skip and Prune are kept.
+// Skip, Prune and Memo are kept.
 func (s *JSONStream) Reset(b []byte) {
 	r := &s.r
 	r.s, r.i = unsafe.String(unsafe.SliceData(b), len(b)), 0
@@ -165,8 +165,8 @@ func (r *jsonReader) skipValue() error {
 	r.space()
 	if r.i < len(r.s) && (r.s[r.i] == '{' || r.s[r.i] == '[') {
 		var ok bool
-		if r.i, ok = pastCollection(r.s, r.i); !ok {
-			return r.errorf("unexpected end of input")
+		if r.i, _, ok = pastCollection(r.s, r.i); !ok {
+			return r.errorf("unexpected end of input in a skipped value")
 		}
 		return nil
 	}
@@ -184,6 +184,7 @@ func (r *jsonReader) skipValue() error {
 			for {
 				r.i = toQuoteOrEscape(r.s, r.i)
 				if r.i >= len(r.s) { // an escape may have stepped past the end
+					r.i = len(r.s)
 					return r.errorf("unexpected end of input in a string")
 				}
 				r.i++
@@ -444,9 +445,9 @@ func (r *jsonReader) memoValue(depth int, c jsonCtx, scope any) (*Node, error) {
 	if j := pastSpaceJSON(r.s, start+1); j < len(r.s) && (r.s[j] == '}' || r.s[j] == ']') {
 		return r.value(depth, c) // empty: nothing worth remembering
 	}
-	end, ok := pastCollection(r.s, start)
-	if !ok {
-		return r.value(depth, c) // which reports the error
+	end, deepest, ok := pastCollection(r.s, start)
+	if !ok || depth+deepest > maxDepth {
+		return r.value(depth, c) // cut short, or too deep to take from the memo here: read as usual
 	}
 	h := r.spanHash(r.s[start:end])
 	if v, hit := r.memo.Lookup(scope, h); hit {

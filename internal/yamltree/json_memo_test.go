@@ -212,3 +212,27 @@ func sameValues(t *testing.T, got, want []string) {
 		equalJSON(t, got[i], want[i])
 	}
 }
+
+// TestJSONMemoKeepsTheDepthLimit: a value read once at a shallow depth is
+// not taken from the memo, or from the same stream value, where reading it
+// would go past the nesting limit: reading with the memo fails as reading
+// without it does.
+func TestJSONMemoKeepsTheDepthLimit(t *testing.T) {
+	deep := strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1)
+	for _, docs := range [][]string{
+		{`{"spec":{"a":` + deep + `,"n1":{"a":` + deep + `}}}`},
+		{`{"spec":{"a":` + deep + `}}`, `{"spec":{"n1":{"a":` + deep + `}}}`},
+	} {
+		m := jsonMemo{}
+		for i, doc := range docs {
+			_, werr := NewJSONStream([]byte(doc)).Next()
+			v, err := memoStream(m, doc).Next()
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("value %d: with the memo %v, without %v", i, err, werr)
+			}
+			if err == nil {
+				m.remember(v.Node)
+			}
+		}
+	}
+}

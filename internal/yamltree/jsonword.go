@@ -31,11 +31,6 @@ func bytesEqual(w uint64, c byte) uint64 {
 	return ^((x&lowSevens + lowSevens) | x) & highBits
 }
 
-// bytesAboveSpace marks the bytes of w above 0x20.
-func bytesAboveSpace(w uint64) uint64 {
-	return (w&lowSevens + 0x5f5f5f5f5f5f5f5f | w) & highBits
-}
-
 // bytesControl marks the bytes of w below 0x20.
 func bytesControl(w uint64) uint64 {
 	return ^(w&lowSevens + 0x6060606060606060 | w) & highBits
@@ -127,11 +122,12 @@ func toStructural(s string, i int) int {
 
 // pastCollection returns the index just past the object or array that
 // opens at s[i], finding where it ends and nothing more; false if s ends
-// first. A word without a backslash is taken whole: its quotes tell which
-// of its bytes are inside strings, and its brackets outside strings move
-// the depth, unless it may close the collection, which the bytes then do
-// one by one.
-func pastCollection(s string, i int) (int, bool) {
+// first. deepest is at least the deepest nesting of brackets in it (1 for
+// a flat one). A word without a backslash is taken whole: its quotes tell
+// which of its bytes are inside strings, and its brackets outside strings
+// move the depth, unless it may close the collection, which the bytes then
+// do one by one.
+func pastCollection(s string, i int) (end, deepest int, ok bool) {
 	depth := 0
 	inString := false
 	for i < len(s) {
@@ -152,6 +148,7 @@ func pastCollection(s string, i int) (int, bool) {
 				opens := bits.OnesCount64(bytesEqual(folded, '{') &^ quoted)
 				closes := bits.OnesCount64(bytesEqual(folded, '}') &^ quoted)
 				if closes < depth {
+					deepest = max(deepest, depth+opens)
 					depth += opens - closes
 					inString = inString != (bits.OnesCount64(quotes)&1 == 1)
 					i += 8
@@ -171,14 +168,15 @@ func pastCollection(s string, i int) (int, bool) {
 				inString = true
 			case c == '{' || c == '[':
 				depth++
+				deepest = max(deepest, depth)
 			case c == '}' || c == ']':
 				if depth--; depth == 0 {
-					return i + 1, true
+					return i + 1, deepest, true
 				}
 			}
 		}
 	}
-	return len(s), false
+	return len(s), deepest, false
 }
 
 // runningXor marks each byte of a mark after which an odd number of the

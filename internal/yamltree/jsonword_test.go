@@ -62,36 +62,35 @@ func FuzzJSONWords(f *testing.F) {
 			if s[i] != '{' && s[i] != '[' {
 				continue
 			}
-			end, ok := pastCollection(s, i)
-			if wantEnd, wantOK := bytewiseEnd(s, i); end != wantEnd || ok != wantOK {
-				t.Fatalf("pastCollection(%q, %d) = %d, %v, want %d, %v", s, i, end, ok, wantEnd, wantOK)
+			end, deepest, ok := pastCollection(s, i)
+			wantEnd, wantDeepest, wantOK := bytewiseEnd(s, i)
+			if end != wantEnd || ok != wantOK || deepest < wantDeepest {
+				t.Fatalf("pastCollection(%q, %d) = %d, %d, %v, want %d, at least %d, %v", s, i, end, deepest, ok, wantEnd, wantDeepest, wantOK)
 			}
 		}
 		if len(s) >= 8 {
 			w := word(s, 0)
-			var eq, above, control uint64
+			var eq, control uint64
 			for j := 0; j < 8; j++ {
 				bit := uint64(0x80) << (8 * j)
 				if s[j] == '"' {
 					eq |= bit
 				}
-				if s[j] > 0x20 {
-					above |= bit
-				}
 				if s[j] < 0x20 {
 					control |= bit
 				}
 			}
-			if bytesEqual(w, '"') != eq || bytesAboveSpace(w) != above || bytesControl(w) != control {
-				t.Fatalf("%q: marks %x %x %x, want %x %x %x", s[:8], bytesEqual(w, '"'), bytesAboveSpace(w), bytesControl(w), eq, above, control)
+			if bytesEqual(w, '"') != eq || bytesControl(w) != control {
+				t.Fatalf("%q: marks %x %x, want %x %x", s[:8], bytesEqual(w, '"'), bytesControl(w), eq, control)
 			}
 		}
 	})
 }
 
-// bytewiseEnd is pastCollection a byte at a time.
-func bytewiseEnd(s string, i int) (int, bool) {
-	depth, inString := 0, false
+// bytewiseEnd is pastCollection a byte at a time, with the exact deepest
+// nesting.
+func bytewiseEnd(s string, i int) (int, int, bool) {
+	depth, deepest, inString := 0, 0, false
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -102,12 +101,13 @@ func bytewiseEnd(s string, i int) (int, bool) {
 		case inString:
 		case c == '{' || c == '[':
 			depth++
+			deepest = max(deepest, depth)
 		case c == '}' || c == ']':
 			depth--
 			if depth == 0 {
-				return i + 1, true
+				return i + 1, deepest, true
 			}
 		}
 	}
-	return len(s), false
+	return len(s), deepest, false
 }
