@@ -297,3 +297,47 @@ func objectsOf(t *testing.T, stream string) []any {
 	}
 	return out
 }
+
+// TestTrimLeavesSharedMapsAlone: the last-applied annotation is dropped
+// from annotations only, even where the Memo shares one value among maps of
+// the same text — labels too (they share a memo scope) — within one JSON
+// value, across documents, and in YAML.
+func TestTrimLeavesSharedMapsAlone(t *testing.T) {
+	pod := func(name string) map[string]any {
+		same := map[string]any{corev1.LastAppliedConfigAnnotation: "x", "a": "b"}
+		return map[string]any{"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": name, "namespace": "ns", "labels": same, "annotations": same},
+			"spec":     map[string]any{"containers": []any{map[string]any{"name": "c", "image": "i"}}}}
+	}
+	list, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{pod("p1"), pod("p2")}}, "", "    ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream []byte
+	for _, name := range []string{"p3", "p4"} {
+		y, err := yaml.Marshal(pod(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream = append(append(stream, "---\n"...), y...)
+	}
+	dir := t.TempDir()
+	write(t, dir, "a-list.json", string(list))
+	write(t, dir, "b-docs.yaml", string(stream))
+	write(t, dir, "c-again.json", string(list)) // every map from the Memo now
+	for _, noMemo := range []bool{false, true} {
+		res := loadWith(t, noMemo, dir)
+		if len(res.Objects) != 6 || len(res.Errors) != 0 {
+			t.Fatalf("memo off %v: %d objects, errors %v", noMemo, len(res.Objects), res.Errors)
+		}
+		for _, o := range res.Objects {
+			p := o.Typed.(*corev1.Pod)
+			if len(p.Labels) != 2 || p.Labels[corev1.LastAppliedConfigAnnotation] != "x" {
+				t.Errorf("memo off %v: %v labels %v, want both keys", noMemo, o.Origin, p.Labels)
+			}
+			if len(p.Annotations) != 1 || p.Annotations["a"] != "b" {
+				t.Errorf("memo off %v: %v annotations %v, want a=b only", noMemo, o.Origin, p.Annotations)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -395,6 +396,7 @@ func (p *parser) parseObject(n *yamltree.Node, doc *parsedDoc, prefix snapshot.P
 		}
 		return
 	}
+	dropLastApplied(res.Obj)
 	origin := snapshot.Origin{File: p.u.name, Line: line}
 	var l snapshot.Locator = loc
 	if res.Obj.GetObjectKind().GroupVersionKind().Kind == "Secret" {
@@ -471,8 +473,33 @@ func (p *parser) trim(n *yamltree.Node) schema.GroupKind {
 	if p.l.ManagedFields != nil && !p.l.ManagedFields[gk] {
 		md.Delete("managedFields")
 	}
-	if ann := md.Get("annotations"); ann != nil {
-		ann.Delete(corev1.LastAppliedConfigAnnotation)
+	for i, k := range md.Keys {
+		if ann := md.Children[i]; k == "annotations" && ann.Get(corev1.LastAppliedConfigAnnotation) != nil {
+			// A copy: the node may stand for other objects' maps of the
+			// same text (the Memo), and its value is no longer its text's.
+			trimmed := *ann
+			trimmed.Memo = nil
+			trimmed.Delete(corev1.LastAppliedConfigAnnotation)
+			md.Children[i] = &trimmed
+		}
 	}
 	return gk
+}
+
+// dropLastApplied removes the last-applied annotation from a decoded
+// object that still has it: trim takes it out of the tree, but a map the
+// Memo supplied whole may hold it (labels of the same text). The map may
+// be shared, so it is replaced, never changed.
+func dropLastApplied(obj runtime.Object) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	if a := m.GetAnnotations(); a != nil {
+		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+			a = maps.Clone(a)
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			m.SetAnnotations(a)
+		}
+	}
 }
