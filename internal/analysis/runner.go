@@ -67,8 +67,7 @@ type runner struct {
 
 // fact computes f once, whichever analyzer asks first, and shares it with
 // the notes it left, which every analyzer using it reports as its own.
-// fact returns f's value, computing it the first time; ctx carries the
-// caller's profiler labels.
+// ctx carries the caller's profiler labels.
 func (r *runner) fact(ctx context.Context, f *Fact) (any, []string) {
 	r.mu.Lock()
 	st, ok := r.facts[f]
