@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"context"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -136,18 +135,11 @@ type Pass struct {
 	r       *runner
 	reports []Finding
 	notes   []string
-	// labels holds the profiler labels of the check or fact running
-	// (runtime/pprof), which a fact computed for it extends.
-	labels context.Context
 }
 
 // ResultOf returns the value of a fact the analyzer Requires.
 func (p *Pass) ResultOf(f *Fact) any {
-	ctx := p.labels
-	if ctx == nil {
-		ctx = context.Background() // a Pass made outside the runner (tests)
-	}
-	v, notes := p.r.fact(ctx, f)
+	v, notes := p.r.fact(f)
 	p.notes = append(p.notes, notes...)
 	return v
 }
