@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -135,11 +136,18 @@ type Pass struct {
 	r       *runner
 	reports []Finding
 	notes   []string
+	// labels holds the profiler labels of the check or fact running
+	// (runtime/pprof), which a fact computed for it extends.
+	labels context.Context
 }
 
 // ResultOf returns the value of a fact the analyzer Requires.
 func (p *Pass) ResultOf(f *Fact) any {
-	v, notes := p.r.fact(f)
+	ctx := p.labels
+	if ctx == nil {
+		ctx = context.Background() // a Pass made outside the runner (tests)
+	}
+	v, notes := p.r.fact(ctx, f)
 	p.notes = append(p.notes, notes...)
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -66,7 +67,8 @@ type runner struct {
 
 // fact computes f once, whichever analyzer asks first, and shares it with
 // the notes it left, which every analyzer using it reports as its own.
-func (r *runner) fact(f *Fact) (any, []string) {
+// ctx carries the caller's profiler labels.
+func (r *runner) fact(ctx context.Context, f *Fact) (any, []string) {
 	r.mu.Lock()
 	st, ok := r.facts[f]
 	if !ok {
@@ -76,13 +78,15 @@ func (r *runner) fact(f *Fact) (any, []string) {
 	r.mu.Unlock()
 	st.once.Do(func() {
 		for _, dep := range f.Requires {
-			r.fact(dep)
+			r.fact(ctx, dep)
 		}
-		p := &Pass{Snapshot: r.snap, Options: r.opts, r: r}
 		start := time.Now()
-		st.val, st.err = f.Run(p)
+		pprof.Do(ctx, pprof.Labels("check", "fact "+f.Name), func(ctx context.Context) {
+			p := &Pass{Snapshot: r.snap, Options: r.opts, r: r, labels: ctx}
+			st.val, st.err = f.Run(p)
+			st.notes = p.notes
+		})
 		st.took = time.Since(start)
-		st.notes = p.notes
 	})
 	if st.err != nil {
 		panic(factError{fact: f.Name, err: st.err})
@@ -135,7 +139,7 @@ func Run(ctx context.Context, snap *snapshot.Snapshot, cfg RunConfig) Result {
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer func() { _ = recover() }() // the checks that need it report the failure
-			r.fact(f)
+			r.fact(context.Background(), f)
 		}()
 	}
 	for i, a := range runnable {
@@ -238,7 +242,14 @@ func runOne(p *Pass) (msg string) {
 			msg = fmt.Sprintf("%s (%s): internal error: %v\n%s", a.Code, a.Name, v, debug.Stack())
 		}
 	}()
-	if err := a.Run(p); err != nil {
+	// The label lets a CPU profile of a run be read per check
+	// (go tool pprof -tags, or -tagfocus check=MD101).
+	var err error
+	pprof.Do(context.Background(), pprof.Labels("check", a.Code), func(ctx context.Context) {
+		p.labels = ctx
+		err = a.Run(p)
+	})
+	if err != nil {
 		return fmt.Sprintf("%s (%s): %v", a.Code, a.Name, err)
 	}
 	return ""
