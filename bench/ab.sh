@@ -8,9 +8,15 @@ dir=$1 runs=$2
 shift 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Each binary runs from a copy: a file the Go linker has just written keeps
+# page-cache pages that map ~15-20 MB more resident memory than a copy of
+# the same file, so peak RSS would depend on how recently it was built.
+for i in $(seq $#); do
+  cp "${!i}" "$tmp/bin-$i"
+done
 for _ in $(seq "$runs"); do
   for i in $(seq $#); do
-    bin=${!i}
+    bin=$tmp/bin-$i
     /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$bin" analyze "$dir" -o json --fail-on none > "$tmp/out-$i.json"
     cat "$tmp/t" >> "$tmp/times-$i"
   done
