@@ -37,6 +37,24 @@ type schemaIssue struct {
 // reports the errors and MD011 the warnings.
 type schemaIssues struct {
 	errs, warns []schemaIssue
+	// labels caches labelProblem per key and value while the issues are
+	// collected: subsets and selectors repeat a few labels thousands of
+	// times, and each check is two regular expressions.
+	labels map[[2]string]string
+}
+
+// labelProblem is labelProblem, remembered.
+func (out *schemaIssues) labelProblem(k, v string) string {
+	kv := [2]string{k, v}
+	if p, ok := out.labels[kv]; ok {
+		return p
+	}
+	if out.labels == nil {
+		out.labels = map[[2]string]string{}
+	}
+	p := labelProblem(k, v)
+	out.labels[kv] = p
+	return p
 }
 
 // issueSink collects the issues of one object.

@@ -239,8 +239,18 @@ func checkL4Match(s issueSink, at snapshot.Path, subnets []string, port uint32, 
 }
 
 func checkLabels(s issueSink, at snapshot.Path, l map[string]string, up string) {
-	for _, k := range sortedKeys(l) {
-		if msg := labelProblem(k, l[k]); msg != "" {
+	bad := false
+	for k, v := range l {
+		if s.out.labelProblem(k, v) != "" {
+			bad = true
+			break
+		}
+	}
+	if !bad {
+		return
+	}
+	for _, k := range sortedKeys(l) { // the issues in key order
+		if msg := s.out.labelProblem(k, l[k]); msg != "" {
 			s.err(at.Child(k), "label", up, msg, k+"="+l[k], "Use Kubernetes label syntax: keys [prefix/]name of letters, digits, '-', '_' and '.', values of at most 63 such characters.")
 		}
 	}
