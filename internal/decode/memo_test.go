@@ -69,3 +69,34 @@ func TestMemoFieldsScopes(t *testing.T) {
 		t.Error("no projection: nothing is read in part, no memo fields")
 	}
 }
+
+// TestMemoTurnsDownScopesThatDoNotRepeat: after its trial, a scope whose
+// values were (nearly) never found again is turned down, so the readers
+// stop hashing its values; a scope that repeats stays, and so does one
+// not yet tried.
+func TestMemoTurnsDownScopesThatDoNotRepeat(t *testing.T) {
+	m := NewMemo()
+	unique, repeating, untried := &typePlan{}, &typePlan{}, &typePlan{}
+	held := yamltree.SpanHash{1, 1}
+	m.slots[held[0]&(memoSlots-1)] = memoSlot{hash: held, entry: &memoEntry{plan: repeating}}
+	for i := 0; i < scopeTrial; i++ {
+		if !m.Wants(unique) {
+			t.Fatalf("turned down after %d lookups", i)
+		}
+		m.Lookup(unique, yamltree.SpanHash{uint64(i) + 2, 7})
+		h := held
+		if i%scopeMinRate != 0 {
+			h = yamltree.SpanHash{uint64(i) + 2, 9} // a miss
+		}
+		m.Lookup(repeating, h)
+	}
+	if m.Wants(unique) {
+		t.Error("a scope that never repeated is still wanted after its trial")
+	}
+	if !m.Wants(repeating) {
+		t.Error("a scope found once in every 32 lookups was turned down")
+	}
+	if !m.Wants(untried) {
+		t.Error("a scope never looked up was turned down")
+	}
+}

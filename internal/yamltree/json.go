@@ -428,7 +428,10 @@ func (r *jsonReader) memoScope(fields, sub Fields, k string) any {
 	if !ok {
 		return nil
 	}
-	return mf.MemoScope(k)
+	if scope := mf.MemoScope(k); scope != nil && memoWants(r.memo, scope) {
+		return scope
+	}
+	return nil
 }
 
 // memoValue reads the value at r.i through the memo: for a non-empty

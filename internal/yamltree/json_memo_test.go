@@ -236,3 +236,52 @@ func TestJSONMemoKeepsTheDepthLimit(t *testing.T) {
 		}
 	}
 }
+
+// gatedMemo is a jsonMemo that counts lookups and takes a scope only when
+// want is set.
+type gatedMemo struct {
+	jsonMemo
+	want    bool
+	lookups int
+}
+
+func (g *gatedMemo) Lookup(scope any, h SpanHash) (any, bool) {
+	g.lookups++
+	return g.jsonMemo.Lookup(scope, h)
+}
+
+func (g *gatedMemo) Wants(any) bool { return g.want }
+
+// TestMemoGate: a scope the Memo turns down is read as usual by both
+// readers, with no lookup and no link to the memo.
+func TestMemoGate(t *testing.T) {
+	var linked func(n *Node) int
+	linked = func(n *Node) (k int) {
+		if n.Memo != nil {
+			k++
+		}
+		for _, c := range n.Children {
+			k += linked(c)
+		}
+		return k
+	}
+	for _, want := range []bool{false, true} {
+		g := &gatedMemo{jsonMemo: jsonMemo{}, want: want}
+		y, err := memoParser(g).ParseYAML([]byte(podLike))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ny := linked(y)
+		j, err := memoStream(g, podLikeJSON(t)).Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nj := linked(j.Node)
+		if got := g.lookups > 0 && ny > 0 && nj > 0; got != want {
+			t.Errorf("scopes wanted %v: %d lookups, %d YAML and %d JSON values linked", want, g.lookups, ny, nj)
+		}
+		if !want && (g.lookups != 0 || ny != 0 || nj != 0) {
+			t.Errorf("scopes turned down: %d lookups, %d YAML and %d JSON values linked", g.lookups, ny, nj)
+		}
+	}
+}

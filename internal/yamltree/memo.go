@@ -41,6 +41,19 @@ type Memo interface {
 	Lookup(scope any, h SpanHash) (any, bool)
 }
 
+// MemoGate is implemented by a Memo that turns down some scopes (values
+// that have not been repeating): the readers then read such a value as
+// usual, without hashing its text.
+type MemoGate interface {
+	Wants(scope any) bool
+}
+
+// memoWants tells whether m takes values of scope.
+func memoWants(m Memo, scope any) bool {
+	g, ok := m.(MemoGate)
+	return !ok || g.Wants(scope)
+}
+
 // MemoFields is Fields that can name a memo scope for a field: a value
 // comparable with ==, nil when the field's value is not memoized.
 type MemoFields interface {

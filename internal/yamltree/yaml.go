@@ -475,7 +475,10 @@ func (p *parser) memoScope(fields Fields, key string) any {
 	if !ok {
 		return nil
 	}
-	return mf.MemoScope(key)
+	if scope := mf.MemoScope(key); scope != nil && memoWants(p.memo, scope) {
+		return scope
+	}
+	return nil
 }
 
 // objectType returns the apiVersion and kind the object's root mapping
