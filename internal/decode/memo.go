@@ -89,6 +89,15 @@ func (m *Memo) Wants(scope any) bool {
 	return c == nil || c.lookups < scopeTrial || c.hits*scopeMinRate >= c.lookups
 }
 
+// Shared implements yamltree.MemoGate: the reader shared a value of scope
+// that Lookup had just missed.
+func (m *Memo) Shared(scope any) {
+	plan, _ := scope.(*typePlan)
+	if c := m.scopes[plan]; c != nil {
+		c.hits++
+	}
+}
+
 // held returns the entry held for plan and h, or nil.
 func (m *Memo) held(plan *typePlan, h yamltree.SpanHash) *memoEntry {
 	s := &m.slots[h[0]&(memoSlots-1)]

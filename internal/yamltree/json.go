@@ -464,6 +464,9 @@ func (r *jsonReader) memoValue(depth int, c jsonCtx, scope any) (*Node, error) {
 	// cannot have yet. Its first tree stands for it.
 	key := memoKey{scope, h}
 	if n, ok := r.seen[key]; ok {
+		if g, ok := r.memo.(MemoGate); ok {
+			g.Shared(scope)
+		}
 		r.i = end
 		return n, nil
 	}

@@ -241,8 +241,8 @@ func TestJSONMemoKeepsTheDepthLimit(t *testing.T) {
 // want is set.
 type gatedMemo struct {
 	jsonMemo
-	want    bool
-	lookups int
+	want            bool
+	lookups, shared int
 }
 
 func (g *gatedMemo) Lookup(scope any, h SpanHash) (any, bool) {
@@ -251,6 +251,8 @@ func (g *gatedMemo) Lookup(scope any, h SpanHash) (any, bool) {
 }
 
 func (g *gatedMemo) Wants(any) bool { return g.want }
+
+func (g *gatedMemo) Shared(any) { g.shared++ }
 
 // TestMemoGate: a scope the Memo turns down is read as usual by both
 // readers, with no lookup and no link to the memo.

@@ -43,9 +43,13 @@ type Memo interface {
 
 // MemoGate is implemented by a Memo that turns down some scopes (values
 // that have not been repeating): the readers then read such a value as
-// usual, without hashing its text.
+// usual, without hashing its text. Shared tells it that a value its
+// Lookup could not have held yet repeated one read earlier in the same
+// stream value (a JSON List is read whole before anything is decoded): a
+// hit for the scope all the same.
 type MemoGate interface {
 	Wants(scope any) bool
+	Shared(scope any)
 }
 
 // memoWants tells whether m takes values of scope.

@@ -341,3 +341,56 @@ func TestTrimLeavesSharedMapsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoKeepsSharingThroughALargeList: a kubectl JSON List is read whole
+// before any of it is decoded, so its repeats are shared by the reader, not
+// found in the Memo. The Memo must count them as hits: a List with more
+// than the gate's trial of values in one scope still shares its repeated
+// env lists, and so do the documents read after it.
+func TestMemoKeepsSharingThroughALargeList(t *testing.T) {
+	body, err := os.ReadFile(servedNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream strings.Builder
+	for i := 0; i < 40; i++ { // 560 containers with env: past the gate's trial
+		stream.WriteString(strings.ReplaceAll(string(body), "team-0001", fmt.Sprintf("team-%04d", i+1)))
+		stream.WriteString("\n---\n")
+	}
+	envLists := func(res Result) (containers, lists int) {
+		seen := map[*corev1.EnvVar]bool{}
+		for _, o := range res.Objects {
+			if p, ok := o.Typed.(*corev1.Pod); ok {
+				for _, c := range p.Spec.Containers {
+					if len(c.Env) > 0 {
+						containers++
+						seen[&c.Env[0]] = true
+					}
+				}
+			}
+		}
+		return containers, len(seen)
+	}
+	l, _ := projectedLoader(t, false)
+	proj := l.projections()
+	rd := l.newReader(proj)
+	list := []byte(kubectlJSON(t, stream.String()))
+	after := []byte(strings.ReplaceAll(string(body), "team-0001", "team-0999"))
+	// The List repeats every namespace's lists 40 times; the documents
+	// after it hold each list in two Pods.
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		share int
+	}{{"the List", list, 4}, {"documents after it", after, 2}} {
+		name, data := c.name, c.data
+		res := l.parseUnit(unit{name: name, data: data}, data, rd, proj)
+		if len(res.Errors) != 0 {
+			t.Fatalf("%s: %v", name, res.Errors)
+		}
+		containers, lists := envLists(res)
+		if containers == 0 || lists*c.share > containers {
+			t.Errorf("%s: %d containers hold %d env lists: the Memo stopped sharing", name, containers, lists)
+		}
+	}
+}

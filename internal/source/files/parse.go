@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
@@ -491,6 +492,9 @@ func (p *parser) trim(n *yamltree.Node) schema.GroupKind {
 // Memo supplied whole may hold it (labels of the same text). The map may
 // be shared, so it is replaced, never changed.
 func dropLastApplied(obj runtime.Object) {
+	if _, ok := obj.(*unstructured.Unstructured); ok {
+		return // no memo scopes in its metadata; and reading its annotations copies them
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return
