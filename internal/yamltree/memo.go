@@ -92,8 +92,13 @@ func (p *parser) spanHash(from, to, ind int) SpanHash {
 	b := p.hashBuf[:0]
 	for i := from; i < to; i++ {
 		ln := &p.lines[i]
-		b = binary.AppendVarint(b, int64(int(ln.indent)-ind))
-		b = binary.AppendUvarint(b, uint64(len(ln.text)))
+		if rel := int(ln.indent) - ind; uint(rel) < 64 && len(ln.text) < 128 {
+			// The two varints' bytes when each fits in one, as most do.
+			b = append(b, byte(rel<<1), byte(len(ln.text)))
+		} else {
+			b = binary.AppendVarint(b, int64(rel))
+			b = binary.AppendUvarint(b, uint64(len(ln.text)))
+		}
 		b = append(b, ln.text...)
 	}
 	if to == len(p.lines) && p.openEnd {

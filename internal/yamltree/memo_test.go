@@ -1,6 +1,7 @@
 package yamltree
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -267,4 +268,22 @@ func FuzzMemo(f *testing.F) {
 		}
 		equalJSON(t, expanded(d), string(dw.AppendJSON(nil)))
 	})
+}
+
+// TestSpanHashWritesVarints: the short form spanHash writes for a line's
+// relative indent and length is the bytes of the varints it stands for, so
+// hashes do not depend on which form was taken.
+func TestSpanHashWritesVarints(t *testing.T) {
+	for rel := -70; rel < 200; rel++ {
+		for _, n := range []int{0, 1, 63, 127, 128, 300} {
+			var p parser
+			p.lines = []line{{indent: int32(rel + 100), text: strings.Repeat("x", n)}}
+			p.spanHash(0, 1, 100)
+			want := binary.AppendUvarint(binary.AppendVarint(nil, int64(rel)), uint64(n))
+			want = append(want, strings.Repeat("x", n)...)
+			if string(p.hashBuf) != string(want) {
+				t.Fatalf("relative indent %d, length %d: wrote %x, want %x", rel, n, p.hashBuf, want)
+			}
+		}
+	}
 }
