@@ -421,17 +421,7 @@ func (r *jsonReader) entries(n *Node, depth int, c jsonCtx, obj *jsonObj, mark i
 // fields, whose value is read with sub, or nil: as the YAML reader's, only
 // with a Memo and for a value read whole.
 func (r *jsonReader) memoScope(fields, sub Fields, k string) any {
-	if r.memo == nil || fields == nil || sub != nil {
-		return nil
-	}
-	mf, ok := fields.(MemoFields)
-	if !ok {
-		return nil
-	}
-	if scope := mf.MemoScope(k); scope != nil && memoWants(r.memo, scope) {
-		return scope
-	}
-	return nil
+	return memoScopeOf(r.memo, fields, sub, k)
 }
 
 // memoValue reads the value at r.i through the memo: for a non-empty

@@ -52,10 +52,22 @@ type MemoGate interface {
 	Shared(scope any)
 }
 
-// memoWants tells whether m takes values of scope.
-func memoWants(m Memo, scope any) bool {
-	g, ok := m.(MemoGate)
-	return !ok || g.Wants(scope)
+// memoScopeOf returns the memo scope of field key of a mapping read with
+// fields, whose value is read with sub, or nil: only with a Memo m, only
+// for a value read whole (sub nil), and only for a scope m wants.
+func memoScopeOf(m Memo, fields, sub Fields, key string) any {
+	if m == nil || fields == nil || sub != nil {
+		return nil
+	}
+	mf, ok := fields.(MemoFields)
+	if !ok {
+		return nil
+	}
+	scope := mf.MemoScope(key)
+	if g, ok := m.(MemoGate); ok && scope != nil && !g.Wants(scope) {
+		return nil
+	}
+	return scope
 }
 
 // MemoFields is Fields that can name a memo scope for a field: a value

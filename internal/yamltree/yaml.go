@@ -468,17 +468,7 @@ func (p *parser) nestedValue(ind int) (*Node, error) {
 // memoScope returns the memo scope of field key of the mapping read with
 // fields, or nil: only with a Memo, and only for a field read whole.
 func (p *parser) memoScope(fields Fields, key string) any {
-	if p.memo == nil || fields == nil || p.fields != nil {
-		return nil
-	}
-	mf, ok := fields.(MemoFields)
-	if !ok {
-		return nil
-	}
-	if scope := mf.MemoScope(key); scope != nil && memoWants(p.memo, scope) {
-		return scope
-	}
-	return nil
+	return memoScopeOf(p.memo, fields, p.fields, key)
 }
 
 // objectType returns the apiVersion and kind the object's root mapping
