@@ -112,11 +112,9 @@ func movemask(w uint64) uint64 { return ((w >> 7) * 0x0102040810204080) >> 56 }
 // feeds (lf). Each byte is tested on its own (no carry crosses a byte), so
 // the answer is exact.
 func classify(w uint64) (bad, lf uint64) {
-	const low7, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
-	low := w & low7
-	control := ^(low + 0x6060606060606060) & highs // low seven bits below 0x20
-	x := w ^ 0x0a0a0a0a0a0a0a0a
-	lf = ^((x & low7) + low7 | x) & highs
-	high := (low + 0x0101010101010101 | w) & highs // 0x7f and above
+	low := w & lowSevens
+	control := ^(low + 0x6060606060606060) & highBits // low seven bits below 0x20
+	lf = bytesEqual(w, '\n')
+	high := (low + eachByte | w) & highBits // 0x7f and above
 	return control&^lf | high, lf
 }

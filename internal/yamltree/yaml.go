@@ -1,8 +1,6 @@
 package yamltree
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -228,22 +226,8 @@ func (p *parser) addLine(ln string, offset int) error {
 	return nil
 }
 
-// leadingSpaces counts the spaces that start ln, eight bytes at a time:
-// indentation is most of the short lines of Kubernetes YAML.
-func leadingSpaces(ln string) int {
-	n := 0
-	for n+8 <= len(ln) {
-		w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(ln[n:]), 8)) ^ 0x2020202020202020
-		if w != 0 {
-			return n + bits.TrailingZeros64(w)/8
-		}
-		n += 8
-	}
-	for n < len(ln) && ln[n] == ' ' {
-		n++
-	}
-	return n
-}
+// leadingSpaces counts the spaces that start ln.
+func leadingSpaces(ln string) int { return pastSpaces(ln, 0) }
 
 // node allocates a node and records the (1-based) line it starts on.
 func (p *parser) node(k Kind, text string) *Node {
